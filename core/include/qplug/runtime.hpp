@@ -1,0 +1,133 @@
+// qplug/runtime.hpp -- the C++ public API: load a config, publish, consume.
+//
+//   auto rt = qplug::Runtime::load("app.yaml");
+//   if (!rt.ok()) { std::cerr << rt.status().to_string(); return 2; }
+//   Status st = (*rt)->publish("app:tasks", qplug::Map{{"action", "send_email"}});
+//   auto sub = (*rt)->subscribe("app:tasks", {.concurrency = 2},
+//                               [](qplug::Delivery& d) { ...; return qplug::ok_status(); });
+//   (*rt)->stop();
+#pragma once
+
+#include <qplug/config.hpp>
+#include <qplug/message.hpp>
+#include <qplug/status.hpp>
+#include <qplug/value.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qplug {
+
+class Runtime;
+
+// One delivered message, handed to a handler on a worker thread. Valid only
+// during the handler call (the runtime settles it afterwards unless the
+// handler did). Settlement is single-shot: a second ack()/nack() returns
+// INVALID "already settled".
+class Delivery {
+ public:
+  virtual ~Delivery() = default;
+  virtual const Message& message() const = 0;
+  virtual const std::string& queue_id() const = 0;
+  virtual uint32_t attempts() const = 0;
+  // Decodes the body with the queue's codec.
+  virtual Result<Value> payload() const = 0;
+  virtual Status ack() = 0;
+  // Nack: redelivered with attempts + 1 after the retry backoff, or
+  // dead-lettered once max_attempts is reached. `reason` lands in the
+  // dead-lettered message's "x-last-error" header.
+  virtual Status nack(std::string_view reason = {}) = 0;
+  virtual bool settled() const = 0;
+};
+
+// Returning OK acks (unless already settled); any error nacks with the
+// error's message as the reason.
+using Handler = std::function<Status(Delivery&)>;
+// Builds one Handler per worker (so each worker can own state such as a
+// lua_State). Called on the worker's own thread before it takes messages.
+using HandlerFactory = std::function<Result<Handler>(int worker_index)>;
+
+struct ConsumerOptions {
+  int concurrency = 1;   // worker threads
+  int prefetch = 10;     // max messages in flight (delivered, unsettled)
+  bool auto_ack = false; // true: ack before the handler runs (at-most-once)
+  std::string group;     // consumer group; empty = driver default
+  std::string name;      // consumer name; empty = generated
+  KeyValues driver_options;
+  std::chrono::milliseconds shutdown_timeout{10000};  // for in-flight handlers
+};
+
+// A running consumer. stop() stops intake, waits for in-flight handlers up to
+// shutdown_timeout, returns unprocessed prefetched messages to the broker,
+// and is idempotent. The destructor calls stop().
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+  virtual Status stop() = 0;
+  virtual const std::string& queue_id() const = 0;
+  virtual uint64_t processed() const = 0;  // handler calls that finished
+};
+
+struct PublishOptions {
+  std::chrono::milliseconds timeout{-1};  // <0: driver default
+};
+
+struct QueueInfo {
+  int64_t messages = -1;
+  int64_t in_flight = -1;
+  int64_t consumers = -1;
+};
+
+// Who is acting, for permission checks. nullptr actor = the host itself
+// (always allowed unless security.strict).
+struct SecurityContext {
+  const Actor* actor = nullptr;
+  std::vector<std::string> policies;  // full policy IDs attached to the actor's entry
+};
+
+struct RuntimeOptions {
+  std::vector<std::string> plugin_path;  // extra directories searched first
+};
+
+class Runtime {
+ public:
+  // Loads the config, loads and opens each referenced driver plugin, declares queues.
+  static Result<std::unique_ptr<Runtime>> load(const std::string& config_path, RuntimeOptions opts = {});
+  static Result<std::unique_ptr<Runtime>> create(Config config, RuntimeOptions opts = {});
+  virtual ~Runtime() = default;
+
+  virtual const Config& config() const = 0;
+
+  // Encodes `data` with the queue's codec and publishes it; blocks until the
+  // broker took responsibility. Empty queue ID or empty data -> INVALID.
+  virtual Status publish(std::string_view queue_id, const Value& data, const Headers& headers = {},
+                         const SecurityContext* security = nullptr, PublishOptions opts = {}) = 0;
+  // Publishes already-encoded messages as one batch (ids assigned if empty).
+  virtual Status publish_batch(std::string_view queue_id, std::vector<Message> messages,
+                               const SecurityContext* security = nullptr, PublishOptions opts = {}) = 0;
+  // Returns at once; `done` runs exactly once (possibly on a driver thread).
+  virtual void publish_async(std::string_view queue_id, std::vector<Message> messages,
+                             std::function<void(Status)> done, const SecurityContext* security = nullptr) = 0;
+
+  virtual Result<std::unique_ptr<Subscription>> subscribe(std::string_view queue_id, ConsumerOptions opts,
+                                                          HandlerFactory factory) = 0;
+  // Convenience: the same handler on every worker.
+  Result<std::unique_ptr<Subscription>> subscribe(std::string_view queue_id, ConsumerOptions opts, Handler h) {
+    return subscribe(queue_id, std::move(opts), [h](int) -> Result<Handler> { return h; });
+  }
+
+  virtual Result<QueueInfo> info(std::string_view queue_id) = 0;
+
+  // Permission check (DESIGN.md section 6): OK or PERMISSION_DENIED.
+  virtual Status check_permission(const SecurityContext* security, std::string_view action,
+                                  std::string_view resource) const = 0;
+
+  // Stops every subscription made through this runtime, then closes drivers.
+  virtual void stop() = 0;
+};
+
+}  // namespace qplug

@@ -1,0 +1,44 @@
+// qplug/loader.hpp -- finds, dlopens and validates driver plugins.
+//
+// Depends on abi/ only (no core types): failures come back as a message that
+// names the file and the fault. Plugins are opened RTLD_NOW|RTLD_LOCAL and
+// never closed; each file is loaded and validated once and cached.
+#pragma once
+
+#include <qplug/driver.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qplug::loader {
+
+struct Plugin {
+  std::string path;  // the file actually loaded (as given or found)
+  std::string name;  // vtable->name
+  const qplug_driver_v1* vtable = nullptr;  // validated: mandatory ops non-NULL
+};
+
+// File name a driver is looked up by in the search directories:
+// "memory" -> "qplug_memory.so".
+std::string plugin_file_name(std::string_view driver_name);
+
+// Search directories in order: `extra` (e.g. from the runtime options), then
+// each entry of $QPLUG_PLUGIN_PATH (colon-separated), then the build tree's
+// plugin directory, then the install prefix's plugin directory.
+std::vector<std::string> search_dirs(const std::vector<std::string>& extra = {});
+
+// Loads one file. On failure returns nullptr and sets *error to a message
+// naming the file and the specific fault (missing file, not a shared object,
+// missing entry symbol, entry returned NULL: <plugin's reason>, ABI major
+// mismatch, struct too small, NULL mandatory op <name>, ...). Thread-safe.
+const Plugin* load_file(const std::string& path, std::string* error);
+
+// Finds `driver_name` in `dirs` and loads it; checks vtable->name matches.
+const Plugin* load_driver(std::string_view driver_name, const std::vector<std::string>& dirs, std::string* error);
+
+// Every loadable qplug_*.so in `dirs` (first found wins per name); files that
+// fail to load are reported in *errors (may be NULL).
+std::vector<const Plugin*> discover(const std::vector<std::string>& dirs, std::vector<std::string>* errors);
+
+}  // namespace qplug::loader

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Starts/stops the real brokers the tests run against, on loopback ports of
+# their own, with state under $QPLUG_BROKER_DIR (default /tmp/qplug-brokers).
+#
+#   tools/scripts/brokers.sh start [redis|rabbitmq|mosquitto]...   (default: all)
+#   tools/scripts/brokers.sh stop  [...]
+#   tools/scripts/brokers.sh restart redis
+#   tools/scripts/brokers.sh env        # prints the QPLUG_TEST_*_URL exports
+#
+# Ports: redis 6390, rabbitmq 5690 (erlang dist 25690), mosquitto 1890.
+set -uo pipefail
+
+DIR=${QPLUG_BROKER_DIR:-/tmp/qplug-brokers}
+REDIS_PORT=${QPLUG_TEST_REDIS_PORT:-6390}
+AMQP_PORT=${QPLUG_TEST_AMQP_PORT:-5690}
+AMQP_DIST_PORT=${QPLUG_TEST_AMQP_DIST_PORT:-25690}
+MQTT_PORT=${QPLUG_TEST_MQTT_PORT:-1890}
+RABBIT_NODE=qplug-test@localhost
+mkdir -p "$DIR"
+
+log() { echo "brokers: $*" >&2; }
+
+wait_for() {  # wait_for <seconds> <command...>
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
+redis_up() { redis-cli -p "$REDIS_PORT" ping | grep -q PONG; }
+start_redis() {
+  redis_up && return 0
+  mkdir -p "$DIR/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --appendonly yes \
+    --appendfsync everysec --dir "$DIR/redis" --pidfile "$DIR/redis/redis.pid" \
+    --logfile "$DIR/redis/redis.log" --save "" || return 1
+  wait_for 15 redis_up || { log "redis-server did not start on 127.0.0.1:$REDIS_PORT (see $DIR/redis/redis.log)"; return 1; }
+  log "redis-server up on 127.0.0.1:$REDIS_PORT"
+}
+stop_redis() {
+  redis_up || return 0
+  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  wait_for 10 bash -c "! redis-cli -p $REDIS_PORT ping" || true
+}
+
+rabbit_env() {
+  export HOME=${HOME:-/root}
+  export RABBITMQ_NODENAME=$RABBIT_NODE
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  export RABBITMQ_NODE_PORT=$AMQP_PORT
+  export RABBITMQ_DIST_PORT=$AMQP_DIST_PORT
+  export RABBITMQ_MNESIA_BASE=$DIR/rabbitmq/mnesia
+  export RABBITMQ_LOG_BASE=$DIR/rabbitmq/log
+  export RABBITMQ_PID_FILE=$DIR/rabbitmq/rabbit.pid
+  export RABBITMQ_ENABLED_PLUGINS_FILE=$DIR/rabbitmq/enabled_plugins
+  export RABBITMQ_CONFIG_FILE=$DIR/rabbitmq/rabbitmq
+  export ERL_EPMD_ADDRESS=127.0.0.1
+}
+rabbit_up() { rabbitmqctl -n "$RABBIT_NODE" -q status >/dev/null 2>&1; }
+start_rabbitmq() {
+  rabbit_env
+  rabbit_up && return 0
+  mkdir -p "$DIR/rabbitmq/mnesia" "$DIR/rabbitmq/log"
+  [ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ] || echo "[]." > "$RABBITMQ_ENABLED_PLUGINS_FILE"
+  # guest may connect from loopback only, which is all the tests use.
+  printf 'listeners.tcp.default = 127.0.0.1:%s\nloopback_users.guest = true\n' "$AMQP_PORT" > "$RABBITMQ_CONFIG_FILE.conf"
+  rabbitmq-server -detached >/dev/null 2>&1 || true
+  if ! wait_for 90 rabbitmqctl -n "$RABBIT_NODE" await_startup --timeout 5; then
+    log "rabbitmq-server did not start on 127.0.0.1:$AMQP_PORT (see $DIR/rabbitmq/log)"; return 1
+  fi
+  log "rabbitmq-server up on 127.0.0.1:$AMQP_PORT"
+}
+stop_rabbitmq() {
+  rabbit_env
+  rabbit_up || return 0
+  rabbitmqctl -n "$RABBIT_NODE" stop >/dev/null 2>&1 || true
+}
+
+mqtt_up() { (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null; }
+start_mosquitto() {
+  mqtt_up && return 0
+  mkdir -p "$DIR/mosquitto"
+  cat > "$DIR/mosquitto/mosquitto.conf" <<CONF
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $DIR/mosquitto/
+pid_file $DIR/mosquitto/mosquitto.pid
+log_dest file $DIR/mosquitto/mosquitto.log
+max_queued_messages 100000
+CONF
+  mosquitto -c "$DIR/mosquitto/mosquitto.conf" -d || return 1
+  wait_for 10 mqtt_up || { log "mosquitto did not start on 127.0.0.1:$MQTT_PORT"; return 1; }
+  log "mosquitto up on 127.0.0.1:$MQTT_PORT"
+}
+stop_mosquitto() {
+  [ -f "$DIR/mosquitto/mosquitto.pid" ] && kill "$(cat "$DIR/mosquitto/mosquitto.pid")" 2>/dev/null
+  wait_for 10 bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$MQTT_PORT)" 2>/dev/null || true
+}
+
+print_env() {
+  echo "export QPLUG_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+  echo "export QPLUG_TEST_AMQP_URL=amqp://guest:guest@127.0.0.1:$AMQP_PORT/"
+  echo "export QPLUG_TEST_MQTT_URL=mqtt://127.0.0.1:$MQTT_PORT"
+  echo "export QPLUG_BROKERS_SCRIPT=$(cd "$(dirname "$0")" && pwd)/brokers.sh"
+}
+
+cmd=${1:-}; shift || true
+brokers=("$@"); [ ${#brokers[@]} -gt 0 ] || brokers=(redis rabbitmq mosquitto)
+rc=0
+case "$cmd" in
+  start) for b in "${brokers[@]}"; do "start_$b" || rc=1; done ;;
+  stop) for b in "${brokers[@]}"; do "stop_$b" || rc=1; done ;;
+  restart) for b in "${brokers[@]}"; do "stop_$b"; "start_$b" || rc=1; done ;;
+  env) print_env ;;
+  *) echo "usage: $0 start|stop|restart|env [redis|rabbitmq|mosquitto]..." >&2; exit 2 ;;
+esac
+exit $rc
