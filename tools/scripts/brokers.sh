@@ -82,6 +82,7 @@ start_mosquitto() {
   mqtt_up && return 0
   mkdir -p "$DIR/mosquitto"
   cat > "$DIR/mosquitto/mosquitto.conf" <<CONF
+user root
 listener $MQTT_PORT 127.0.0.1
 allow_anonymous true
 persistence true

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian 12 machine or a developer's box:
+# installs dependencies and brokers, builds (normal + ASan/UBSan), starts the
+# brokers on loopback ports, runs every ctest suite, stops the brokers.
+#
+#   tools/test.sh            everything (what .ci/run runs)
+#   tools/test.sh --no-asan  skip the sanitizer build (faster local loop)
+#   QPLUG_JOBS=N             parallel build/test jobs (default: nproc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+asan=1
+for a in "$@"; do
+  case "$a" in
+    --no-asan) asan=0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown option '$a'" >&2; exit 2 ;;
+  esac
+done
+JOBS=${QPLUG_JOBS:-$(nproc)}
+
+step() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)"; }
+
+step "installing dependencies"
+bash tools/scripts/install-deps.sh
+
+step "starting brokers"
+export QPLUG_BROKER_DIR=${QPLUG_BROKER_DIR:-/tmp/qplug-brokers-$$}
+trap 'step "stopping brokers"; bash "$ROOT/tools/scripts/brokers.sh" stop >/dev/null 2>&1 || true; rm -rf "$QPLUG_BROKER_DIR"' EXIT
+bash tools/scripts/brokers.sh start redis rabbitmq
+eval "$(bash tools/scripts/brokers.sh env)"
+
+build() {  # build <dir> <cmake args...>
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$JOBS"
+}
+
+step "building (RelWithDebInfo)"
+build build
+step "running tests"
+status=0
+ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 600 || status=1
+
+if [ "$asan" = 1 ]; then
+  step "building with ASan+UBSan"
+  build build-asan -DQPLUG_SANITIZE=ON -DQPLUG_BUILD_BENCH=OFF
+  step "running tests under ASan+UBSan"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  # Broker restarts and multi-process kill tests are exercised by the normal
+  # build above; the sanitizer pass covers everything else.
+  ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 900 -LE 'bench-smoke' || status=1
+fi
+exit $status
