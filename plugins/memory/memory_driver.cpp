@@ -1,0 +1,957 @@
+// memory_driver.cpp -- the in-process memory queue driver: bounded named
+// queues inside one driver instance, competing consumers, ack/nack/reject.
+//
+// This file is also the tutorial for driver authors (docs/writing-a-driver.md
+// walks through it). It reads top to bottom the way every qplug driver should:
+// state structs, lifecycle (open/close), declare, publish, subscribe/deliver,
+// settle, unsubscribe, queue_info, the option table, the const vtable, and
+// last the single exported symbol, qplug_driver_entry(). It includes only the
+// C ABI header and the header-only SDK from abi/ -- never core/ or loader/.
+//
+// Performance notes (the memory driver is what the benchmarks compare the
+// framework overhead against, so it must not be the bottleneck):
+//  - one malloc per message: a mem_node holds the list links, the
+//    qplug_message view, the qplug_header array and every byte of the
+//    message in one block, so delivering needs no further copy;
+//  - the delivery handle IS the node, so settle needs no lookup;
+//  - a dispatcher thread grabs a whole batch per lock acquisition and calls
+//    the host outside every lock;
+//  - ready messages and unsettled deliveries are guarded by two different
+//    mutexes, so publishers and settlers do not contend;
+//  - condition variables are only signalled when somebody waits.
+
+#include <qplug/driver.h>
+#include <qplug/sdk/config.hpp>
+#include <qplug/sdk/message.hpp>
+#include <qplug/sdk/status.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+using qplug::sdk::ConfigReader;
+using qplug::sdk::fail;
+using qplug::sdk::guarded;
+using qplug::sdk::view;
+
+constexpr int64_t mem_default_max_length = 1000;
+constexpr int64_t mem_default_publish_timeout_ms = 5000;
+constexpr uint32_t mem_default_prefetch = 100;
+// Most messages one dispatcher takes per lock acquisition.
+constexpr size_t mem_max_batch = 256;
+// Before sleeping on an empty queue, a dispatcher re-checks a few times:
+// going to sleep and being woken costs two syscalls and a context switch,
+// far more than one message (a short spin keeps 1P/1C off the futex).
+constexpr int mem_spin_pauses = 100;
+constexpr int mem_spin_yields = 20;
+// Acked nodes are kept for reuse by publishers (up to this many per queue):
+// a malloc on the publisher's thread paired with a free on the consumer's
+// thread is the most expensive part of moving a small message.
+constexpr size_t mem_max_spares = 1024;
+constexpr size_t mem_size_class = 64;  // node blocks are rounded up to this, so they fit again
+
+/* ------------------------------------------------------------------------ */
+/* State                                                                     */
+/* ------------------------------------------------------------------------ */
+
+struct mem_queue;
+struct mem_consumer;
+
+// Where a node is. Guarded by its queue's flight_mu once it left the ready list.
+enum class mem_state : uint8_t {
+  ready,      // in the queue's ready list
+  grabbed,    // taken by a dispatcher, not yet handed to the host
+  delivered,  // handed to the host, waiting for settle()
+  canceled,   // its consumer unsubscribed; a copy went back to the queue
+};
+
+// One message. A single allocation: this struct, then header_count
+// qplug_header, then the bytes of id, content type, body, header keys and
+// string/bytes values. `view` points into that block, so the node is both the
+// stored message and (cast to qplug_delivery*) the delivery handle.
+struct mem_node {
+  mem_node* next;          // ready list or consumer's in-flight list
+  mem_node* prev;          // in-flight list only (O(1) unlink on settle)
+  mem_queue* queue;        // owning queue; immutable
+  mem_consumer* consumer;  // while grabbed/delivered; guarded by queue->flight_mu
+  mem_state state;
+  size_t capacity;     // bytes of the whole block (for reuse)
+  qplug_message view;  // view.attempts counts deliveries so far
+};
+
+// An intrusive FIFO of nodes (singly linked through next).
+struct mem_list {
+  mem_node* head = nullptr;
+  mem_node* tail = nullptr;
+  size_t size = 0;
+
+  void push_back(mem_node* n) {
+    n->next = nullptr;
+    if (tail != nullptr) tail->next = n; else head = n;
+    tail = n;
+    ++size;
+  }
+  // Moves all of `front` before the current head, keeping its order.
+  void splice_front(mem_list& front) {
+    if (front.head == nullptr) return;
+    front.tail->next = head;
+    if (tail == nullptr) tail = front.tail;
+    head = front.head;
+    size += front.size;
+    front = mem_list{};
+  }
+  // Detaches up to k nodes from the front, in order.
+  mem_list take_front(size_t k) {
+    mem_list out;
+    while (k-- > 0 && head != nullptr) {
+      mem_node* n = head;
+      head = n->next;
+      out.push_back(n);
+      --size;
+    }
+    if (head == nullptr) tail = nullptr;
+    return out;
+  }
+};
+
+struct mem_driver;
+
+// One subscription: a dispatcher thread feeding deliver_cb.
+struct mem_consumer {
+  mem_queue* queue;
+  qplug_deliver_fn deliver_cb;
+  void* host_ud;
+  uint32_t prefetch;                    // most unsettled deliveries at once
+  std::thread dispatcher;               // joined by unsubscribe()
+  std::atomic<bool> stopping{false};    // set by unsubscribe(), read by the dispatcher
+  std::mutex stop_mu;                   // serialises concurrent unsubscribe() calls
+  bool unsubscribed = false;            // unsubscribe() ran (idempotence); guarded by stop_mu
+  // Guarded by queue->flight_mu:
+  mem_node* flight_head = nullptr;      // grabbed + delivered nodes, delivery order
+  mem_node* flight_tail = nullptr;
+  uint32_t in_flight = 0;               // length of that list
+  bool waiting_room = false;            // dispatcher sleeps on room_cv
+  std::condition_variable room_cv;      // signalled when in_flight drops below prefetch
+};
+
+// One named queue. Lives until the driver closes.
+struct mem_queue {
+  mem_driver* driver;
+  std::string name;
+  int64_t max_length;           // admission bound of the ready list
+  int64_t publish_timeout_ms;   // default wait for room
+
+  std::mutex mu;                // guards the fields below up to flight_mu
+  mem_list ready;               // published or requeued, not yet grabbed
+  std::atomic<size_t> ready_hint{0};  // ready.size, readable without mu (spinning only)
+  uint32_t waiting_publishers = 0;
+  uint32_t waiting_dispatchers = 0;
+  std::condition_variable not_full;   // publishers wait for room here
+  std::condition_variable not_empty;  // dispatchers wait for messages here
+  std::vector<mem_consumer*> consumers;  // active subscriptions
+
+  std::mutex flight_mu;         // guards node state/consumer and every consumer's in-flight list
+  int64_t in_flight = 0;        // sum over consumers
+  int64_t canceled_outstanding = 0;  // canceled deliveries the host has not settled yet
+  mem_node* spares = nullptr;   // acked nodes kept for reuse (linked through next)
+  size_t spare_count = 0;
+  std::atomic<size_t> spare_hint{0};  // spare_count, readable without the lock
+};
+
+// One driver instance, as opened from a queue.driver.memory YAML block.
+struct mem_driver {
+  const qplug_host_v1* host;
+  int64_t default_max_length;
+  int64_t default_publish_timeout_ms;
+  std::mutex mu;  // guards queues
+  std::unordered_map<std::string, std::unique_ptr<mem_queue>> queues;
+};
+
+mem_driver* mem_cast(qplug_driver* d) { return reinterpret_cast<mem_driver*>(d); }
+mem_queue* mem_cast(qplug_queue* q) { return reinterpret_cast<mem_queue*>(q); }
+mem_consumer* mem_cast(qplug_consumer* c) { return reinterpret_cast<mem_consumer*>(c); }
+mem_node* mem_cast(qplug_delivery* d) { return reinterpret_cast<mem_node*>(d); }
+
+// Spins briefly until `ready()` holds; true if it did (then skip the sleep).
+template <typename Pred>
+bool mem_spin_until(Pred ready) {
+  for (int i = 0; i < mem_spin_pauses + mem_spin_yields; ++i) {
+    if (ready()) return true;
+    if (i < mem_spin_pauses) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  return ready();
+}
+
+void mem_log(const mem_driver* d, qplug_log_level level, const std::string& msg) {
+  if (QPLUG_SDK_HAS_FIELD(d->host, qplug_host_v1, log) && d->host->log != nullptr)
+    d->host->log(d->host->host_ud, level, "memory", msg.c_str());
+}
+
+/* ------------------------------------------------------------------------ */
+/* Messages: validation and the one-block copy                                */
+/* ------------------------------------------------------------------------ */
+
+// A span with a NULL pointer and a non-zero length would crash the copy.
+bool mem_span_ok(const void* ptr, size_t len) { return ptr != nullptr || len == 0; }
+
+// Checks one message of a publish batch; names the message and the field.
+int32_t mem_check_message(const qplug_message* m, size_t i, qplug_status* st) {
+  if (m == nullptr) return fail(st, QPLUG_INVALID, false, "memory: message #%zu is NULL", i);
+  if (m->struct_size < offsetof(qplug_message, attempts) || m->abi_major != QPLUG_ABI_MAJOR)
+    return fail(st, QPLUG_INVALID, false, "memory: message #%zu has struct_size %u / ABI major %u (need ABI %d)", i,
+                m->struct_size, static_cast<unsigned>(m->abi_major), QPLUG_ABI_MAJOR);
+  if (!mem_span_ok(m->id.ptr, m->id.len) || !mem_span_ok(m->content_type.ptr, m->content_type.len) ||
+      !mem_span_ok(m->body.ptr, m->body.len) || !mem_span_ok(m->headers, m->header_count))
+    return fail(st, QPLUG_INVALID, false, "memory: message #%zu has a NULL pointer with a non-zero length", i);
+  for (size_t h = 0; h < m->header_count; ++h) {
+    const qplug_header& hd = m->headers[h];
+    if (hd.key.len == 0 || hd.key.ptr == nullptr)
+      return fail(st, QPLUG_INVALID, false, "memory: message #%zu header #%zu has an empty key", i, h);
+    const qplug_value& v = hd.value;
+    bool ok = v.type == QPLUG_VALUE_NULL || v.type == QPLUG_VALUE_BOOL || v.type == QPLUG_VALUE_INT64 ||
+              v.type == QPLUG_VALUE_DOUBLE ||
+              (v.type == QPLUG_VALUE_STRING && mem_span_ok(v.as.str.ptr, v.as.str.len)) ||
+              (v.type == QPLUG_VALUE_BYTES && mem_span_ok(v.as.bytes.ptr, v.as.bytes.len));
+    if (!ok)
+      return fail(st, QPLUG_INVALID, false, "memory: message #%zu header '%.*s' has a bad value (type %d)", i,
+                  static_cast<int>(hd.key.len), hd.key.ptr, static_cast<int>(v.type));
+  }
+  return QPLUG_OK;
+}
+
+// Bytes a header value needs in the block.
+size_t mem_value_bytes(const qplug_value& v) {
+  return v.type == QPLUG_VALUE_STRING ? v.as.str.len : v.type == QPLUG_VALUE_BYTES ? v.as.bytes.len : 0;
+}
+
+// Copies `len` bytes to *cursor and advances it; returns where they went.
+const char* mem_put(char** cursor, const void* src, size_t len) {
+  char* at = *cursor;
+  if (len != 0) std::memcpy(at, src, len);
+  *cursor += len;
+  return at;
+}
+
+// Deep-copies a (validated) message into one node: `spare` (an acked node,
+// may be NULL) when it is big enough, else a new block. Throws bad_alloc.
+mem_node* mem_node_make(mem_queue* q, const qplug_message& m, mem_node* spare = nullptr) {
+  size_t bytes = m.id.len + m.content_type.len + m.body.len;
+  for (size_t h = 0; h < m.header_count; ++h) bytes += m.headers[h].key.len + mem_value_bytes(m.headers[h].value);
+  size_t total = sizeof(mem_node) + m.header_count * sizeof(qplug_header) + bytes;
+  total = (total + mem_size_class - 1) / mem_size_class * mem_size_class;
+  void* block = nullptr;
+  if (spare != nullptr && spare->capacity >= total) {
+    total = spare->capacity;
+    spare->~mem_node();
+    block = spare;
+  } else {
+    if (spare != nullptr) {
+      spare->~mem_node();
+      std::free(spare);
+    }
+    block = std::malloc(total);
+    if (block == nullptr) throw std::bad_alloc();
+  }
+
+  mem_node* n = new (block) mem_node{};
+  n->capacity = total;
+  n->queue = q;
+  n->state = mem_state::ready;
+  auto* headers = reinterpret_cast<qplug_header*>(n + 1);  // sizeof(mem_node) keeps 8-byte alignment
+  char* cursor = reinterpret_cast<char*>(headers + m.header_count);
+
+  qplug_message& v = n->view;
+  v.struct_size = sizeof(qplug_message);
+  v.abi_major = QPLUG_ABI_MAJOR;
+  v.abi_minor = QPLUG_ABI_MINOR;
+  v.id = {mem_put(&cursor, m.id.ptr, m.id.len), m.id.len};
+  v.content_type = {mem_put(&cursor, m.content_type.ptr, m.content_type.len), m.content_type.len};
+  v.body = {reinterpret_cast<const uint8_t*>(mem_put(&cursor, m.body.ptr, m.body.len)), m.body.len};
+  for (size_t h = 0; h < m.header_count; ++h) {
+    const qplug_header& src = m.headers[h];
+    qplug_header* dst = new (&headers[h]) qplug_header{};
+    dst->key = {mem_put(&cursor, src.key.ptr, src.key.len), src.key.len};
+    dst->value = src.value;
+    dst->value.reserved = 0;
+    if (src.value.type == QPLUG_VALUE_STRING)
+      dst->value.as.str = {mem_put(&cursor, src.value.as.str.ptr, src.value.as.str.len), src.value.as.str.len};
+    else if (src.value.type == QPLUG_VALUE_BYTES)
+      dst->value.as.bytes = {
+          reinterpret_cast<const uint8_t*>(mem_put(&cursor, src.value.as.bytes.ptr, src.value.as.bytes.len)),
+          src.value.as.bytes.len};
+    else if (src.value.type == QPLUG_VALUE_BOOL)
+      dst->value.as.boolean = src.value.as.boolean != 0;
+  }
+  v.headers = m.header_count == 0 ? nullptr : headers;
+  v.header_count = m.header_count;
+  v.attempts = 0;
+  return n;
+}
+
+void mem_node_free(mem_node* n) {
+  n->~mem_node();
+  std::free(n);
+}
+
+void mem_list_free(mem_list& l) {
+  for (mem_node* n = l.head; n != nullptr;) {
+    mem_node* next = n->next;
+    mem_node_free(n);
+    n = next;
+  }
+  l = mem_list{};
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle: open / close                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * open(): validate the flattened YAML block and build an instance.
+ * Every key is optional; an unknown key is INVALID naming the key, which
+ * ConfigReader::finish() does for us. The memory driver starts no thread
+ * here: dispatchers start per subscription.
+ */
+qplug_driver* mem_open(const qplug_host_v1* host, const qplug_kv* config, size_t config_count, qplug_status* st) {
+  return guarded<qplug_driver*>(st, nullptr, [&]() -> qplug_driver* {
+    if (config == nullptr && config_count != 0) {
+      fail(st, QPLUG_INVALID, false, "memory driver: config is NULL with %zu items", config_count);
+      return nullptr;
+    }
+    ConfigReader cfg(config, config_count);
+    int64_t max_length = cfg.integer("default_max_length", mem_default_max_length, 1, INT32_MAX);
+    int64_t timeout = cfg.duration_ms("publish_timeout_ms", mem_default_publish_timeout_ms);
+    if (!cfg.finish(st, "memory driver")) return nullptr;
+    auto d = std::make_unique<mem_driver>();
+    d->host = host;
+    d->default_max_length = max_length;
+    d->default_publish_timeout_ms = timeout;
+    return reinterpret_cast<qplug_driver*>(d.release());
+  });
+}
+
+void mem_stop_consumer(mem_consumer* c);
+
+/*
+ * close(): join every driver thread and free everything. The host has
+ * already unsubscribed and freed its consumers; we still stop any it forgot,
+ * so close never leaves a thread running inside a plugin. Deliveries the
+ * host has not settled keep their queue alive (leaked on purpose, logged):
+ * freeing it would turn a late settle() into a use-after-free.
+ */
+void mem_close(qplug_driver* driver, uint32_t /*timeout_ms: nothing here can hang*/) {
+  qplug::sdk::guarded_void([&] {
+    std::unique_ptr<mem_driver> d(mem_cast(driver));
+    if (!d) return;
+    for (auto& [name, q] : d->queues) {
+      std::vector<mem_consumer*> left;
+      {
+        std::lock_guard lock(q->mu);
+        left = q->consumers;
+      }
+      for (mem_consumer* c : left) mem_stop_consumer(c);
+      mem_list_free(q->ready);
+      for (mem_node* n = q->spares; n != nullptr;) {
+        mem_node* next = n->next;
+        mem_node_free(n);
+        n = next;
+      }
+      q->spares = nullptr;
+      std::lock_guard flock(q->flight_mu);
+      if (q->canceled_outstanding > 0 || q->in_flight > 0) {
+        mem_log(d.get(), QPLUG_LOG_WARN,
+                "close: queue '" + name + "' still has " + std::to_string(q->canceled_outstanding + q->in_flight) +
+                    " unsettled deliveries; keeping its memory alive");
+        (void)q.release();
+      }
+    }
+  });
+}
+
+/* ------------------------------------------------------------------------ */
+/* declare                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * declare(): the same name twice gives the same queue (and handle), so two
+ * YAML entries naming one queue_name share its messages. Options are checked
+ * every time; a second declare may not change max_length.
+ */
+qplug_queue* mem_declare(qplug_driver* driver, qplug_str name, const qplug_kv* options, size_t option_count,
+                         qplug_status* st) {
+  return guarded<qplug_queue*>(st, nullptr, [&]() -> qplug_queue* {
+    mem_driver* d = mem_cast(driver);
+    if (name.len == 0 || name.ptr == nullptr) {
+      fail(st, QPLUG_INVALID, false, "memory: queue name is empty");
+      return nullptr;
+    }
+    if (options == nullptr && option_count != 0) {
+      fail(st, QPLUG_INVALID, false, "memory: queue options are NULL with %zu items", option_count);
+      return nullptr;
+    }
+    std::string qname(view(name));
+    ConfigReader cfg(options, option_count);
+    bool explicit_max = cfg.has("max_length");
+    int64_t max_length = cfg.integer("max_length", d->default_max_length, 1, INT32_MAX);
+    int64_t timeout = cfg.duration_ms("publish_timeout_ms", d->default_publish_timeout_ms);
+    if (!cfg.finish(st, "memory queue '" + qname + "' options")) return nullptr;
+
+    std::lock_guard lock(d->mu);
+    auto it = d->queues.find(qname);
+    if (it != d->queues.end()) {
+      if (explicit_max && it->second->max_length != max_length) {
+        fail(st, QPLUG_INVALID, false, "memory: queue '%s' already declared with max_length %lld, not %lld",
+             qname.c_str(), static_cast<long long>(it->second->max_length), static_cast<long long>(max_length));
+        return nullptr;
+      }
+      return reinterpret_cast<qplug_queue*>(it->second.get());
+    }
+    auto q = std::make_unique<mem_queue>();
+    q->driver = d;
+    q->name = qname;
+    q->max_length = max_length;
+    q->publish_timeout_ms = timeout;
+    mem_queue* raw = q.get();
+    d->queues.emplace(qname, std::move(q));
+    return reinterpret_cast<qplug_queue*>(raw);
+  });
+}
+
+/* ------------------------------------------------------------------------ */
+/* publish                                                                    */
+/* ------------------------------------------------------------------------ */
+
+// Wakes dispatchers after `added` messages arrived. Called with q->mu held.
+void mem_wake_dispatchers(mem_queue* q, size_t added) {
+  if (q->waiting_dispatchers == 0) return;
+  if (added == 1) q->not_empty.notify_one(); else q->not_empty.notify_all();
+}
+
+// Appends nodes[from..n) as room allows, waiting up to `timeout_ms` for room.
+// Returns how many were enqueued in total (from included).
+size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, size_t n, int64_t timeout_ms) {
+  size_t done = 0;
+  timeout_ms = std::min<int64_t>(timeout_ms, int64_t{1} << 40);  // ~35 years: no clock overflow
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::unique_lock lock(q->mu);
+  for (;;) {
+    size_t before = done;
+    while (done < n && static_cast<int64_t>(q->ready.size) < q->max_length) q->ready.push_back(nodes[done++]);
+    q->ready_hint.store(q->ready.size, std::memory_order_relaxed);
+    if (done > before) mem_wake_dispatchers(q, done - before);
+    // A full queue is backpressure: the publisher sleeps (no spin), so it
+    // leaves the CPU to the consumers it waits for.
+    if (done == n || timeout_ms == 0) return done;
+    ++q->waiting_publishers;
+    bool timed_out = q->not_full.wait_until(lock, deadline) == std::cv_status::timeout;
+    --q->waiting_publishers;
+    if (timed_out && static_cast<int64_t>(q->ready.size) >= q->max_length) return done;
+  }
+}
+
+/*
+ * publish(): copy every message (the spans are borrowed for this call only),
+ * then append them in order. A full queue makes publish wait up to the
+ * timeout (options->timeout_ms, else the queue's publish_timeout_ms) and then
+ * fail with a retryable QPLUG_FULL naming the queue and its bound.
+ *
+ * With a done callback the memory driver completes INLINE: done() runs before
+ * publish() returns (the ABI allows it). If nothing was enqueued we return the
+ * error and never call done(); after a partial success we return OK and
+ * report the shortfall through done(status, accepted).
+ */
+int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t n,
+                    const qplug_publish_options* options, qplug_publish_done_fn done, void* done_ud,
+                    size_t* accepted, qplug_status* st) {
+  if (accepted != nullptr) *accepted = 0;
+  return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    mem_queue* q = mem_cast(queue);
+    if (n == 0) return fail(st, QPLUG_INVALID, false, "memory: publish to '%s' with n=0 messages", q->name.c_str());
+    if (msgs == nullptr) return fail(st, QPLUG_INVALID, false, "memory: publish to '%s': msgs is NULL", q->name.c_str());
+    for (size_t i = 0; i < n; ++i)
+      if (int32_t rc = mem_check_message(msgs[i], i, st); rc != QPLUG_OK) return rc;
+    int64_t timeout = q->publish_timeout_ms;
+    if (QPLUG_SDK_HAS_FIELD(options, qplug_publish_options, timeout_ms) && options->timeout_ms >= 0)
+      timeout = options->timeout_ms;
+
+    // Copy outside the lock; a small batch needs no heap array.
+    mem_node* local[16];
+    std::vector<mem_node*> heap;
+    mem_node** nodes = local;
+    if (n > std::size(local)) {
+      heap.resize(n);
+      nodes = heap.data();
+    }
+    // Take acked nodes to reuse (one lock per call), then copy outside every lock.
+    size_t spares = 0;
+    if (q->spare_hint.load(std::memory_order_relaxed) != 0) {
+      std::lock_guard lock(q->flight_mu);
+      for (; spares < n && q->spares != nullptr; ++spares) {
+        nodes[spares] = q->spares;
+        q->spares = q->spares->next;
+        --q->spare_count;
+      }
+      q->spare_hint.store(q->spare_count, std::memory_order_relaxed);
+    }
+    size_t made = 0;
+    try {
+      for (; made < n; ++made) nodes[made] = mem_node_make(q, *msgs[made], made < spares ? nodes[made] : nullptr);
+    } catch (...) {
+      for (size_t i = 0; i < std::max(made, spares); ++i) {
+        if (i == made) continue;  // the spare handed to the failing call was freed by it
+        mem_node_free(nodes[i]);
+      }
+      throw;
+    }
+
+    size_t ok = mem_enqueue(q, nodes, n, timeout);
+    for (size_t i = ok; i < n; ++i) mem_node_free(nodes[i]);
+    if (accepted != nullptr) *accepted = ok;
+
+    qplug_status result = qplug::sdk::make_status();
+    if (ok < n)
+      fail(&result, QPLUG_FULL, true, "memory: queue '%s' is full (max_length %lld); waited %lld ms",
+           q->name.c_str(), static_cast<long long>(q->max_length), static_cast<long long>(timeout));
+    if (done != nullptr && ok > 0) {
+      done(done_ud, &result, ok);
+      return QPLUG_OK;
+    }
+    if (ok < n && st != nullptr) *st = result;
+    return result.code;
+  });
+}
+
+/* ------------------------------------------------------------------------ */
+/* subscribe / deliver                                                        */
+/* ------------------------------------------------------------------------ */
+
+// Appends a grabbed batch to the consumer's in-flight list. flight_mu held.
+void mem_flight_append(mem_consumer* c, mem_list& batch) {
+  for (mem_node* n = batch.head; n != nullptr;) {
+    mem_node* next = n->next;
+    n->state = mem_state::grabbed;
+    n->consumer = c;
+    n->prev = c->flight_tail;
+    n->next = nullptr;
+    if (c->flight_tail != nullptr) c->flight_tail->next = n; else c->flight_head = n;
+    c->flight_tail = n;
+    n = next;
+  }
+  c->in_flight += static_cast<uint32_t>(batch.size);
+  c->queue->in_flight += static_cast<int64_t>(batch.size);
+}
+
+// Unlinks one node from its consumer's in-flight list. flight_mu held.
+void mem_flight_remove(mem_consumer* c, mem_node* n) {
+  if (n->prev != nullptr) n->prev->next = n->next; else c->flight_head = n->next;
+  if (n->next != nullptr) n->next->prev = n->prev; else c->flight_tail = n->prev;
+  n->next = n->prev = nullptr;
+  --c->in_flight;
+  --c->queue->in_flight;
+}
+
+// Waits until the subscription may take more deliveries; returns how many
+// (0 when stopping). Only settle() lowers in_flight, so the answer is a floor.
+size_t mem_wait_room(mem_consumer* c) {
+  mem_queue* q = c->queue;
+  std::unique_lock lock(q->flight_mu);
+  while (!c->stopping.load(std::memory_order_relaxed) && c->in_flight >= c->prefetch) {
+    c->waiting_room = true;
+    c->room_cv.wait(lock);
+  }
+  c->waiting_room = false;
+  if (c->stopping.load(std::memory_order_relaxed)) return 0;
+  return std::min<size_t>(c->prefetch - c->in_flight, mem_max_batch);
+}
+
+// Waits for ready messages and takes up to `room` of them (empty when stopping).
+mem_list mem_grab(mem_consumer* c, size_t room) {
+  mem_queue* q = c->queue;
+  std::unique_lock lock(q->mu);
+  if (q->ready.size == 0) {
+    lock.unlock();
+    mem_spin_until([&] {
+      return q->ready_hint.load(std::memory_order_relaxed) != 0 || c->stopping.load(std::memory_order_relaxed);
+    });
+    lock.lock();
+  }
+  while (!c->stopping.load(std::memory_order_relaxed) && q->ready.size == 0) {
+    ++q->waiting_dispatchers;
+    q->not_empty.wait(lock);
+    --q->waiting_dispatchers;
+  }
+  if (c->stopping.load(std::memory_order_relaxed)) return {};
+  mem_list batch = q->ready.take_front(room);
+  q->ready_hint.store(q->ready.size, std::memory_order_relaxed);
+  if (q->waiting_publishers > 0) q->not_full.notify_all();
+  return batch;
+}
+
+/*
+ * The dispatcher: one thread per subscription. It alternates between
+ * waiting for prefetch room, grabbing a batch, recording the batch as in
+ * flight, and calling deliver_cb for each message outside every lock. The
+ * host settles from any thread (often from inside deliver_cb itself).
+ * When unsubscribe() sets `stopping`, the messages grabbed but not yet
+ * delivered stay on the in-flight list as `grabbed`; unsubscribe() returns
+ * them to the queue.
+ */
+void mem_dispatch(mem_consumer* c) {
+  mem_queue* q = c->queue;
+  for (;;) {
+    size_t room = mem_wait_room(c);
+    if (room == 0) return;
+    mem_list batch = mem_grab(c, room);
+    if (batch.size == 0) return;
+    mem_node* first = batch.head;
+    {
+      std::lock_guard lock(q->flight_mu);
+      mem_flight_append(c, batch);
+    }
+    // Only this thread walks the batch's next links until it delivered a
+    // node; afterwards settle() may unlink that node, so read next first.
+    // The walk stops at the batch end (`count`), not at a null link.
+    size_t count = batch.size;
+    mem_node* n = first;
+    for (size_t i = 0; i < count; ++i) {
+      if (c->stopping.load(std::memory_order_relaxed)) break;
+      mem_node* next = n->next;
+      n->state = mem_state::delivered;  // read by settle/unsubscribe only after this call
+      ++n->view.attempts;
+      c->deliver_cb(c->host_ud, reinterpret_cast<qplug_delivery*>(n), &n->view);
+      n = next;
+    }
+  }
+}
+
+/*
+ * subscribe(): check the options, register the consumer with its queue and
+ * start its dispatcher. The memory driver has one group per queue, so a
+ * non-empty group is refused rather than silently ignored (CONSUMER_GROUPS
+ * is off). It takes no driver_options of its own.
+ */
+qplug_consumer* mem_subscribe(qplug_queue* queue, const qplug_subscribe_options* options, qplug_deliver_fn deliver_cb,
+                              void* host_ud, qplug_status* st) {
+  return guarded<qplug_consumer*>(st, nullptr, [&]() -> qplug_consumer* {
+    mem_queue* q = mem_cast(queue);
+    if (deliver_cb == nullptr) {
+      fail(st, QPLUG_INVALID, false, "memory: subscribe to '%s' without a deliver callback", q->name.c_str());
+      return nullptr;
+    }
+    uint32_t prefetch = mem_default_prefetch;
+    if (QPLUG_SDK_HAS_FIELD(options, qplug_subscribe_options, prefetch) && options->prefetch != 0)
+      prefetch = options->prefetch;
+    if (QPLUG_SDK_HAS_FIELD(options, qplug_subscribe_options, group) && options->group.len != 0) {
+      fail(st, QPLUG_INVALID, false,
+           "memory: queue '%s': consumer group '%.*s' requested, but the memory driver has no consumer groups "
+           "(all subscribers of a queue compete); leave group empty",
+           q->name.c_str(), static_cast<int>(options->group.len), options->group.ptr);
+      return nullptr;
+    }
+    if (QPLUG_SDK_HAS_FIELD(options, qplug_subscribe_options, option_count)) {
+      if (options->options == nullptr && options->option_count != 0) {
+        fail(st, QPLUG_INVALID, false, "memory: subscribe options are NULL with %zu items", options->option_count);
+        return nullptr;
+      }
+      ConfigReader cfg(options->options, options->option_count);
+      if (!cfg.finish(st, "memory consumer of '" + q->name + "' options")) return nullptr;
+    }
+    auto c = std::make_unique<mem_consumer>();
+    c->queue = q;
+    c->deliver_cb = deliver_cb;
+    c->host_ud = host_ud;
+    c->prefetch = prefetch;
+    {
+      std::lock_guard lock(q->mu);
+      q->consumers.push_back(c.get());
+    }
+    try {
+      c->dispatcher = std::thread(mem_dispatch, c.get());
+    } catch (...) {
+      std::lock_guard lock(q->mu);
+      std::erase(q->consumers, c.get());
+      throw;
+    }
+    return reinterpret_cast<qplug_consumer*>(c.release());
+  });
+}
+
+/* ------------------------------------------------------------------------ */
+/* settle                                                                     */
+/* ------------------------------------------------------------------------ */
+
+// Puts a node back at the front of its queue (NACK_REQUEUE). Requeued
+// messages bypass max_length: refusing them would lose them.
+void mem_requeue_front(mem_queue* q, mem_list& nodes) {
+  if (nodes.size == 0) return;
+  std::lock_guard lock(q->mu);
+  size_t added = nodes.size;
+  q->ready.splice_front(nodes);
+  q->ready_hint.store(q->ready.size, std::memory_order_relaxed);
+  mem_wake_dispatchers(q, added);
+}
+
+/*
+ * settle(): the delivery handle is the node, so no lookup. ACK and REJECT
+ * free it (there is no native dead-letter queue: the core emulates one);
+ * NACK_REQUEUE puts it back at the FRONT of the queue, where its next
+ * delivery reports attempts + 1. A delivery whose consumer unsubscribed was
+ * already returned to the queue (as a copy): settling it only frees it and
+ * answers CANCELED. An unknown disposition requeues (no loss) and answers
+ * INVALID.
+ */
+int32_t mem_settle(qplug_delivery* delivery, int32_t disposition, qplug_status* st) {
+  return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    if (delivery == nullptr) return fail(st, QPLUG_INVALID, false, "memory: settle of a NULL delivery");
+    mem_node* n = mem_cast(delivery);
+    mem_queue* q = n->queue;
+    bool canceled = false;
+    bool recycled = false;
+    {
+      std::lock_guard lock(q->flight_mu);
+      if (n->state == mem_state::canceled) {
+        canceled = true;
+        --q->canceled_outstanding;
+      } else if (n->state != mem_state::delivered) {
+        return fail(st, QPLUG_INVALID, false, "memory: settle of a delivery that is not outstanding (settled twice?)");
+      } else {
+        mem_consumer* c = n->consumer;
+        mem_flight_remove(c, n);
+        n->consumer = nullptr;
+        n->state = mem_state::ready;
+        // Notify under the lock: once we release it, unsubscribe() and
+        // consumer_free() may destroy the consumer.
+        if (c->waiting_room) c->room_cv.notify_one();
+        if ((disposition == QPLUG_ACK || disposition == QPLUG_REJECT) && q->spare_count < mem_max_spares) {
+          n->next = q->spares;
+          q->spares = n;
+          q->spare_hint.store(++q->spare_count, std::memory_order_relaxed);
+          recycled = true;
+        }
+      }
+    }
+    if (recycled) return QPLUG_OK;
+    if (canceled) {
+      mem_node_free(n);
+      return fail(st, QPLUG_CANCELED, false, "memory: queue '%s': the subscription was unsubscribed; the message was "
+                  "returned to the queue", q->name.c_str());
+    }
+    if (disposition == QPLUG_ACK || disposition == QPLUG_REJECT) {
+      mem_node_free(n);
+      return QPLUG_OK;
+    }
+    mem_list one;
+    one.push_back(n);
+    mem_requeue_front(q, one);
+    if (disposition == QPLUG_NACK_REQUEUE) return QPLUG_OK;
+    return fail(st, QPLUG_INVALID, false, "memory: settle with unknown disposition %d; the message was requeued",
+                static_cast<int>(disposition));
+  });
+}
+
+/* ------------------------------------------------------------------------ */
+/* unsubscribe / consumer_free                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Stops and joins the dispatcher, then returns every unsettled delivery to
+ * the front of the queue in delivery order. Messages the host holds are
+ * copied back (the host's handle must stay valid until it settles, and its
+ * settle then answers CANCELED without enqueueing again); messages grabbed
+ * but never delivered go back as they are.
+ */
+void mem_stop_consumer(mem_consumer* c) {
+  // Held throughout, so a concurrent second call returns only once quiesced.
+  std::lock_guard stop_lock(c->stop_mu);
+  if (c->unsubscribed) return;
+  c->unsubscribed = true;
+  mem_queue* q = c->queue;
+  c->stopping.store(true);
+  {
+    std::lock_guard lock(q->mu);
+    q->not_empty.notify_all();
+  }
+  {
+    std::lock_guard lock(q->flight_mu);
+    c->room_cv.notify_all();
+  }
+  if (c->dispatcher.joinable()) c->dispatcher.join();
+
+  mem_list back;
+  {
+    std::lock_guard lock(q->flight_mu);
+    for (mem_node* n = c->flight_head; n != nullptr;) {
+      mem_node* next = n->next;
+      if (n->state == mem_state::delivered) {
+        mem_node* copy = mem_node_make(q, n->view);
+        copy->view.attempts = n->view.attempts;
+        n->state = mem_state::canceled;
+        n->consumer = nullptr;
+        ++q->canceled_outstanding;
+        back.push_back(copy);
+      } else {
+        n->state = mem_state::ready;
+        n->consumer = nullptr;
+        back.push_back(n);
+      }
+      n = next;
+    }
+    q->in_flight -= c->in_flight;
+    c->in_flight = 0;
+    c->flight_head = c->flight_tail = nullptr;
+  }
+  std::lock_guard lock(q->mu);
+  std::erase(q->consumers, c);
+  size_t added = back.size;
+  q->ready.splice_front(back);
+  q->ready_hint.store(q->ready.size, std::memory_order_relaxed);
+  mem_wake_dispatchers(q, added);
+}
+
+int32_t mem_unsubscribe(qplug_consumer* consumer, qplug_status* st) {
+  return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    mem_consumer* c = mem_cast(consumer);
+    if (c == nullptr) return fail(st, QPLUG_INVALID, false, "memory: unsubscribe of a NULL consumer");
+    if (c->dispatcher.joinable() && c->dispatcher.get_id() == std::this_thread::get_id())
+      return fail(st, QPLUG_INVALID, false, "memory: unsubscribe called from inside deliver_cb (would deadlock)");
+    mem_stop_consumer(c);
+    return QPLUG_OK;
+  });
+}
+
+void mem_consumer_free(qplug_consumer* consumer) {
+  qplug::sdk::guarded_void([&] {
+    mem_consumer* c = mem_cast(consumer);
+    if (c == nullptr) return;
+    mem_stop_consumer(c);  // no-op when the host unsubscribed first, as it must
+    delete c;
+  });
+}
+
+/* ------------------------------------------------------------------------ */
+/* queue_info                                                                 */
+/* ------------------------------------------------------------------------ */
+
+int32_t mem_queue_info(qplug_queue* queue, qplug_queue_info* info, qplug_status* st) {
+  return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    mem_queue* q = mem_cast(queue);
+    if (info == nullptr) return fail(st, QPLUG_INVALID, false, "memory: queue_info with a NULL info");
+    qplug_queue_info out{};
+    out.struct_size = sizeof(qplug_queue_info);
+    out.abi_major = QPLUG_ABI_MAJOR;
+    out.abi_minor = QPLUG_ABI_MINOR;
+    {
+      std::lock_guard lock(q->mu);
+      out.messages = static_cast<int64_t>(q->ready.size);
+      out.consumers = static_cast<int64_t>(q->consumers.size());
+    }
+    {
+      std::lock_guard lock(q->flight_mu);
+      out.in_flight = q->in_flight;
+    }
+    // Write only what the caller's struct covers (it may be an older, smaller one).
+    size_t n = std::min<size_t>(info->struct_size, sizeof out);
+    uint32_t caller_size = info->struct_size;
+    std::memcpy(static_cast<void*>(info), &out, n);
+    info->struct_size = caller_size;
+    return QPLUG_OK;
+  });
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options (the JSON Schema `qplug check` and the docs show)                  */
+/* ------------------------------------------------------------------------ */
+
+const char* mem_config_schema() {
+  return R"json({
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "memory driver",
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "default_max_length": {"type": "integer", "minimum": 1, "default": 1000,
+                           "description": "max_length of queues that do not set one"},
+    "publish_timeout_ms": {"type": ["integer", "string"], "default": 5000,
+                           "description": "how long publish waits for room before FULL (500, 2s, ...)"}
+  },
+  "$defs": {
+    "queue_options": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "max_length": {"type": "integer", "minimum": 1, "default": 1000},
+        "publish_timeout_ms": {"type": ["integer", "string"], "default": 5000}
+      }
+    }
+  }
+})json";
+}
+
+/* ------------------------------------------------------------------------ */
+/* The vtable                                                                 */
+/* ------------------------------------------------------------------------ */
+
+constexpr uint64_t mem_capabilities =
+    QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE | QPLUG_CAP_ORDERED | QPLUG_CAP_COMPETING_CONSUMERS |
+    QPLUG_CAP_BATCH_PUBLISH | QPLUG_CAP_ASYNC_PUBLISH | QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_QUEUE_INFO |
+    QPLUG_CAP_HEADER_TYPES;
+
+const qplug_driver_v1 mem_vtable = {
+    .struct_size = sizeof(qplug_driver_v1),
+    .abi_major = QPLUG_ABI_MAJOR,
+    .abi_minor = QPLUG_ABI_MINOR,
+    .name = "memory",
+    .version = "0.1.0",
+    .description = "in-process bounded queues (reference driver; nothing survives the process)",
+    .capabilities = mem_capabilities,
+    .config_schema = mem_config_schema,
+    .open = mem_open,
+    .close = mem_close,
+    .declare = mem_declare,
+    .publish = mem_publish,
+    .subscribe = mem_subscribe,
+    .settle = mem_settle,
+    .unsubscribe = mem_unsubscribe,
+    .consumer_free = mem_consumer_free,
+    .queue_info = mem_queue_info,
+};
+
+}  // namespace
+
+/*
+ * The one exported symbol. It only negotiates: the major version must match;
+ * any host minor works because this driver reads only v1.0 fields and every
+ * later minor only appends. No threads, no I/O here.
+ */
+extern "C" QPLUG_EXPORT const qplug_driver_v1* qplug_driver_entry(uint32_t host_major, uint32_t /*host_minor*/,
+                                                                  qplug_status* status) {
+  return guarded<const qplug_driver_v1*>(status, nullptr, [&]() -> const qplug_driver_v1* {
+    if (host_major != QPLUG_ABI_MAJOR) {
+      fail(status, QPLUG_INVALID, false, "memory driver speaks ABI %d.x, host speaks %u.x", QPLUG_ABI_MAJOR,
+           host_major);
+      return nullptr;
+    }
+    return &mem_vtable;
+  });
+}

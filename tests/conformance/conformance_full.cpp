@@ -1,0 +1,222 @@
+// tests/conformance/conformance_full.cpp -- the full part of the ONE
+// conformance suite: concurrency, close/reopen without loss, prefetch,
+// competing consumers, consumer groups, shutdown, broker restart.
+#include "conformance_harness.hpp"
+
+#include <map>
+#include <set>
+#include <thread>
+
+namespace qplug::conformance {
+namespace {
+
+using Full = ConformanceTest;
+
+// Counts deliveries per id; a duplicate is only allowed as a redelivery.
+void expect_exactly_once_unless_redelivered(const std::vector<Received>& got, const std::set<std::string>& sent) {
+  std::map<std::string, int> seen;
+  for (const auto& r : got) {
+    int n = ++seen[r.message.id];
+    if (n > 1) {
+      EXPECT_GT(r.message.attempts, 1u) << r.message.id << " duplicated without being redelivered";
+    }
+  }
+  for (const auto& id : sent) EXPECT_EQ(seen.count(id), 1u) << id << " lost";
+  EXPECT_EQ(seen.size(), sent.size()) << "unexpected ids delivered";
+}
+
+bool has_all(const std::vector<Received>& got, size_t n) {
+  std::set<std::string> ids;
+  for (const auto& r : got) ids.insert(r.message.id);
+  return ids.size() >= n;
+}
+
+TEST_F(Full, TwentyPublishersTenConsumersLoseNothing) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  constexpr int kPublishers = 20, kConsumers = 10, kEach = 100;
+  Collector got;
+  std::vector<std::unique_ptr<Consumer>> consumers;
+  for (int i = 0; i < kConsumers; ++i) {
+    consumers.push_back(std::make_unique<Consumer>(*q, got, nullptr, 10, i));
+    ASSERT_TRUE(consumers.back()->ok()) << describe(consumers.back()->status());
+  }
+  std::atomic<int> failures{0};
+  std::vector<std::thread> publishers;
+  for (int p = 0; p < kPublishers; ++p)
+    publishers.emplace_back([&, p] {
+      for (int i = 0; i < kEach; ++i)
+        if (q->publish_retrying(make_message("p" + std::to_string(p) + "-" + std::to_string(i), "x")) != QPLUG_OK)
+          failures.fetch_add(1);
+    });
+  for (auto& t : publishers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::set<std::string> sent;
+  for (int p = 0; p < kPublishers; ++p)
+    for (int i = 0; i < kEach; ++i) sent.insert("p" + std::to_string(p) + "-" + std::to_string(i));
+  ASSERT_TRUE(got.wait_until([&](const auto& v) { return has_all(v, sent.size()); }))
+      << "got " << got.count() << " of " << sent.size();
+  quiet_period();
+  expect_exactly_once_unless_redelivered(got.snapshot(), sent);
+}
+
+TEST_F(Full, UnsubscribeWithUnsettledDeliveriesLosesNothing) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  constexpr size_t kCount = 50, kPrefetch = 10;
+  std::set<std::string> sent;
+  for (size_t i = 0; i < kCount; ++i) {
+    std::string id = "r" + std::to_string(i);
+    sent.insert(id);
+    ASSERT_EQ(q->publish(make_message(id, "x")), QPLUG_OK);
+  }
+  Collector first;
+  auto c = std::make_unique<Consumer>(*q, first, [](const Received&) { return kHold; }, kPrefetch);
+  ASSERT_TRUE(c->ok()) << describe(c->status());
+  ASSERT_TRUE(first.wait_for(kPrefetch));
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(c->unsubscribe(&st), QPLUG_OK) << describe(st);
+  // Settling after unsubscribe: CANCELED means the broker got it back; OK
+  // means the ack went through (consumed). Anything else must not lose it either.
+  std::set<std::string> consumed;
+  auto held = first.snapshot();
+  for (size_t i = 0; i < held.size(); ++i) {
+    qplug_status s = sdk::make_status();
+    int32_t rc = first.settle(i, QPLUG_ACK, &s);
+    EXPECT_TRUE(rc == QPLUG_OK || rc == QPLUG_CANCELED || rc == QPLUG_UNAVAILABLE) << describe(s);
+    if (rc == QPLUG_OK) consumed.insert(held[i].message.id);
+  }
+  c.reset();
+
+  Collector second;
+  Consumer c2(*q, second, nullptr, kPrefetch);
+  ASSERT_TRUE(second.wait_until([&](const std::vector<Received>& v) {
+    std::set<std::string> all = consumed;
+    for (const auto& r : v) all.insert(r.message.id);
+    return all.size() == kCount;
+  })) << "messages lost across close/reopen: consumed " << consumed.size() << ", redelivered " << second.count();
+  if (has_cap(QPLUG_CAP_DELIVERY_COUNT)) {
+    std::set<std::string> held_ids;
+    for (const auto& h : held) held_ids.insert(h.message.id);
+    for (const auto& r : second.snapshot()) {
+      if (held_ids.count(r.message.id) != 0 && consumed.count(r.message.id) == 0) {
+        EXPECT_GE(r.message.attempts, 2u) << r.message.id << " redelivered without attempts+1";
+      }
+    }
+  }
+}
+
+TEST_F(Full, PrefetchIsNeverExceeded) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  constexpr size_t kCount = 200, kPrefetch = 5;
+  for (size_t i = 0; i < kCount; ++i) ASSERT_EQ(q->publish(make_message("f" + std::to_string(i), "x")), QPLUG_OK);
+  Collector got;
+  Consumer c(*q, got, [](const Received&) { return kHold; }, kPrefetch);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  // A separate thread settles what is held, so the driver keeps refilling.
+  size_t settled = 0;
+  while (settled < kCount) {
+    ASSERT_TRUE(got.wait_for(settled + 1)) << "stalled after " << settled;
+    EXPECT_EQ(got.settle(settled, QPLUG_ACK), QPLUG_OK);
+    ++settled;
+  }
+  EXPECT_LE(got.max_outstanding(), kPrefetch);
+  EXPECT_GE(got.max_outstanding(), 1u);
+}
+
+TEST_F(Full, CompetingConsumersShareTheQueue) {
+  if (!has_cap(QPLUG_CAP_COMPETING_CONSUMERS)) GTEST_SKIP() << "driver lacks COMPETING_CONSUMERS";
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  Collector got;
+  // Each consumer holds its single delivery, so the second message must go to the other one.
+  Consumer a(*q, got, [](const Received&) { return kHold; }, 1, 0);
+  Consumer b(*q, got, [](const Received&) { return kHold; }, 1, 1);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(q->publish(make_message("c1", "x")), QPLUG_OK);
+  ASSERT_EQ(q->publish(make_message("c2", "x")), QPLUG_OK);
+  ASSERT_TRUE(got.wait_for(2)) << "only " << got.count() << " delivered to two consumers with prefetch 1";
+  auto r = got.snapshot();
+  EXPECT_NE(r[0].consumer, r[1].consumer) << "one consumer got both messages";
+  EXPECT_NE(r[0].message.id, r[1].message.id) << "a message went to both competing consumers";
+  for (int32_t rc : got.settle_held(QPLUG_ACK)) EXPECT_EQ(rc, QPLUG_OK);
+}
+
+TEST_F(Full, ConsumerGroupsEachSeeEveryMessage) {
+  if (!has_cap(QPLUG_CAP_CONSUMER_GROUPS)) GTEST_SKIP() << "driver lacks CONSUMER_GROUPS";
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  Collector g1, g2;
+  Consumer a(*q, g1, nullptr, 10, 0, "group-one");
+  Consumer b(*q, g2, nullptr, 10, 1, "group-two");
+  ASSERT_TRUE(a.ok()) << describe(a.status());
+  ASSERT_TRUE(b.ok()) << describe(b.status());
+  quiet_period();  // groups created before the first publish
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(q->publish(make_message("g" + std::to_string(i), "x")), QPLUG_OK);
+  EXPECT_TRUE(g1.wait_until([](const auto& v) { return has_all(v, 20); })) << "group one got " << g1.count();
+  EXPECT_TRUE(g2.wait_until([](const auto& v) { return has_all(v, 20); })) << "group two got " << g2.count();
+}
+
+TEST_F(Full, CloseWhileConsumingIsClean) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  Collector got;
+  auto c1 = std::make_unique<Consumer>(*q, got, nullptr, 10, 0);
+  auto c2 = std::make_unique<Consumer>(*q, got, [](const Received&) { return kHold; }, 10, 1);
+  ASSERT_TRUE(c1->ok() && c2->ok());
+  std::vector<sdk::OwnedMessage> batch;
+  for (int i = 0; i < 100; ++i) batch.push_back(make_message("w" + std::to_string(i), "x"));
+  size_t accepted = 0;
+  ASSERT_EQ(q->publish_batch(batch, &accepted), QPLUG_OK);
+  ASSERT_TRUE(got.wait_for(5));
+  // Async publishes still pending at close must complete exactly once.
+  struct Done {
+    std::atomic<int> calls{0};
+  } done;
+  std::vector<const qplug_message*> ptrs;
+  for (auto& m : batch) ptrs.push_back(&m.view());
+  qplug_status st = sdk::make_status();
+  int32_t rc = vt_->publish(
+      q->handle, ptrs.data(), ptrs.size(), nullptr,
+      [](void* ud, const qplug_status*, size_t) { static_cast<Done*>(ud)->calls.fetch_add(1); }, &done, nullptr, &st);
+  ASSERT_EQ(rc, QPLUG_OK) << describe(st);
+  EXPECT_EQ(c1->unsubscribe(), QPLUG_OK);
+  EXPECT_EQ(c2->unsubscribe(), QPLUG_OK);
+  size_t at_unsubscribe = got.callbacks_total.load();
+  got.settle_held(QPLUG_ACK);
+  c1.reset();
+  c2.reset();
+  driver_.close();
+  EXPECT_EQ(done.calls.load(), 1) << "async publish completion not called exactly once by close()";
+  EXPECT_EQ(got.callbacks_total.load(), at_unsubscribe);
+  EXPECT_EQ(got.callbacks_running.load(), 0);
+}
+
+TEST_F(Full, BrokerRestartMidStream) {
+  const Target& t = target();
+  if (!t.restart_broker) GTEST_SKIP() << "target cannot restart its broker (in-process or no restart hook)";
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  Collector got;
+  Consumer c(*q, got, nullptr, 10);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  std::set<std::string> sent;
+  for (int i = 0; i < 50; ++i) {
+    std::string id = "before" + std::to_string(i);
+    sent.insert(id);
+    ASSERT_EQ(q->publish_retrying(make_message(id, "x")), QPLUG_OK);
+  }
+  ASSERT_TRUE(got.wait_until([](const auto& v) { return has_all(v, 50); }));
+  ASSERT_TRUE(t.restart_broker()) << "restart hook failed";
+  for (int i = 0; i < 50; ++i) {
+    std::string id = "after" + std::to_string(i);
+    sent.insert(id);
+    ASSERT_EQ(q->publish_retrying(make_message(id, "x")), QPLUG_OK) << "publish after restart";
+  }
+  ASSERT_TRUE(got.wait_until([&](const auto& v) { return has_all(v, sent.size()); }))
+      << "consumer did not resume after the restart: " << got.count() << " of " << sent.size();
+}
+
+}  // namespace
+}  // namespace qplug::conformance
