@@ -1,0 +1,146 @@
+// rstream_connection.cpp -- connecting and talking to one Redis server.
+#include "rstream_connection.hpp"
+
+#include "rstream_errors.hpp"
+
+#include <qplug/sdk/status.hpp>
+
+#include <sys/time.h>
+
+namespace qplug::rstream {
+
+namespace {
+timeval to_timeval(int64_t ms) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
+  return tv;
+}
+
+std::vector<const char*> argv_ptrs(const std::vector<std::string_view>& argv, std::vector<size_t>* lens) {
+  std::vector<const char*> ptrs;
+  ptrs.reserve(argv.size());
+  lens->clear();
+  lens->reserve(argv.size());
+  for (std::string_view a : argv) {
+    ptrs.push_back(a.data() == nullptr ? "" : a.data());
+    lens->push_back(a.size());
+  }
+  return ptrs;
+}
+}  // namespace
+
+bool Connection::connect(const Endpoint& ep, int64_t extra_read_timeout_ms, qplug_status* st) {
+  reset();
+  address_ = ep.address();
+  redisContext* c = redisConnectWithTimeout(ep.host.c_str(), ep.port, to_timeval(ep.connect_timeout_ms));
+  if (c == nullptr) {
+    sdk::fail(st, QPLUG_UNAVAILABLE, true, "redis %s: cannot allocate a connection", address_.c_str());
+    return false;
+  }
+  if (c->err != 0) {
+    sdk::fail(st, QPLUG_UNAVAILABLE, true, "redis %s: connect failed: %s", address_.c_str(), c->errstr);
+    redisFree(c);
+    return false;
+  }
+  ctx_ = c;
+  redisEnableKeepAlive(c);
+  redisSetTimeout(c, to_timeval(ep.command_timeout_ms + extra_read_timeout_ms));
+  if (!ep.password.empty()) {
+    Reply r = ep.user.empty() ? command({"AUTH", ep.password}, st) : command({"AUTH", ep.user, ep.password}, st);
+    if (!r) return false;
+    if (r->type == REDIS_REPLY_ERROR) {
+      fail_reply(st, r.get(), "AUTH");
+      reset();
+      return false;
+    }
+  }
+  if (ep.db != 0) {
+    std::string db = std::to_string(ep.db);
+    Reply r = command({"SELECT", db}, st);
+    if (!r) return false;
+    if (r->type == REDIS_REPLY_ERROR) {
+      fail_reply(st, r.get(), "SELECT");
+      reset();
+      return false;
+    }
+  }
+  return true;
+}
+
+void Connection::reset() {
+  if (ctx_ != nullptr) redisFree(ctx_);
+  ctx_ = nullptr;
+}
+
+void Connection::fail_io(qplug_status* st) {
+  if (ctx_ != nullptr) {
+    ErrorClass cls = classify_io_error(ctx_->err);
+    sdk::fail(st, cls.code, cls.retryable, "redis %s: connection lost: %s", address_.c_str(),
+              ctx_->err != 0 ? ctx_->errstr : "no reply");
+  } else {
+    sdk::fail(st, QPLUG_UNAVAILABLE, true, "redis %s: not connected", address_.c_str());
+  }
+  reset();
+}
+
+bool Connection::append(const std::vector<std::string_view>& argv) {
+  if (ctx_ == nullptr) return false;
+  std::vector<size_t> lens;
+  std::vector<const char*> ptrs = argv_ptrs(argv, &lens);
+  return redisAppendCommandArgv(ctx_, static_cast<int>(ptrs.size()), ptrs.data(), lens.data()) == REDIS_OK;
+}
+
+bool Connection::append_formatted(const char* cmd, size_t len) {
+  return ctx_ != nullptr && redisAppendFormattedCommand(ctx_, cmd, len) == REDIS_OK;
+}
+
+Reply Connection::read_reply(qplug_status* st) {
+  if (ctx_ == nullptr) {
+    fail_io(st);
+    return nullptr;
+  }
+  void* raw = nullptr;
+  if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
+    fail_io(st);
+    return nullptr;
+  }
+  return Reply(static_cast<redisReply*>(raw));
+}
+
+Reply Connection::command(const std::vector<std::string_view>& argv, qplug_status* st) {
+  if (!append(argv)) {
+    fail_io(st);
+    return nullptr;
+  }
+  return read_reply(st);
+}
+
+FormattedCommand::FormattedCommand(const std::vector<std::string_view>& argv) {
+  std::vector<size_t> lens;
+  std::vector<const char*> ptrs = argv_ptrs(argv, &lens);
+  len = redisFormatCommandArgv(&data, static_cast<int>(ptrs.size()), ptrs.data(), lens.data());
+  if (len < 0) data = nullptr;
+}
+
+FormattedCommand& FormattedCommand::operator=(FormattedCommand&& o) noexcept {
+  if (this != &o) {
+    if (data != nullptr) redisFreeCommand(data);
+    data = o.data;
+    len = o.len;
+    o.data = nullptr;
+  }
+  return *this;
+}
+
+FormattedCommand::~FormattedCommand() {
+  if (data != nullptr) redisFreeCommand(data);
+}
+
+int32_t fail_reply(qplug_status* st, const redisReply* r, const char* what) {
+  std::string_view text = reply_text(r);
+  ErrorClass cls = classify_reply_error(text);
+  return sdk::fail(st, cls.code, cls.retryable, "redis %s: %.*s", what, static_cast<int>(text.size()), text.data());
+}
+
+}  // namespace qplug::rstream

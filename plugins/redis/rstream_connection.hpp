@@ -1,0 +1,78 @@
+// rstream_connection.hpp -- one hiredis connection, owned by ONE thread
+// (hiredis is not thread-safe). RAII over redisContext: connect, AUTH,
+// SELECT, timeouts; typed replies that free themselves.
+#pragma once
+
+#include "rstream_settings.hpp"
+
+#include <qplug/driver.h>
+
+#include <hiredis.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qplug::rstream {
+
+struct ReplyFree {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyFree>;
+
+inline std::string_view reply_text(const redisReply* r) {
+  return r == nullptr || r->str == nullptr ? std::string_view{} : std::string_view(r->str, r->len);
+}
+
+class Connection {
+ public:
+  Connection() = default;
+  ~Connection() { reset(); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Connects, authenticates and selects the database. `extra_read_timeout_ms`
+  // lengthens the socket timeout for connections that BLOCK server-side.
+  // On failure fills `status` (UNAVAILABLE retryable, or PERMISSION_DENIED).
+  bool connect(const Endpoint& ep, int64_t extra_read_timeout_ms, qplug_status* status);
+  void reset();
+  bool connected() const { return ctx_ != nullptr; }
+  redisContext* raw() { return ctx_; }
+  int fd() const { return ctx_ == nullptr ? -1 : ctx_->fd; }
+
+  // Sends one command and reads its reply. nullptr on an I/O failure (the
+  // connection is then reset and `status` says why); an error REPLY is
+  // returned as a reply of type REDIS_REPLY_ERROR.
+  Reply command(const std::vector<std::string_view>& argv, qplug_status* status);
+
+  // Pipelining: append many, then read as many replies.
+  bool append(const std::vector<std::string_view>& argv);
+  bool append_formatted(const char* cmd, size_t len);
+  Reply read_reply(qplug_status* status);
+
+  // Fills `status` from the context's I/O error and resets the connection.
+  void fail_io(qplug_status* status);
+
+ private:
+  redisContext* ctx_ = nullptr;
+  std::string address_;
+};
+
+// Formats argv as one RESP command (owned), for pipelined writers that build
+// commands on the caller's thread and write them on the I/O thread.
+struct FormattedCommand {
+  char* data = nullptr;
+  long long len = 0;
+  FormattedCommand() = default;
+  explicit FormattedCommand(const std::vector<std::string_view>& argv);
+  FormattedCommand(FormattedCommand&& o) noexcept : data(o.data), len(o.len) { o.data = nullptr; }
+  FormattedCommand& operator=(FormattedCommand&& o) noexcept;
+  FormattedCommand(const FormattedCommand&) = delete;
+  ~FormattedCommand();
+};
+
+// Fills `status` from an error reply, prefixed with what was attempted.
+int32_t fail_reply(qplug_status* status, const redisReply* reply, const char* what);
+
+}  // namespace qplug::rstream

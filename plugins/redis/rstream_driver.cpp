@@ -1,0 +1,335 @@
+// rstream_driver.cpp -- qplug driver for Redis streams (hiredis).
+//
+// A queue is a stream (key = key_prefix + queue name); consumers are a
+// consumer group on it. Publishes are XADDs pipelined by one writer thread
+// (rstream_writer), each subscription reads with its own connection and
+// thread (rstream_subscription). Settings and field layout: docs/drivers/redis.md.
+#include "rstream_connection.hpp"
+#include "rstream_fields.hpp"
+#include "rstream_log.hpp"
+#include "rstream_settings.hpp"
+#include "rstream_subscription.hpp"
+#include "rstream_writer.hpp"
+
+#include <qplug/driver.h>
+#include <qplug/sdk/config.hpp>
+#include <qplug/sdk/message.hpp>
+#include <qplug/sdk/status.hpp>
+#include <qplug/sdk/waiter.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+using qplug::sdk::fail;
+using qplug::sdk::guarded;
+using qplug::sdk::guarded_void;
+using qplug::sdk::view;
+namespace rs = qplug::rstream;
+
+// ---------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------
+struct rstream_queue;
+
+struct rstream_driver {
+  rs::DriverSettings settings;
+  const qplug_host_v1* host = nullptr;
+  std::shared_ptr<rs::Writer> writer;   // shared with subscriptions (settle after close -> CANCELED)
+  std::mutex admin_mu;                  // admin: declare, queue_info (any host thread)
+  rs::Connection admin;
+  std::mutex queues_mu;
+  std::map<std::string, std::unique_ptr<rstream_queue>> queues;
+  std::atomic<uint64_t> consumer_counter{0};
+};
+
+struct rstream_queue {
+  rstream_driver* drv = nullptr;
+  std::string name;
+  std::string key;  // the stream key
+  rs::QueueSettings opts;
+};
+
+struct rstream_consumer {
+  std::shared_ptr<rs::Subscription> sub;
+};
+
+static rstream_driver* rstream_drv(qplug_driver* d) { return reinterpret_cast<rstream_driver*>(d); }
+static rstream_queue* rstream_q(qplug_queue* q) { return reinterpret_cast<rstream_queue*>(q); }
+
+// One admin command from any host thread; reconnects once if the link dropped.
+static rs::Reply rstream_admin(rstream_driver* drv, const std::vector<std::string_view>& argv, qplug_status* st) {
+  std::lock_guard lock(drv->admin_mu);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!drv->admin.connected() && !drv->admin.connect(drv->settings.endpoint, 0, st)) return nullptr;
+    rs::Reply r = drv->admin.command(argv, st);
+    if (r) return r;
+  }
+  return nullptr;
+}
+
+static std::string rstream_group_of(const rstream_queue* q) { return q->opts.group.empty() ? q->name : q->opts.group; }
+
+static bool rstream_create_group(rstream_driver* drv, const std::string& key, const std::string& group,
+                                 qplug_status* st) {
+  rs::Reply r = rstream_admin(drv, {"XGROUP", "CREATE", key, group, "0", "MKSTREAM"}, st);
+  if (!r) return false;
+  if (r->type == REDIS_REPLY_ERROR && rs::reply_text(r.get()).substr(0, 9) != "BUSYGROUP") {
+    rs::fail_reply(st, r.get(), "XGROUP CREATE");
+    return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Lifecycle
+// ---------------------------------------------------------------------------
+static qplug_driver* rstream_open(const qplug_host_v1* host, const qplug_kv* config, size_t count, qplug_status* st) {
+  return guarded<qplug_driver*>(st, nullptr, [&]() -> qplug_driver* {
+    auto drv = std::make_unique<rstream_driver>();
+    if (!rs::parse_driver_settings(config, count, &drv->settings, st)) return nullptr;
+    drv->host = host;
+    // Connect now to report bad credentials early; an unreachable broker is
+    // not an error here (the driver reconnects by itself), only a warning.
+    qplug_status probe = qplug::sdk::make_status();
+    if (!drv->admin.connect(drv->settings.endpoint, 0, &probe)) {
+      if (probe.code == QPLUG_PERMISSION_DENIED || probe.code == QPLUG_INVALID) {
+        *st = probe;
+        return nullptr;
+      }
+      rs::log(host, QPLUG_LOG_WARN, "%s; will keep retrying", probe.message);
+    }
+    drv->writer = std::make_shared<rs::Writer>(drv->settings, host);
+    drv->writer->start();
+    return reinterpret_cast<qplug_driver*>(drv.release());
+  });
+}
+
+static void rstream_close(qplug_driver* d, uint32_t timeout_ms) {
+  guarded_void([&] {
+    std::unique_ptr<rstream_driver> drv(rstream_drv(d));
+    drv->writer->close(timeout_ms);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Queues
+// ---------------------------------------------------------------------------
+static qplug_queue* rstream_declare(qplug_driver* d, qplug_str name, const qplug_kv* options, size_t count,
+                                    qplug_status* st) {
+  return guarded<qplug_queue*>(st, nullptr, [&]() -> qplug_queue* {
+    rstream_driver* drv = rstream_drv(d);
+    std::string qname(view(name));
+    if (qname.empty()) {
+      fail(st, QPLUG_INVALID, false, "redis declare: queue name is empty");
+      return nullptr;
+    }
+    auto q = std::make_unique<rstream_queue>();
+    q->drv = drv;
+    q->name = qname;
+    q->key = drv->settings.key_prefix + qname;
+    if (!rs::parse_queue_settings(options, count, drv->settings, &q->opts, st)) return nullptr;
+    {
+      std::lock_guard lock(drv->queues_mu);
+      auto it = drv->queues.find(qname);
+      if (it != drv->queues.end()) return reinterpret_cast<qplug_queue*>(it->second.get());
+    }
+    // The default group exists from declare on, starting at ID 0: whatever is
+    // published before the first consumer subscribes is kept for it.
+    if (!rstream_create_group(drv, q->key, rstream_group_of(q.get()), st)) return nullptr;
+    std::lock_guard lock(drv->queues_mu);
+    auto [it, inserted] = drv->queues.emplace(qname, std::move(q));
+    return reinterpret_cast<qplug_queue*>(it->second.get());
+  });
+}
+
+static int32_t rstream_queue_info(qplug_queue* qh, qplug_queue_info* info, qplug_status* st) {
+  return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    rstream_queue* q = rstream_q(qh);
+    if (!QPLUG_SDK_HAS_FIELD(info, qplug_queue_info, consumers))
+      return fail(st, QPLUG_INVALID, false, "redis queue_info: info struct too small");
+    info->messages = info->in_flight = info->consumers = -1;
+    rs::Reply r = rstream_admin(q->drv, {"XINFO", "GROUPS", q->key}, st);
+    if (!r) return st->code;
+    if (r->type == REDIS_REPLY_ERROR) return rs::fail_reply(st, r.get(), "XINFO GROUPS");
+    std::string group = rstream_group_of(q);
+    for (size_t g = 0; r->type == REDIS_REPLY_ARRAY && g < r->elements; ++g) {
+      const redisReply* fields = r->element[g];
+      std::map<std::string, const redisReply*> f;
+      for (size_t i = 0; i + 1 < fields->elements; i += 2) f[std::string(rs::reply_text(fields->element[i]))] = fields->element[i + 1];
+      if (f.count("name") == 0 || rs::reply_text(f["name"]) != group) continue;
+      auto num = [&](const char* k) { return f.count(k) && f[k]->type == REDIS_REPLY_INTEGER ? f[k]->integer : -1; };
+      info->messages = num("lag");  // entries not yet delivered to the group
+      info->in_flight = num("pending");
+      info->consumers = num("consumers");
+    }
+    return QPLUG_OK;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Publish
+// ---------------------------------------------------------------------------
+static int32_t rstream_publish(qplug_queue* qh, const qplug_message* const* msgs, size_t n,
+                               const qplug_publish_options* options, qplug_publish_done_fn done, void* done_ud,
+                               size_t* accepted, qplug_status* st) {
+  if (accepted != nullptr) *accepted = 0;
+  return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    rstream_queue* q = rstream_q(qh);
+    if (msgs == nullptr || n == 0) return fail(st, QPLUG_INVALID, false, "redis publish: empty batch");
+    int64_t timeout_ms = q->drv->settings.publish_timeout_ms;
+    if (QPLUG_SDK_HAS_FIELD(options, qplug_publish_options, timeout_ms) && options->timeout_ms >= 0)
+      timeout_ms = options->timeout_ms;
+    std::string maxlen = std::to_string(q->opts.maxlen);
+    rs::WriteJob job;
+    job.what = "XADD";
+    job.cmds.reserve(n);
+    rs::EncodedFields fields;
+    for (size_t i = 0; i < n; ++i) {
+      if (msgs[i] == nullptr) return fail(st, QPLUG_INVALID, false, "redis publish: message #%zu is NULL", i);
+      if (!rs::encode_fields(*msgs[i], &fields, st)) return st->code;
+      std::vector<std::string_view> argv{"XADD", q->key};
+      if (q->opts.maxlen > 0) argv.insert(argv.end(), {"MAXLEN", "~", maxlen});
+      argv.push_back("*");
+      argv.insert(argv.end(), fields.argv.begin(), fields.argv.end());
+      job.cmds.emplace_back(argv);
+    }
+    auto deadline = rs::Clock::now() + std::chrono::milliseconds(timeout_ms);
+    job.deadline = deadline;
+    if (done != nullptr) {
+      job.done = done;
+      job.done_ud = done_ud;
+      return q->drv->writer->submit(std::move(job), n, deadline, st);
+    }
+    qplug::sdk::Waiter waiter;
+    job.done = &qplug::sdk::Waiter::on_done;
+    job.done_ud = &waiter;
+    if (int32_t rc = q->drv->writer->submit(std::move(job), n, deadline, st); rc != QPLUG_OK) return rc;
+    qplug_status result = qplug::sdk::make_status();
+    size_t ok = 0;
+    waiter.wait(&result, &ok);
+    if (accepted != nullptr) *accepted = ok;
+    if (result.code != QPLUG_OK) *st = result;
+    return result.code;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Consume
+// ---------------------------------------------------------------------------
+static qplug_consumer* rstream_subscribe(qplug_queue* qh, const qplug_subscribe_options* options,
+                                         qplug_deliver_fn deliver_cb, void* host_ud, qplug_status* st) {
+  return guarded<qplug_consumer*>(st, nullptr, [&]() -> qplug_consumer* {
+    rstream_queue* q = rstream_q(qh);
+    rstream_driver* drv = q->drv;
+    if (deliver_cb == nullptr) {
+      fail(st, QPLUG_INVALID, false, "redis subscribe: deliver callback is NULL");
+      return nullptr;
+    }
+    rs::SubscriptionParams p;
+    p.key = q->key;
+    p.group = rstream_group_of(q);
+    p.deliver = deliver_cb;
+    p.host_ud = host_ud;
+    const qplug_kv* kv = nullptr;
+    size_t kv_count = 0;
+    if (options != nullptr) {
+      if (options->prefetch > 0) p.prefetch = options->prefetch;
+      if (!view(options->group).empty()) p.group = std::string(view(options->group));
+      p.consumer = std::string(view(options->consumer_name));
+      kv = options->options;
+      kv_count = options->option_count;
+    }
+    if (!rs::parse_consumer_settings(kv, kv_count, drv->settings, &p.options, st)) return nullptr;
+    if (p.consumer.empty())
+      p.consumer = drv->settings.consumer_prefix + "-" + std::to_string(getpid()) + "-" +
+                   std::to_string(++drv->consumer_counter);
+    auto sub = std::make_shared<rs::Subscription>(drv->writer, drv->settings, drv->host, std::move(p));
+    if (!sub->start(st)) return nullptr;
+    return reinterpret_cast<qplug_consumer*>(new rstream_consumer{std::move(sub)});
+  });
+}
+
+static int32_t rstream_settle(qplug_delivery* dh, int32_t disposition, qplug_status* st) {
+  return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    auto* d = reinterpret_cast<rs::Delivery*>(dh);
+    if (disposition != QPLUG_ACK && disposition != QPLUG_NACK_REQUEUE && disposition != QPLUG_REJECT) {
+      disposition = QPLUG_NACK_REQUEUE;  // never drop on a bad argument; still settles once
+      fail(st, QPLUG_INVALID, false, "redis settle: unknown disposition; the message was requeued");
+      std::shared_ptr<rs::Subscription> sub = d->sub;
+      sub->settle(d, disposition, nullptr);
+      return QPLUG_INVALID;
+    }
+    std::shared_ptr<rs::Subscription> sub = d->sub;  // keeps it alive through settle
+    return sub->settle(d, disposition, st);
+  });
+}
+
+static int32_t rstream_unsubscribe(qplug_consumer* c, qplug_status* st) {
+  return guarded<int32_t>(st, QPLUG_INTERNAL,
+                          [&]() -> int32_t { return reinterpret_cast<rstream_consumer*>(c)->sub->unsubscribe(st); });
+}
+
+static void rstream_consumer_free(qplug_consumer* c) {
+  guarded_void([&] {
+    std::unique_ptr<rstream_consumer> consumer(reinterpret_cast<rstream_consumer*>(c));
+    qplug_status st = qplug::sdk::make_status();
+    consumer->sub->unsubscribe(&st);  // no-op when already unsubscribed
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Vtable
+// ---------------------------------------------------------------------------
+static const char* rstream_config_schema() {
+  return R"({"$schema":"https://json-schema.org/draft/2020-12/schema","title":"qplug redis driver","type":"object",
+"additionalProperties":false,"properties":{
+"url":{"type":"string","default":"redis://127.0.0.1:6379/0","description":"redis://[user:pass@]host:port/db"},
+"connect_timeout":{"type":["string","integer"],"default":"2s"},
+"command_timeout":{"type":["string","integer"],"default":"5s"},
+"reconnect.initial":{"type":["string","integer"],"default":"100ms"},
+"reconnect.max":{"type":["string","integer"],"default":"5s"},
+"publish_timeout":{"type":["string","integer"],"default":"5s","description":"how long a publish waits through an outage"},
+"claim_idle":{"type":["string","integer"],"default":"30s","description":"pending entries idle this long are reclaimed"},
+"block":{"type":["string","integer"],"default":"1s","description":"XREADGROUP BLOCK per poll"},
+"maxlen":{"type":"integer","default":0,"description":"approximate MAXLEN trimming; 0 = off. Trimming drops unacked entries"},
+"max_pending":{"type":"integer","default":65536},
+"key_prefix":{"type":"string","default":""},
+"consumer_prefix":{"type":"string","description":"default: the host name"}}})";
+}
+
+static const qplug_driver_v1 rstream_vtable = {
+    .struct_size = sizeof(qplug_driver_v1),
+    .abi_major = QPLUG_ABI_MAJOR,
+    .abi_minor = QPLUG_ABI_MINOR,
+    .name = "redis",
+    .version = "0.1.0",
+    .description = "Redis streams (consumer groups, XADD/XREADGROUP/XACK/XAUTOCLAIM) via hiredis",
+    .capabilities = QPLUG_CAP_PERSISTENT | QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE |
+                    QPLUG_CAP_ORDERED | QPLUG_CAP_COMPETING_CONSUMERS | QPLUG_CAP_BATCH_PUBLISH |
+                    QPLUG_CAP_ASYNC_PUBLISH | QPLUG_CAP_CONSUMER_GROUPS | QPLUG_CAP_DELIVERY_COUNT |
+                    QPLUG_CAP_QUEUE_INFO | QPLUG_CAP_HEADER_TYPES,
+    .config_schema = rstream_config_schema,
+    .open = rstream_open,
+    .close = rstream_close,
+    .declare = rstream_declare,
+    .publish = rstream_publish,
+    .subscribe = rstream_subscribe,
+    .settle = rstream_settle,
+    .unsubscribe = rstream_unsubscribe,
+    .consumer_free = rstream_consumer_free,
+    .queue_info = rstream_queue_info,
+};
+
+extern "C" QPLUG_EXPORT const qplug_driver_v1* qplug_driver_entry(uint32_t host_major, uint32_t /*host_minor*/,
+                                                                  qplug_status* status) {
+  if (host_major != QPLUG_ABI_MAJOR) {
+    fail(status, QPLUG_INVALID, false, "redis driver speaks ABI %d, host speaks %u", QPLUG_ABI_MAJOR, host_major);
+    return nullptr;
+  }
+  return &rstream_vtable;
+}

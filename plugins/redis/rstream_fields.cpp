@@ -1,0 +1,190 @@
+// rstream_fields.cpp -- encoding qplug messages as stream fields and back.
+#include "rstream_fields.hpp"
+
+#include <qplug/sdk/status.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+
+namespace qplug::rstream {
+
+namespace {
+constexpr std::string_view kPrefixString = "h.s:";
+constexpr std::string_view kPrefixInt = "h.i:";
+constexpr std::string_view kPrefixFloat = "h.f:";
+constexpr std::string_view kPrefixBool = "h.b:";
+constexpr std::string_view kPrefixBytes = "h.x:";
+constexpr std::string_view kPrefixNull = "h.n:";
+// Decoding dispatches on the type letter (h.<letter>:) in decode_typed().
+
+std::string_view span(qplug_str s) { return s.len == 0 ? std::string_view{} : std::string_view(s.ptr, s.len); }
+
+std::string format_double(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+bool parse_int(const std::string& s, int64_t* out) {
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || errno != 0 || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+bool parse_double(const std::string& s, double* out) {
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+// Header values become either a view into the caller's message or an owned
+// formatted string; `owned` is reserved up front so views stay stable.
+void push_pair(EncodedFields* out, std::string key, std::string_view value, bool own_value, std::string owned_value) {
+  out->owned.push_back(std::move(key));
+  out->argv.push_back(out->owned.back());
+  if (own_value) {
+    out->owned.push_back(std::move(owned_value));
+    out->argv.push_back(out->owned.back());
+  } else {
+    out->argv.push_back(value);
+  }
+}
+}  // namespace
+
+namespace {
+// A span with len > 0 must have a pointer: report the field instead of crashing.
+bool spans_valid(const qplug_message& m, qplug_status* st) {
+  auto bad = [&](const char* what) {
+    sdk::fail(st, QPLUG_INVALID, false, "redis publish: message %s is NULL with a non-zero length", what);
+    return false;
+  };
+  if (m.struct_size < offsetof(qplug_message, attempts))
+    return sdk::fail(st, QPLUG_INVALID, false, "redis publish: qplug_message.struct_size %u is too small",
+                     m.struct_size) == QPLUG_OK;
+  if (m.id.ptr == nullptr && m.id.len != 0) return bad("id");
+  if (m.content_type.ptr == nullptr && m.content_type.len != 0) return bad("content_type");
+  if (m.body.ptr == nullptr && m.body.len != 0) return bad("body");
+  if (m.headers == nullptr && m.header_count != 0) return bad("headers");
+  for (size_t i = 0; i < m.header_count; ++i) {
+    const qplug_header& h = m.headers[i];
+    if (h.key.ptr == nullptr && h.key.len != 0) return bad("header key");
+    bool text = h.value.type == QPLUG_VALUE_STRING || h.value.type == QPLUG_VALUE_BYTES;
+    if (text && h.value.as.str.ptr == nullptr && h.value.as.str.len != 0) return bad("header value");
+  }
+  return true;
+}
+}  // namespace
+
+bool encode_fields(const qplug_message& m, EncodedFields* out, qplug_status* st) {
+  if (!spans_valid(m, st)) return false;
+  out->owned.clear();
+  out->argv.clear();
+  out->owned.reserve(2 * m.header_count);  // never reallocates: views stay valid
+  out->argv.push_back("id");
+  out->argv.push_back(span(m.id));
+  if (m.content_type.len != 0) {
+    out->argv.push_back("ct");
+    out->argv.push_back(span(m.content_type));
+  }
+  out->argv.push_back("body");
+  out->argv.push_back(m.body.len == 0 ? std::string_view{}
+                                      : std::string_view(reinterpret_cast<const char*>(m.body.ptr), m.body.len));
+  for (size_t i = 0; i < m.header_count; ++i) {
+    const qplug_header& h = m.headers[i];
+    std::string key(span(h.key));
+    if (key.empty()) {
+      sdk::fail(st, QPLUG_INVALID, false, "redis publish: header #%zu has an empty key", i);
+      return false;
+    }
+    switch (h.value.type) {
+      case QPLUG_VALUE_STRING: push_pair(out, std::string(kPrefixString) + key, span(h.value.as.str), false, {}); break;
+      case QPLUG_VALUE_BYTES:
+        push_pair(out, std::string(kPrefixBytes) + key,
+                  h.value.as.bytes.len == 0 ? std::string_view{}
+                                            : std::string_view(reinterpret_cast<const char*>(h.value.as.bytes.ptr),
+                                                               h.value.as.bytes.len),
+                  false, {});
+        break;
+      case QPLUG_VALUE_INT64:
+        push_pair(out, std::string(kPrefixInt) + key, {}, true, std::to_string(h.value.as.i64));
+        break;
+      case QPLUG_VALUE_DOUBLE:
+        push_pair(out, std::string(kPrefixFloat) + key, {}, true, format_double(h.value.as.f64));
+        break;
+      case QPLUG_VALUE_BOOL:
+        push_pair(out, std::string(kPrefixBool) + key, h.value.as.boolean ? "true" : "false", false, {});
+        break;
+      case QPLUG_VALUE_NULL: push_pair(out, std::string(kPrefixNull) + key, "", false, {}); break;
+      default:
+        sdk::fail(st, QPLUG_INVALID, false, "redis publish: header '%s' has unknown value type %d", key.c_str(),
+                  static_cast<int>(h.value.type));
+        return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+// Fills `h` from a typed field ("h.i:attempts" = "3"). False when the field
+// is not typed or its value does not parse as its type.
+bool decode_typed(std::string_view key, const std::string& value, sdk::OwnedHeader* h) {
+  if (key.size() <= 4 || key.substr(0, 2) != "h." || key[3] != ':') return false;
+  h->key = std::string(key.substr(4));
+  switch (key[2]) {
+    case 's': h->type = QPLUG_VALUE_STRING; h->data = value; return true;
+    case 'x': h->type = QPLUG_VALUE_BYTES; h->data = value; return true;
+    case 'n': h->type = QPLUG_VALUE_NULL; return true;
+    case 'i': h->type = QPLUG_VALUE_INT64; return parse_int(value, &h->i64);
+    case 'f': h->type = QPLUG_VALUE_DOUBLE; return parse_double(value, &h->f64);
+    case 'b':
+      h->type = QPLUG_VALUE_BOOL;
+      h->i64 = value == "true" || value == "1";
+      return h->i64 == 1 || value == "false" || value == "0";
+    default: return false;
+  }
+}
+}  // namespace
+
+bool decode_fields(const redisReply* fields, std::string_view entry_id, sdk::OwnedMessage* out, std::string* why) {
+  *out = sdk::OwnedMessage{};
+  if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0) {
+    *why = "entry " + std::string(entry_id) + " has no field/value list";
+    return false;
+  }
+  for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+    const redisReply* k = fields->element[i];
+    const redisReply* v = fields->element[i + 1];
+    std::string_view key = k->str == nullptr ? std::string_view{} : std::string_view(k->str, k->len);
+    std::string value = v->str == nullptr ? std::string{} : std::string(v->str, v->len);
+    if (key == "id") {
+      out->id = std::move(value);
+    } else if (key == "ct") {
+      out->content_type = std::move(value);
+    } else if (key == "body") {
+      out->body = std::move(value);
+    } else {
+      sdk::OwnedHeader h;
+      if (!decode_typed(key, value, &h)) {
+        // A plain field written by another client, or a typed field whose
+        // value does not parse: kept as a string header under its full name.
+        h = sdk::OwnedHeader{};
+        h.key = std::string(key);
+        h.type = QPLUG_VALUE_STRING;
+        h.data = std::move(value);
+      }
+      out->headers.push_back(std::move(h));
+    }
+  }
+  if (out->id.empty()) out->id = std::string(entry_id);
+  return true;
+}
+
+}  // namespace qplug::rstream

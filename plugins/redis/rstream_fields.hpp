@@ -1,0 +1,35 @@
+// rstream_fields.hpp -- the documented stream-entry field layout (see
+// docs/drivers/redis.md, "Field layout"), readable and writable from
+// redis-cli:
+//   id    message ID             ct   content type         body  payload bytes
+//   h.s:<key> string header      h.i:<key> int64 (decimal)  h.f:<key> double
+//   h.b:<key> bool (true/false)  h.x:<key> raw bytes        h.n:<key> null (value ignored)
+// Any other field (e.g. `XADD q * body hi priority high` from redis-cli) is
+// delivered as a string header of the same name.
+#pragma once
+
+#include <qplug/driver.h>
+#include <qplug/sdk/message.hpp>
+
+#include <hiredis.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qplug::rstream {
+
+// Appends field/value pairs of `m` to `args` (which owns the storage for the
+// typed header values; argv views point into it and into `m`).
+// Returns false and fills `status` for an invalid message (bad header type).
+struct EncodedFields {
+  std::vector<std::string> owned;      // prefixed keys and formatted numbers
+  std::vector<std::string_view> argv;  // XADD arguments after the ID
+};
+bool encode_fields(const qplug_message& m, EncodedFields* out, qplug_status* status);
+
+// Decodes the [field, value, ...] array of one stream entry. `entry_id` is
+// used as the message ID when the entry has no `id` field.
+bool decode_fields(const redisReply* fields, std::string_view entry_id, sdk::OwnedMessage* out, std::string* why);
+
+}  // namespace qplug::rstream

@@ -1,0 +1,378 @@
+// rstream_subscription.cpp -- the consumer-group reader of one subscription.
+#include "rstream_subscription.hpp"
+
+#include "rstream_fields.hpp"
+#include "rstream_log.hpp"
+
+#include <qplug/sdk/status.hpp>
+#include <qplug/sdk/waiter.hpp>
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+namespace qplug::rstream {
+
+namespace {
+// Pending entries handed back by unsubscribe() get this idle time, so any
+// other consumer's next XAUTOCLAIM sweep takes them at once (JUSTID keeps
+// the delivery counter unchanged).
+constexpr const char* kReleasedIdleMs = "31536000000";  // one year
+
+bool is_array(const redisReply* r) { return r != nullptr && r->type == REDIS_REPLY_ARRAY; }
+std::string entry_id_of(const redisReply* entry) { return std::string(reply_text(entry->element[0])); }
+}  // namespace
+
+Subscription::Subscription(std::shared_ptr<Writer> writer, const DriverSettings& settings, const qplug_host_v1* host,
+                           SubscriptionParams params)
+    : writer_(std::move(writer)),
+      settings_(settings),
+      host_(host),
+      p_(std::move(params)),
+      backoff_(settings.reconnect_initial_ms, settings.reconnect_max_ms) {}
+
+Subscription::~Subscription() {
+  qplug_status st = sdk::make_status();
+  unsubscribe(&st);
+}
+
+bool Subscription::start(qplug_status* st) {
+  if (!connect(st)) return false;
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+bool Subscription::connect(qplug_status* st) {
+  {
+    std::lock_guard lock(fd_mu_);
+    if (!conn_.connect(settings_.endpoint, p_.options.block_ms, st)) return false;
+  }
+  Reply id = conn_.command({"CLIENT", "ID"}, st);
+  if (!id) return false;
+  client_id_ = id->type == REDIS_REPLY_INTEGER ? id->integer : 0;
+  if (!ensure_group(st)) return false;
+  history_ = true;
+  history_cursor_.clear();  // "0": from the start of our pending list
+  history_cursor_.push_back('0');
+  next_claim_ = Clock::now();
+  return true;
+}
+
+bool Subscription::ensure_group(qplug_status* st) {
+  // A new group starts at ID 0, so entries published before the first
+  // consumer subscribed are delivered too (nothing is lost).
+  Reply r = conn_.command({"XGROUP", "CREATE", p_.key, p_.group, "0", "MKSTREAM"}, st);
+  if (!r) return false;
+  if (r->type == REDIS_REPLY_ERROR && reply_text(r.get()).substr(0, 9) != "BUSYGROUP") {
+    fail_reply(st, r.get(), "XGROUP CREATE");
+    std::lock_guard lock(fd_mu_);
+    conn_.reset();
+    return false;
+  }
+  return true;
+}
+
+uint32_t Subscription::room() {
+  std::lock_guard lock(mu_);
+  return held_.size() >= p_.prefetch ? 0 : p_.prefetch - static_cast<uint32_t>(held_.size());
+}
+
+void Subscription::sleep_for(int64_t ms) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stop_; });
+}
+
+void Subscription::run() {
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) break;
+    }
+    if (!conn_.connected()) {
+      qplug_status st = sdk::make_status();
+      if (!connect(&st)) {
+        if (backoff_.failures() == 0)
+          log(host_, QPLUG_LOG_WARN, "consumer %s/%s: %s; reconnecting with backoff", p_.group.c_str(),
+              p_.consumer.c_str(), st.message);
+        sleep_for(backoff_.next_ms());
+        continue;
+      }
+      if (backoff_.failures() > 0)
+        log(host_, QPLUG_LOG_INFO, "consumer %s/%s reconnected", p_.group.c_str(), p_.consumer.c_str());
+      backoff_.reset();
+    }
+    if (!step()) {
+      std::lock_guard lock(fd_mu_);
+      conn_.reset();
+    }
+  }
+  std::lock_guard lock(fd_mu_);
+  conn_.reset();
+}
+
+bool Subscription::step() {
+  if (!redeliver_nacked()) return false;
+  uint32_t free = room();
+  if (free > 0 && history_) return read_history(free);
+  if (free > 0 && Clock::now() >= next_claim_) return claim_idle(free);
+  if (free == 0) {  // prefetch reached: wait for a settlement (or a nack, or stop)
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(p_.options.block_ms), [&] { return stop_ || held_.size() < p_.prefetch || !nacked_.empty(); });
+    return true;
+  }
+  return read_new(free);
+}
+
+bool Subscription::redeliver_nacked() {
+  std::vector<std::pair<std::string, uint32_t>> batch;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(nacked_);
+  }
+  if (batch.empty()) return true;
+  // XCLAIM (min idle 0) to ourselves increments the broker's delivery counter.
+  std::vector<std::string_view> argv{"XCLAIM", p_.key, p_.group, p_.consumer, "0"};
+  std::unordered_map<std::string, uint32_t> attempts;
+  for (auto& [id, n] : batch) {
+    argv.push_back(id);
+    attempts[id] = n + 1;
+  }
+  qplug_status st = sdk::make_status();
+  Reply r = conn_.command(argv, &st);
+  if (!r) {  // still pending in the broker: put them back for the next try
+    std::lock_guard lock(mu_);
+    nacked_.insert(nacked_.end(), batch.begin(), batch.end());
+    return false;
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, n] : batch) held_.erase(id);  // re-added by deliver_entries if still there
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    log(host_, QPLUG_LOG_ERROR, "XCLAIM for redelivery failed: %s (entries stay pending, reclaimed after claim_idle)",
+        reply_text(r.get()).data());
+    return true;
+  }
+  return deliver_entries(r.get(), false, &attempts);
+}
+
+bool Subscription::read_history(uint32_t free) {
+  std::string count = std::to_string(free);
+  qplug_status st = sdk::make_status();
+  Reply r = conn_.command({"XREADGROUP", "GROUP", p_.group, p_.consumer, "COUNT", count, "STREAMS", p_.key,
+                           history_cursor_}, &st);
+  if (!r) return false;
+  if (r->type == REDIS_REPLY_ERROR) {
+    if (reply_text(r.get()).substr(0, 7) == "NOGROUP") return ensure_group(&st);
+    log(host_, QPLUG_LOG_ERROR, "XREADGROUP (pending) failed: %s", reply_text(r.get()).data());
+    history_ = false;
+    return true;
+  }
+  const redisReply* entries = is_array(r.get()) && r->elements == 1 ? r->element[0]->element[1] : nullptr;
+  if (entries == nullptr || entries->elements == 0) {
+    history_ = false;
+    return true;
+  }
+  history_cursor_ = entry_id_of(entries->element[entries->elements - 1]);
+  return deliver_entries(entries, true, nullptr);
+}
+
+bool Subscription::claim_idle(uint32_t free) {
+  std::string idle = std::to_string(p_.options.claim_idle_ms), count = std::to_string(free);
+  qplug_status st = sdk::make_status();
+  Reply r = conn_.command({"XAUTOCLAIM", p_.key, p_.group, p_.consumer, idle, claim_cursor_, "COUNT", count}, &st);
+  if (!r) return false;
+  if (r->type == REDIS_REPLY_ERROR || !is_array(r.get()) || r->elements < 2) {
+    if (reply_text(r.get()).substr(0, 7) == "NOGROUP") return ensure_group(&st);
+    log(host_, QPLUG_LOG_ERROR, "XAUTOCLAIM failed: %s", reply_text(r.get()).data());
+    next_claim_ = Clock::now() + std::chrono::milliseconds(p_.options.claim_idle_ms);
+    return true;
+  }
+  claim_cursor_ = std::string(reply_text(r->element[0]));
+  if (claim_cursor_ == "0-0") {  // swept the whole PEL: next sweep after a while
+    int64_t interval = std::clamp<int64_t>(p_.options.claim_idle_ms / 2, 50, 5000);
+    next_claim_ = Clock::now() + std::chrono::milliseconds(interval);
+  }
+  return deliver_entries(r->element[1], true, nullptr);
+}
+
+bool Subscription::read_new(uint32_t free) {
+  auto until_claim = std::chrono::duration_cast<std::chrono::milliseconds>(next_claim_ - Clock::now()).count();
+  int64_t block_ms = std::clamp<int64_t>(until_claim, 1, p_.options.block_ms);
+  std::string count = std::to_string(free), block = std::to_string(block_ms);
+  qplug_status st = sdk::make_status();
+  blocked_client_.store(client_id_);
+  Reply r = conn_.command({"XREADGROUP", "GROUP", p_.group, p_.consumer, "COUNT", count, "BLOCK", block, "STREAMS",
+                           p_.key, ">"}, &st);
+  blocked_client_.store(0);
+  if (!r) return false;
+  if (r->type == REDIS_REPLY_ERROR) {
+    if (reply_text(r.get()).substr(0, 7) == "NOGROUP") return ensure_group(&st);
+    log(host_, QPLUG_LOG_ERROR, "XREADGROUP failed: %s", reply_text(r.get()).data());
+    sleep_for(std::min<int64_t>(block_ms, 1000));
+    return true;
+  }
+  if (!is_array(r.get()) || r->elements != 1) return true;  // timed out (nil) or unblocked
+  static const std::unordered_map<std::string, uint32_t> kNone;
+  return deliver_entries(r->element[0]->element[1], false, &kNone);
+}
+
+bool Subscription::pending_counts(const std::string& first, const std::string& last, size_t n,
+                                  std::unordered_map<std::string, uint32_t>* out) {
+  std::string count = std::to_string(n);
+  qplug_status st = sdk::make_status();
+  Reply r = conn_.command({"XPENDING", p_.key, p_.group, first, last, count, p_.consumer}, &st);
+  if (!r) return false;
+  if (!is_array(r.get())) return true;
+  for (size_t i = 0; i < r->elements; ++i) {
+    const redisReply* e = r->element[i];
+    if (is_array(e) && e->elements >= 4 && e->element[3]->type == REDIS_REPLY_INTEGER)
+      (*out)[std::string(reply_text(e->element[0]))] = static_cast<uint32_t>(e->element[3]->integer);
+  }
+  return true;
+}
+
+bool Subscription::deliver_entries(const redisReply* entries, bool ask_counts,
+                                   const std::unordered_map<std::string, uint32_t>* known) {
+  if (!is_array(entries) || entries->elements == 0) return true;
+  std::unordered_map<std::string, uint32_t> counts;
+  if (ask_counts) {
+    if (!pending_counts(entry_id_of(entries->element[0]), entry_id_of(entries->element[entries->elements - 1]),
+                        entries->elements, &counts))
+      return false;
+    known = &counts;
+  }
+  auto self = shared_from_this();
+  for (size_t i = 0; i < entries->elements; ++i) {
+    const redisReply* e = entries->element[i];
+    if (!is_array(e) || e->elements < 2) continue;
+    std::string id = entry_id_of(e);
+    if (e->element[1]->type != REDIS_REPLY_ARRAY) {
+      // Deleted (XDEL/trimmed) while pending: nothing left to deliver; drop it from the PEL.
+      submit_ack(id);
+      continue;
+    }
+    auto it = known->find(id);
+    uint32_t attempts = it != known->end() ? it->second : 1;
+    auto d = std::make_unique<Delivery>();
+    d->sub = self;
+    d->entry_id = id;
+    std::string why;
+    if (!decode_fields(e->element[1], id, &d->msg, &why)) {
+      log(host_, QPLUG_LOG_ERROR, "stream %s: %s; left pending", p_.key.c_str(), why.c_str());
+      continue;
+    }
+    d->msg.attempts = attempts;
+    d->view = d->msg.view();
+    {
+      std::lock_guard lock(mu_);
+      if (stop_ || held_.count(id) != 0) continue;  // stopping, or already in the host's hands
+      held_[id] = attempts;
+    }
+    Delivery* raw = d.release();
+    p_.deliver(p_.host_ud, reinterpret_cast<qplug_delivery*>(raw), &raw->view);
+  }
+  return true;
+}
+
+void Subscription::submit_ack(const std::string& entry_id) {
+  WriteJob job;
+  job.what = "XACK";
+  job.cmds.emplace_back(std::vector<std::string_view>{"XACK", p_.key, p_.group, entry_id});
+  qplug_status st = sdk::make_status();
+  // Weight 0: settlements never wait behind publishes for room.
+  if (writer_->submit(std::move(job), 0, Clock::now(), &st) != QPLUG_OK)
+    log(host_, QPLUG_LOG_WARN, "XACK %s not sent: %s (the entry will be redelivered)", entry_id.c_str(), st.message);
+}
+
+void Subscription::wake_reader() {
+  cv_.notify_all();
+  int64_t blocked = blocked_client_.load();
+  if (blocked == 0) return;
+  // The reader sits in XREADGROUP BLOCK on its own connection: unblock it
+  // from the writer's connection so a nacked entry is redelivered now.
+  std::string id = std::to_string(blocked);
+  WriteJob job;
+  job.what = "CLIENT UNBLOCK";
+  job.cmds.emplace_back(std::vector<std::string_view>{"CLIENT", "UNBLOCK", id});
+  job.deadline = Clock::now();
+  qplug_status st = sdk::make_status();
+  (void)writer_->submit(std::move(job), 0, Clock::now(), &st);
+}
+
+int32_t Subscription::settle(Delivery* d, int32_t disposition, qplug_status* st) {
+  std::unique_ptr<Delivery> owned(d);
+  uint32_t attempts = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = held_.find(d->entry_id);
+    if (cancelled_ || it == held_.end())
+      return sdk::fail(st, QPLUG_CANCELED, false, "redis: subscription ended; the broker redelivers entry %s",
+                       d->entry_id.c_str());
+    attempts = it->second;
+    if (disposition == QPLUG_NACK_REQUEUE) {
+      nacked_.emplace_back(d->entry_id, attempts);  // stays held until redelivered
+    } else {
+      held_.erase(it);
+    }
+  }
+  if (disposition == QPLUG_NACK_REQUEUE) {
+    wake_reader();
+    return QPLUG_OK;
+  }
+  // ACK and REJECT both XACK. No XDEL: other groups may not have read the
+  // entry yet; REJECT drops it for this group only.
+  submit_ack(d->entry_id);
+  cv_.notify_all();
+  if (writer_->closed()) return sdk::fail(st, QPLUG_UNAVAILABLE, true, "redis: driver closed before XACK");
+  return QPLUG_OK;
+}
+
+int32_t Subscription::unsubscribe(qplug_status* /*status: never fails*/) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return QPLUG_OK;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  {
+    // Interrupt a blocking XREADGROUP: the reader sees an I/O error and exits.
+    std::lock_guard lock(fd_mu_);
+    if (conn_.fd() >= 0) ::shutdown(conn_.fd(), SHUT_RDWR);
+  }
+  if (thread_.joinable()) thread_.join();
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    for (auto& [id, n] : held_) ids.push_back(id);
+    held_.clear();
+    nacked_.clear();
+  }
+  if (ids.empty()) return QPLUG_OK;
+  // Hand unsettled entries back: mark them long idle so the next XAUTOCLAIM
+  // of any consumer in the group takes them immediately.
+  std::vector<std::string_view> argv{"XCLAIM", p_.key, p_.group, p_.consumer, "0"};
+  argv.insert(argv.end(), ids.begin(), ids.end());
+  argv.insert(argv.end(), {"IDLE", kReleasedIdleMs, "JUSTID"});
+  sdk::Waiter waiter;
+  WriteJob job;
+  job.what = "XCLAIM (release)";
+  job.cmds.emplace_back(argv);
+  job.done = &sdk::Waiter::on_done;
+  job.done_ud = &waiter;
+  Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(settings_.endpoint.command_timeout_ms);
+  job.deadline = deadline;
+  qplug_status done = sdk::make_status();
+  if (writer_->submit(std::move(job), 0, deadline, &done) != QPLUG_OK) {  // stay pending: reclaimed after claim_idle
+    log(host_, QPLUG_LOG_WARN, "returning %zu unsettled entries: %s", ids.size(), done.message);
+    return QPLUG_OK;
+  }
+  waiter.wait(&done, nullptr);
+  if (done.code != QPLUG_OK)
+    log(host_, QPLUG_LOG_WARN, "returning %zu unsettled entries failed (%s); reclaimed after claim_idle", ids.size(),
+        done.message);
+  return QPLUG_OK;
+}
+
+}  // namespace qplug::rstream

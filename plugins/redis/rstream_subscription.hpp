@@ -1,0 +1,106 @@
+// rstream_subscription.hpp -- one subscription: a reader thread that owns its
+// own connection and feeds deliver_cb from a consumer group.
+//
+// Reading order on every (re)connect: create the group if missing (from ID 0,
+// MKSTREAM), re-read this consumer's own pending entries (ID 0: replies lost
+// with a dropped connection), sweep the group's idle pending entries of dead
+// consumers (XAUTOCLAIM after claim_idle), then new entries (">", BLOCK).
+// settle() runs on host threads: ACK/REJECT go to the writer pipeline as
+// XACK; NACK hands the entry back to the reader, which XCLAIMs it to itself
+// (the broker's delivery counter gives attempts + 1) and delivers it again.
+#pragma once
+
+#include "rstream_connection.hpp"
+#include "rstream_settings.hpp"
+#include "rstream_writer.hpp"
+
+#include <qplug/driver.h>
+#include <qplug/sdk/backoff.hpp>
+#include <qplug/sdk/message.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace qplug::rstream {
+
+class Subscription;
+
+// What a qplug_delivery* points to. Owns the decoded message until settled.
+struct Delivery {
+  std::shared_ptr<Subscription> sub;
+  std::string entry_id;
+  sdk::OwnedMessage msg;
+  qplug_message view{};
+};
+
+struct SubscriptionParams {
+  std::string key;       // stream key
+  std::string group;     // consumer group
+  std::string consumer;  // consumer name inside the group
+  uint32_t prefetch = 32;
+  ConsumerSettings options;
+  qplug_deliver_fn deliver = nullptr;
+  void* host_ud = nullptr;
+};
+
+class Subscription : public std::enable_shared_from_this<Subscription> {
+ public:
+  Subscription(std::shared_ptr<Writer> writer, const DriverSettings& settings, const qplug_host_v1* host,
+               SubscriptionParams params);
+  ~Subscription();
+
+  // Connects once (so a bad group or auth fails subscribe()), then starts the thread.
+  bool start(qplug_status* status);
+  int32_t settle(Delivery* delivery, int32_t disposition, qplug_status* status);
+  int32_t unsubscribe(qplug_status* status);
+
+ private:
+  void run();
+  bool connect(qplug_status* status);
+  bool ensure_group(qplug_status* status);
+  bool step();  // one read cycle; false after an I/O error
+  bool redeliver_nacked();
+  bool read_history(uint32_t room);
+  bool claim_idle(uint32_t room);
+  bool read_new(uint32_t room);
+  // Delivers the entries of an XREADGROUP/XCLAIM entry list; attempts come
+  // from `attempts` (fresh/nack) or from XPENDING when `ask_counts`.
+  bool deliver_entries(const redisReply* entries, bool ask_counts, const std::unordered_map<std::string, uint32_t>* known);
+  bool pending_counts(const std::string& first, const std::string& last, size_t n,
+                      std::unordered_map<std::string, uint32_t>* out);
+  uint32_t room();
+  void sleep_for(int64_t ms);
+  void submit_ack(const std::string& entry_id);
+  void wake_reader();
+
+  std::shared_ptr<Writer> writer_;
+  DriverSettings settings_;
+  const qplug_host_v1* host_;
+  SubscriptionParams p_;
+
+  Connection conn_;            // reader thread only (fd_mu_ guards replacing it)
+  std::mutex fd_mu_;           // lets unsubscribe() shutdown() the socket safely
+  int64_t client_id_ = 0;      // CLIENT ID of conn_, for CLIENT UNBLOCK
+  std::atomic<int64_t> blocked_client_{0};
+  bool history_ = true;        // re-reading our own pending entries
+  std::string history_cursor_ = "0";
+  std::string claim_cursor_ = "0-0";
+  Clock::time_point next_claim_{};
+  sdk::Backoff backoff_;
+  std::thread thread_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool cancelled_ = false;
+  std::unordered_map<std::string, uint32_t> held_;          // unsettled entry -> attempts so far
+  std::vector<std::pair<std::string, uint32_t>> nacked_;    // to redeliver
+};
+
+}  // namespace qplug::rstream

@@ -1,0 +1,157 @@
+// rstream_writer.cpp -- group-commit pipeline over one hiredis connection.
+#include "rstream_writer.hpp"
+
+#include "rstream_log.hpp"
+
+#include <qplug/sdk/backoff.hpp>
+#include <qplug/sdk/status.hpp>
+
+#include <algorithm>
+
+namespace qplug::rstream {
+
+namespace {
+// Commands written before replies are read, per round: bounds the latency of
+// the first job of a big burst without giving up pipelining.
+constexpr size_t kMaxCommandsPerRound = 4096;
+}  // namespace
+
+Writer::Writer(const DriverSettings& settings, const qplug_host_v1* host)
+    : settings_(settings), host_(host), queue_(static_cast<size_t>(settings.max_pending)),
+      backoff_(settings.reconnect_initial_ms, settings.reconnect_max_ms) {}
+
+Writer::~Writer() { close(0); }
+
+void Writer::start() { thread_ = std::thread([this] { run(); }); }
+
+int32_t Writer::submit(WriteJob job, size_t weight, Clock::time_point room_deadline, qplug_status* st) {
+  if (closing_.load()) return sdk::fail(st, QPLUG_CANCELED, false, "redis: driver is closing");
+  switch (queue_.push(std::move(job), weight, room_deadline)) {
+    case sdk::MpscQueue<WriteJob>::Push::ok: return QPLUG_OK;
+    case sdk::MpscQueue<WriteJob>::Push::full:
+      return sdk::fail(st, QPLUG_FULL, true, "redis: %lld publishes already waiting for the broker (max_pending)",
+                       static_cast<long long>(settings_.max_pending));
+    default: return sdk::fail(st, QPLUG_CANCELED, false, "redis: driver is closing");
+  }
+}
+
+void Writer::close(uint32_t timeout_ms) {
+  if (!thread_.joinable()) return;
+  close_deadline_ns_.store((Clock::now() + std::chrono::milliseconds(timeout_ms)).time_since_epoch().count());
+  closing_.store(true);
+  queue_.close();
+  thread_.join();
+}
+
+void Writer::finish(WriteJob& job) {
+  if (job.done == nullptr) return;
+  qplug_status st = job.error;
+  if (st.code == QPLUG_OK) sdk::set_ok(&st);
+  qplug_publish_done_fn fn = job.done;
+  job.done = nullptr;
+  fn(job.done_ud, &st, job.accepted);
+}
+
+// Fails jobs past their deadline (or all of them) with `why`, keeping order.
+void Writer::expire(std::vector<WriteJob>& pending, const qplug_status& why, bool all) {
+  auto now = Clock::now();
+  std::vector<WriteJob> keep;
+  for (WriteJob& job : pending) {
+    if (all || job.deadline <= now) {
+      if (job.error.code == QPLUG_OK) job.error = why;
+      if (job.done == nullptr && job.replied < job.cmds.size())
+        log(host_, QPLUG_LOG_WARN, "%s not confirmed (%s); the broker will redeliver the entry", job.what,
+            why.message);
+      finish(job);
+    } else {
+      keep.push_back(std::move(job));
+    }
+  }
+  pending.swap(keep);
+}
+
+bool Writer::ensure_connected(std::vector<WriteJob>& pending) {
+  if (conn_.connected()) return true;
+  if (Clock::now() < next_connect_ && !closing_.load()) return false;
+  qplug_status st = sdk::make_status();
+  if (conn_.connect(settings_.endpoint, 0, &st)) {
+    if (backoff_.failures() > 0) log(host_, QPLUG_LOG_INFO, "writer reconnected to %s", settings_.endpoint.address().c_str());
+    backoff_.reset();
+    return true;
+  }
+  if (backoff_.failures() == 0) log(host_, QPLUG_LOG_WARN, "writer: %s; retrying with backoff", st.message);
+  next_connect_ = Clock::now() + std::chrono::milliseconds(backoff_.next_ms());
+  last_connect_error_ = st;
+  (void)pending;
+  return false;
+}
+
+void Writer::flush(std::vector<WriteJob>& pending) {
+  // Write: every remaining command of as many jobs as fit in one round.
+  size_t jobs_written = 0, commands = 0;
+  for (; jobs_written < pending.size() && commands < kMaxCommandsPerRound; ++jobs_written) {
+    WriteJob& job = pending[jobs_written];
+    for (size_t i = job.replied; i < job.cmds.size(); ++i, ++commands)
+      conn_.append_formatted(job.cmds[i].data, static_cast<size_t>(job.cmds[i].len));
+  }
+  // Read: replies arrive in order; complete each job once its last reply is in.
+  size_t completed = 0;
+  qplug_status io = sdk::make_status();
+  for (size_t j = 0; j < jobs_written; ++j) {
+    WriteJob& job = pending[j];
+    while (job.replied < job.cmds.size()) {
+      Reply r = conn_.read_reply(&io);
+      if (!r) break;
+      if (r->type == REDIS_REPLY_ERROR) {
+        if (job.error.code == QPLUG_OK) fail_reply(&job.error, r.get(), job.what);
+        if (job.done == nullptr) log(host_, QPLUG_LOG_ERROR, "%s failed: %s", job.what, reply_text(r.get()).data());
+      } else if (job.error.code == QPLUG_OK) {
+        ++job.accepted;
+      }
+      ++job.replied;
+    }
+    if (job.replied < job.cmds.size()) break;  // connection lost mid-job: retry it after reconnect
+    finish(job);
+    ++completed;
+  }
+  pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(completed));
+  if (!conn_.connected()) {
+    log(host_, QPLUG_LOG_WARN, "writer: %s; unconfirmed commands will be sent again", io.message);
+    // Unconfirmed commands are resent from the first one without a reply.
+  }
+}
+
+void Writer::run() {
+  std::vector<WriteJob> pending;
+  std::vector<WriteJob> incoming;
+  for (;;) {
+    bool disconnected = !conn_.connected() && !pending.empty();
+    auto wait_until = pending.empty() ? Clock::now() + std::chrono::seconds(1)
+                      : disconnected  ? std::min(next_connect_, Clock::now() + std::chrono::milliseconds(50))
+                                      : Clock::now();
+    bool open = queue_.pop_all(incoming, wait_until);
+    for (WriteJob& job : incoming) pending.push_back(std::move(job));
+    incoming.clear();
+    bool closing = closing_.load();
+    if (pending.empty()) {
+      if (!open || closing) break;
+      continue;
+    }
+    if (closing && Clock::now().time_since_epoch().count() >= close_deadline_ns_.load()) {
+      qplug_status st = sdk::make_status();
+      sdk::fail(&st, QPLUG_CANCELED, false, "redis: driver closed before the broker confirmed");
+      expire(pending, st, true);
+      continue;
+    }
+    if (!ensure_connected(pending)) {
+      qplug_status st = last_connect_error_;
+      if (closing) st.code = QPLUG_CANCELED;
+      expire(pending, st, closing);
+      continue;
+    }
+    flush(pending);
+  }
+  conn_.reset();
+}
+
+}  // namespace qplug::rstream

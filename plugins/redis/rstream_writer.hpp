@@ -1,0 +1,78 @@
+// rstream_writer.hpp -- the driver's write pipeline (group commit).
+//
+// One thread owns one connection. Publishers (XADD), settlements (XACK) and
+// control commands from any host thread are queued as jobs; the thread takes
+// every waiting job at once, appends all their commands, then reads all the
+// replies: many messages per round trip whenever more than one is waiting.
+// Across an outage jobs wait (reconnecting with jittered backoff) until their
+// deadline, then fail UNAVAILABLE + retryable. Commands whose replies were
+// lost with the connection are sent again after reconnecting, so a publish
+// may be stored twice (at-least-once; the `id` field identifies duplicates).
+#pragma once
+
+#include "rstream_connection.hpp"
+#include "rstream_settings.hpp"
+
+#include <qplug/driver.h>
+#include <qplug/sdk/backoff.hpp>
+#include <qplug/sdk/mpsc_queue.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+namespace qplug::rstream {
+
+using Clock = std::chrono::steady_clock;
+
+struct WriteJob {
+  std::vector<FormattedCommand> cmds;
+  // Completion (may be NULL for fire-and-forget jobs such as XACKs, which
+  // are retried until close instead). Runs once, on the writer thread or in
+  // close(). `accepted` = leading commands that succeeded.
+  qplug_publish_done_fn done = nullptr;
+  void* done_ud = nullptr;
+  Clock::time_point deadline = Clock::time_point::max();
+  const char* what = "command";  // for error messages: "XADD", "XACK", ...
+  // Progress, owned by the writer thread.
+  size_t replied = 0;  // commands whose reply was read
+  size_t accepted = 0;
+  qplug_status error{};
+};
+
+class Writer {
+ public:
+  Writer(const DriverSettings& settings, const qplug_host_v1* host);
+  ~Writer();
+  void start();
+
+  // Queues a job of `weight` units (messages), waiting for room until
+  // `room_deadline`. Returns OK, FULL (retryable) or CANCELED (closing);
+  // on failure the job's completion is NOT called.
+  int32_t submit(WriteJob job, size_t weight, Clock::time_point room_deadline, qplug_status* status);
+
+  // Flushes what it can within timeout_ms, fails the rest (CANCELED), joins.
+  void close(uint32_t timeout_ms);
+  bool closed() const { return closing_.load(); }
+
+ private:
+  void run();
+  bool ensure_connected(std::vector<WriteJob>& pending);
+  void flush(std::vector<WriteJob>& pending);
+  void expire(std::vector<WriteJob>& pending, const qplug_status& why, bool all);
+  void finish(WriteJob& job);
+
+  DriverSettings settings_;
+  const qplug_host_v1* host_;
+  sdk::MpscQueue<WriteJob> queue_;
+  Connection conn_;
+  std::thread thread_;
+  std::atomic<bool> closing_{false};
+  std::atomic<int64_t> close_deadline_ns_{0};
+  sdk::Backoff backoff_;
+  Clock::time_point next_connect_{};
+  qplug_status last_connect_error_{};
+};
+
+}  // namespace qplug::rstream
