@@ -44,37 +44,72 @@ stop_redis() {
   wait_for 10 bash -c "! redis-cli -p $REDIS_PORT ping" || true
 }
 
+# RabbitMQ runs as the calling user (root in CI) straight from
+# /usr/lib/rabbitmq/bin: the Debian wrapper in /usr/sbin would `su rabbitmq`,
+# which resets HOME and cannot write our state dir. Server and rabbitmqctl
+# share one HOME holding the node's own Erlang cookie (mode 400), so they
+# authenticate to each other without touching /var/lib/rabbitmq.
+RABBIT_BIN=${QPLUG_RABBIT_BIN:-/usr/lib/rabbitmq/bin}
+[ -x "$RABBIT_BIN/rabbitmq-server" ] || RABBIT_BIN=$(dirname "$(command -v rabbitmq-server 2>/dev/null || echo /usr/sbin/rabbitmq-server)")
 rabbit_env() {
-  export HOME=${HOME:-/root}
+  local base=$DIR/rabbitmq
+  mkdir -p "$base/home" "$base/mnesia" "$base/log"
+  if [ ! -s "$base/home/.erlang.cookie" ]; then
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$base/home/.erlang.cookie"
+  fi
+  chmod 400 "$base/home/.erlang.cookie"
+  export HOME=$base/home
   export RABBITMQ_NODENAME=$RABBIT_NODE
   export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
   export RABBITMQ_NODE_PORT=$AMQP_PORT
   export RABBITMQ_DIST_PORT=$AMQP_DIST_PORT
-  export RABBITMQ_MNESIA_BASE=$DIR/rabbitmq/mnesia
-  export RABBITMQ_LOG_BASE=$DIR/rabbitmq/log
-  export RABBITMQ_PID_FILE=$DIR/rabbitmq/rabbit.pid
-  export RABBITMQ_ENABLED_PLUGINS_FILE=$DIR/rabbitmq/enabled_plugins
-  export RABBITMQ_CONFIG_FILE=$DIR/rabbitmq/rabbitmq
+  export RABBITMQ_MNESIA_BASE=$base/mnesia
+  export RABBITMQ_LOG_BASE=$base/log
+  export RABBITMQ_PID_FILE=$base/rabbit.pid
+  export RABBITMQ_ENABLED_PLUGINS_FILE=$base/enabled_plugins
+  # rabbitmq 3.10 takes the full path with .conf (older ones took it without).
+  export RABBITMQ_CONFIG_FILE=$base/rabbitmq.conf
+  export RABBITMQ_ADVANCED_CONFIG_FILE=$base/advanced.config
+  export RABBITMQ_CONF_ENV_FILE=$base/rabbitmq-env.conf
+  export RABBITMQ_ALLOW_INPUT=false
   export ERL_EPMD_ADDRESS=127.0.0.1
+  # Keep the Erlang distribution port on loopback as well.
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 }
-rabbit_up() { rabbitmqctl -n "$RABBIT_NODE" -q status >/dev/null 2>&1; }
+rabbitctl() { "$RABBIT_BIN/rabbitmqctl" -n "$RABBIT_NODE" "$@"; }
+rabbit_amqp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$AMQP_PORT") 2>/dev/null; }
+rabbit_up() { rabbit_amqp_open && rabbitctl -q status >/dev/null 2>&1; }
+rabbit_pid() { [ -s "$DIR/rabbitmq/rabbit.pid" ] && cat "$DIR/rabbitmq/rabbit.pid"; }
 start_rabbitmq() {
   rabbit_env
   rabbit_up && return 0
-  mkdir -p "$DIR/rabbitmq/mnesia" "$DIR/rabbitmq/log"
   [ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ] || echo "[]." > "$RABBITMQ_ENABLED_PLUGINS_FILE"
+  : > "$RABBITMQ_CONF_ENV_FILE"
   # guest may connect from loopback only, which is all the tests use.
-  printf 'listeners.tcp.default = 127.0.0.1:%s\nloopback_users.guest = true\n' "$AMQP_PORT" > "$RABBITMQ_CONFIG_FILE.conf"
-  rabbitmq-server -detached >/dev/null 2>&1 || true
-  if ! wait_for 90 rabbitmqctl -n "$RABBIT_NODE" await_startup --timeout 5; then
-    log "rabbitmq-server did not start on 127.0.0.1:$AMQP_PORT (see $DIR/rabbitmq/log)"; return 1
+  # The default 50MB disk alarm would block publishers on a small /tmp.
+  printf 'listeners.tcp.default = 127.0.0.1:%s\nloopback_users.guest = true\ndisk_free_limit.absolute = 10MB\n' \
+    "$AMQP_PORT" > "$RABBITMQ_CONFIG_FILE"
+  echo "[]." > "$RABBITMQ_ADVANCED_CONFIG_FILE"
+  # epmd must listen on loopback; start one if none is running (the Debian
+  # package starts one via systemd, which containers and CI may lack).
+  pgrep -x epmd >/dev/null 2>&1 || epmd -daemon >/dev/null 2>&1 || true
+  "$RABBIT_BIN/rabbitmq-server" -detached >"$DIR/rabbitmq/log/startup.log" 2>&1 || true
+  if ! wait_for 60 rabbit_up; then
+    log "rabbitmq-server did not start on 127.0.0.1:$AMQP_PORT (see $DIR/rabbitmq/log)"
+    tail -n 20 "$DIR/rabbitmq/log/startup.log" >&2 2>/dev/null || true
+    return 1
   fi
-  log "rabbitmq-server up on 127.0.0.1:$AMQP_PORT"
+  log "rabbitmq-server up on 127.0.0.1:$AMQP_PORT (node $RABBIT_NODE)"
 }
 stop_rabbitmq() {
   rabbit_env
-  rabbit_up || return 0
-  rabbitmqctl -n "$RABBIT_NODE" stop >/dev/null 2>&1 || true
+  local pid; pid=$(rabbit_pid || true)
+  rabbitctl stop >/dev/null 2>&1 || true
+  if [ -n "${pid:-}" ]; then
+    wait_for 30 bash -c "! kill -0 $pid" || { kill -9 "$pid" 2>/dev/null || true; }
+  fi
+  wait_for 15 bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$AMQP_PORT)" 2>/dev/null || true
+  rm -f "$DIR/rabbitmq/rabbit.pid"
 }
 
 mqtt_up() { (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null; }

@@ -1,0 +1,262 @@
+// amqp_driver.cpp -- the RabbitMQ / AMQP 0-9-1 driver's C ABI surface: the
+// vtable, argument checks, and marshalling every call to the I/O thread
+// (amqp_io.cpp), which alone touches librabbitmq.
+#include "amqp_config.hpp"
+#include "amqp_headers.hpp"
+#include "amqp_io.hpp"
+
+#include <qplug/driver.h>
+#include <qplug/sdk/config.hpp>
+#include <qplug/sdk/message.hpp>
+#include <qplug/sdk/status.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+struct qplug_driver {
+  std::unique_ptr<qplug::amqp::Io> io;
+  std::mutex mu;  // guards queues
+  std::map<std::string, std::unique_ptr<qplug_queue>> queues;
+};
+
+namespace {
+
+using namespace qplug::amqp;
+using qplug::sdk::fail;
+using qplug::sdk::guarded;
+
+// Borrowed spans must be {NULL,0} or point somewhere: reject {NULL,n>0}.
+const char* amqp_bad_span(const qplug_message& m) {
+  if (m.id.ptr == nullptr && m.id.len != 0) return "id";
+  if (m.content_type.ptr == nullptr && m.content_type.len != 0) return "content_type";
+  if (m.body.ptr == nullptr && m.body.len != 0) return "body";
+  if (m.headers == nullptr && m.header_count != 0) return "headers";
+  for (size_t i = 0; i < m.header_count; ++i) {
+    const qplug_header& h = m.headers[i];
+    if (h.key.ptr == nullptr && h.key.len != 0) return "header key";
+    if (h.key.len == 0) return "header key (empty)";
+    bool span = h.value.type == QPLUG_VALUE_STRING || h.value.type == QPLUG_VALUE_BYTES;
+    if (span && h.value.as.str.ptr == nullptr && h.value.as.str.len != 0) return "header value";
+    if (h.value.type < QPLUG_VALUE_NULL || h.value.type > QPLUG_VALUE_BYTES) return "header value type";
+  }
+  return nullptr;
+}
+
+const char* amqp_schema() {
+  return R"({"$schema":"https://json-schema.org/draft/2020-12/schema","title":"qplug amqp driver","type":"object",
+"additionalProperties":false,"properties":{
+"url":{"type":"string","description":"amqp://user:pass@host:port/vhost or amqps://"},
+"vhost":{"type":"string"},"connection_name":{"type":"string"},
+"heartbeat":{"type":["string","integer"],"description":"seconds-resolution duration, 0 disables"},
+"connection_timeout":{"type":["string","integer"]},"reconnect_delay":{"type":["string","integer"]},
+"reconnect_max_delay":{"type":["string","integer"]},"prefetch_count":{"type":"integer","minimum":0,"maximum":65535},
+"default_message_ttl":{"type":["string","integer"]},"publish_timeout":{"type":["string","integer"]},
+"confirm_window":{"type":"integer","minimum":1},
+"tls.ca_file":{"type":"string"},"tls.cert_file":{"type":"string"},"tls.key_file":{"type":"string"},
+"tls.verify_peer":{"type":"boolean"},"tls.verify_hostname":{"type":"boolean"}}})";
+}
+
+qplug_driver* amqp_open(const qplug_host_v1* host, const qplug_kv* config, size_t n, qplug_status* st) {
+  return guarded<qplug_driver*>(st, nullptr, [&]() -> qplug_driver* {
+    auto cfg = parse_driver_config(config, n, st);
+    if (!cfg) return nullptr;
+    auto d = std::make_unique<qplug_driver>();
+    d->io = std::make_unique<Io>(std::move(*cfg), host);
+    if (d->io->start(st) != QPLUG_OK) return nullptr;
+    return d.release();
+  });
+}
+
+void amqp_close(qplug_driver* d, uint32_t timeout_ms) {
+  qplug::sdk::guarded_void([&] {
+    if (d == nullptr) return;
+    d->io->stop(timeout_ms);
+    delete d;
+  });
+}
+
+qplug_queue* amqp_declare(qplug_driver* d, qplug_str name, const qplug_kv* options, size_t n, qplug_status* st) {
+  return guarded<qplug_queue*>(st, nullptr, [&]() -> qplug_queue* {
+    std::string qname(qplug::sdk::view(name));
+    if (qname.empty() || qname.size() > 255)
+      return fail(st, QPLUG_INVALID, false, "amqp: queue name must be 1-255 bytes, got %zu", qname.size()), nullptr;
+    if (qname.rfind("amq.", 0) == 0)
+      return fail(st, QPLUG_INVALID, false, "amqp: queue name '%s' uses the reserved prefix 'amq.'", qname.c_str()), nullptr;
+    auto opts = parse_queue_options(options, n, st);
+    if (!opts) return nullptr;
+    std::lock_guard<std::mutex> lock(d->mu);
+    auto it = d->queues.find(qname);
+    if (it != d->queues.end()) return it->second.get();
+    auto q = std::make_unique<qplug_queue>();
+    q->name = qname;
+    q->options = *opts;
+    q->io = d->io.get();
+    Command c(Command::kDeclare);
+    c.queue = q.get();
+    if (d->io->call(std::move(c), st) != QPLUG_OK) return nullptr;
+    qplug_queue* raw = q.get();
+    d->queues.emplace(qname, std::move(q));
+    return raw;
+  });
+}
+
+int32_t amqp_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n, const qplug_publish_options* options,
+                     qplug_publish_done_fn done, void* done_ud, size_t* accepted, qplug_status* st) {
+  if (accepted != nullptr) *accepted = 0;
+  return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    if (q == nullptr || msgs == nullptr || n == 0) return fail(st, QPLUG_INVALID, false, "amqp: publish needs a queue and n >= 1 messages");
+    Io& io = *q->io;
+    auto b = std::make_shared<PublishBatch>();
+    b->queue = q;
+    b->msgs.reserve(n);
+    OutgoingProperties check;
+    for (size_t i = 0; i < n; ++i) {
+      if (msgs[i] == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: publish: message %zu is NULL", i);
+      if (const char* bad = amqp_bad_span(*msgs[i]))
+        return fail(st, QPLUG_INVALID, false, "amqp: publish: message %zu has a bad %s (NULL pointer with a length)", i, bad);
+      b->msgs.emplace_back(*msgs[i]);
+      std::string bad = check.build(b->msgs.back(), q->options.persistent, io.config().default_message_ttl_ms, 0);
+      if (!bad.empty()) return fail(st, QPLUG_INVALID, false, "amqp: publish to '%s': message %zu: %s", q->name.c_str(), i, bad.c_str());
+    }
+    b->ok.assign(n, 0);
+    int64_t timeout_ms = io.config().publish_timeout_ms;
+    if (QPLUG_SDK_HAS_FIELD(options, qplug_publish_options, timeout_ms) && options->timeout_ms >= 0) timeout_ms = options->timeout_ms;
+    b->deadline_ns = io.now_ns() + timeout_ms * 1000000;
+    if (done == nullptr && io.on_io_thread())
+      return fail(st, QPLUG_INTERNAL, false, "amqp: synchronous publish from inside a delivery callback would deadlock");
+    if (!io.reserve(n, timeout_ms))
+      return fail(st, QPLUG_FULL, true, "amqp: publish to '%s': too many messages waiting for the broker", q->name.c_str());
+    Command c(Command::kPublish);
+    if (done != nullptr) {
+      b->done = done;
+      b->done_ud = done_ud;
+      c.batch = std::move(b);
+      io.submit(std::move(c));
+      return QPLUG_OK;
+    }
+    auto waiter = std::make_shared<qplug::sdk::Waiter>();
+    b->waiter = waiter;
+    c.batch = std::move(b);
+    io.submit(std::move(c));
+    qplug_status result{};
+    size_t ok = 0;
+    waiter->wait(&result, &ok);
+    if (accepted != nullptr) *accepted = ok;
+    if (result.code != QPLUG_OK && st != nullptr) *st = result;
+    return result.code;
+  });
+}
+
+qplug_consumer* amqp_subscribe(qplug_queue* q, const qplug_subscribe_options* options, qplug_deliver_fn cb, void* ud,
+                               qplug_status* st) {
+  return guarded<qplug_consumer*>(st, nullptr, [&]() -> qplug_consumer* {
+    if (q == nullptr || cb == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: subscribe needs a queue and a callback"), nullptr;
+    auto c = std::make_shared<ConsumerState>();
+    c->io = q->io;
+    c->queue = q;
+    c->deliver = cb;
+    c->host_ud = ud;
+    c->prefetch = q->io->config().prefetch_count;
+    if (options != nullptr) {
+      auto co = parse_consumer_options(options->options, options->option_count, st);
+      if (!co) return nullptr;
+      c->options = *co;
+      if (options->prefetch > 0) c->prefetch = static_cast<uint16_t>(std::min<uint32_t>(options->prefetch, 65535));
+      if (c->options.consumer_tag.empty()) c->options.consumer_tag = std::string(qplug::sdk::view(options->consumer_name));
+    }
+    Command cmd(Command::kSubscribe);
+    cmd.consumer = c;
+    if (q->io->call(std::move(cmd), st) != QPLUG_OK) return nullptr;
+    return new qplug_consumer{c};
+  });
+}
+
+int32_t amqp_settle(qplug_delivery* d, int32_t disposition, qplug_status* st) {
+  return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    if (d == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: settle of a NULL delivery");
+    std::unique_ptr<qplug_delivery> owned(d);
+    if (disposition != QPLUG_ACK && disposition != QPLUG_NACK_REQUEUE && disposition != QPLUG_REJECT)
+      return fail(st, QPLUG_INVALID, false, "amqp: unknown disposition %d (message goes back to the broker)", disposition);
+    ConsumerState& c = *d->consumer;
+    if (c.cancelled.load())
+      return fail(st, QPLUG_CANCELED, false, "amqp: consumer of '%s' unsubscribed; the broker redelivers the message", c.queue->name.c_str());
+    if (c.io->epoch() != d->epoch)
+      return fail(st, QPLUG_UNAVAILABLE, true, "amqp: connection lost since delivery; the broker redelivers the message");
+    Command cmd(Command::kSettle);
+    cmd.delivery = owned.release();
+    cmd.disposition = disposition;
+    c.io->submit(std::move(cmd));
+    return QPLUG_OK;
+  });
+}
+
+int32_t amqp_unsubscribe(qplug_consumer* c, qplug_status* st) {
+  return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    if (c == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: unsubscribe of a NULL consumer");
+    if (c->state->cancelled.exchange(true)) return QPLUG_OK;  // idempotent
+    Command cmd(Command::kUnsubscribe);
+    cmd.consumer = c->state;
+    qplug_status ignored{};
+    // CANCELED here means the driver is closing: the connection close hands
+    // the deliveries back, so unsubscribe still succeeded.
+    c->state->io->call(std::move(cmd), &ignored);
+    return QPLUG_OK;
+  });
+}
+
+void amqp_consumer_free(qplug_consumer* c) {
+  qplug::sdk::guarded_void([&] { delete c; });
+}
+
+int32_t amqp_queue_info(qplug_queue* q, qplug_queue_info* info, qplug_status* st) {
+  return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    if (q == nullptr || info == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: queue_info needs a queue and an info struct");
+    qplug_queue_info tmp{};
+    Command cmd(Command::kInspect);
+    cmd.queue = q;
+    cmd.info = &tmp;
+    int32_t rc = q->io->call(std::move(cmd), st);
+    if (rc != QPLUG_OK) return rc;
+    if (QPLUG_SDK_HAS_FIELD(info, qplug_queue_info, messages)) info->messages = tmp.messages;
+    if (QPLUG_SDK_HAS_FIELD(info, qplug_queue_info, in_flight)) info->in_flight = -1;
+    if (QPLUG_SDK_HAS_FIELD(info, qplug_queue_info, consumers)) info->consumers = tmp.consumers;
+    return QPLUG_OK;
+  });
+}
+
+constexpr uint64_t amqp_capabilities =
+    QPLUG_CAP_PERSISTENT | QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE | QPLUG_CAP_ORDERED |
+    QPLUG_CAP_PRIORITY | QPLUG_CAP_TTL | QPLUG_CAP_DEAD_LETTER | QPLUG_CAP_COMPETING_CONSUMERS |
+    QPLUG_CAP_BATCH_PUBLISH | QPLUG_CAP_ASYNC_PUBLISH | QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_QUEUE_INFO |
+    QPLUG_CAP_HEADER_TYPES;
+
+const qplug_driver_v1 amqp_vtable = {
+    .struct_size = sizeof(qplug_driver_v1),
+    .abi_major = QPLUG_ABI_MAJOR,
+    .abi_minor = QPLUG_ABI_MINOR,
+    .name = "amqp",
+    .version = "0.1.0",
+    .description = "RabbitMQ / AMQP 0-9-1 (librabbitmq): publisher confirms, manual acks, reconnect",
+    .capabilities = amqp_capabilities,
+    .config_schema = amqp_schema,
+    .open = amqp_open,
+    .close = amqp_close,
+    .declare = amqp_declare,
+    .publish = amqp_publish,
+    .subscribe = amqp_subscribe,
+    .settle = amqp_settle,
+    .unsubscribe = amqp_unsubscribe,
+    .consumer_free = amqp_consumer_free,
+    .queue_info = amqp_queue_info,
+};
+
+}  // namespace
+
+extern "C" QPLUG_EXPORT const qplug_driver_v1* qplug_driver_entry(uint32_t host_major, uint32_t, qplug_status* st) {
+  if (host_major != QPLUG_ABI_MAJOR) {
+    fail(st, QPLUG_INVALID, false, "amqp plugin speaks ABI %d.x, host speaks %u.x", QPLUG_ABI_MAJOR, host_major);
+    return nullptr;
+  }
+  return &amqp_vtable;
+}

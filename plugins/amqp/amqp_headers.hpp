@@ -1,0 +1,44 @@
+// amqp_headers.hpp -- mapping a qplug message to AMQP basic properties plus
+// a typed header table, and back.
+//
+// Publish: neutral keys become native properties (correlation_id, reply_to,
+// message_type -> type, priority -> priority, ttl -> expiration); every other
+// header goes into the header table with its type (string -> longstr 'S',
+// int64 -> 'l', double -> 'd', bool -> 't', bytes -> 'x', null -> 'V').
+// `priority`, `ttl` and `content_type` are ALSO kept verbatim in the table
+// because their native forms lose the caller's spelling ("high", "5s").
+// Delivery: the reverse; the verbatim table entry wins over the property, so
+// every header comes back with the key, value and type it was published with.
+#pragma once
+
+#include <amqp.h>
+#include <qplug/sdk/message.hpp>
+
+#include <string>
+#include <vector>
+
+namespace qplug::amqp {
+
+// Attempt counter carried across republish-on-nack (see docs/drivers/amqp.md).
+inline constexpr const char* kAttemptsHeader = "x-qplug-attempts";
+
+// Owns everything amqp_basic_properties_t points into while one message is
+// being published. Build, publish, then let it go.
+class OutgoingProperties {
+ public:
+  // Returns "" on success, else why the message cannot be published (INVALID).
+  std::string build(const sdk::OwnedMessage& m, bool persistent, int64_t default_ttl_ms, uint32_t attempts);
+  const amqp_basic_properties_t* get() const { return &props_; }
+
+ private:
+  amqp_basic_properties_t props_{};
+  std::vector<amqp_table_entry_t> entries_;
+  std::string expiration_;
+};
+
+// Copies a delivered AMQP message into `out` (id, content type, body, typed
+// headers) and computes the attempt number from x-qplug-attempts,
+// x-delivery-count (quorum queues) and the redelivered flag.
+void read_incoming(const amqp_message_t& in, bool redelivered, sdk::OwnedMessage* out);
+
+}  // namespace qplug::amqp
