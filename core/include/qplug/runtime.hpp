@@ -70,6 +70,8 @@ class Subscription {
   virtual Status stop() = 0;
   virtual const std::string& queue_id() const = 0;
   virtual uint64_t processed() const = 0;  // handler calls that finished
+  // Handler calls running right now (for idle detection, e.g. `qplug run --exit-when-idle`).
+  virtual int64_t running() const { return 0; }
 };
 
 struct PublishOptions {
@@ -87,6 +89,17 @@ struct QueueInfo {
 struct SecurityContext {
   const Actor* actor = nullptr;
   std::vector<std::string> policies;  // full policy IDs attached to the actor's entry
+};
+
+// One row of the routing table (for tools such as `qplug check`).
+struct RouteInfo {
+  std::string queue_id;     // namespace:name
+  std::string queue_name;   // broker-side name
+  std::string codec;        // codec name
+  std::string driver_id;    // the queue.driver entry
+  std::string driver_name;  // memory, amqp, ...
+  std::string plugin_file;  // the .so actually loaded
+  std::string dead_letter;  // dead-letter queue ID or empty
 };
 
 struct RuntimeOptions {
@@ -125,6 +138,9 @@ class Runtime {
   // Permission check (DESIGN.md section 6): OK or PERMISSION_DENIED.
   virtual Status check_permission(const SecurityContext* security, std::string_view action,
                                   std::string_view resource) const = 0;
+
+  // The routing table: one row per configured queue, in config order.
+  virtual std::vector<RouteInfo> routes() const { return {}; }
 
   // Stops every subscription made through this runtime, then closes drivers.
   virtual void stop() = 0;

@@ -7,6 +7,7 @@
 
 #include <qplug/driver.h>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,8 +15,8 @@
 namespace qplug::loader {
 
 struct Plugin {
-  std::string path;  // the file actually loaded (as given or found)
-  std::string name;  // vtable->name
+  std::string path;                         // the file actually loaded (as given or found)
+  std::string name;                         // vtable->name
   const qplug_driver_v1* vtable = nullptr;  // validated: mandatory ops non-NULL
 };
 
@@ -40,5 +41,30 @@ const Plugin* load_driver(std::string_view driver_name, const std::vector<std::s
 // Every loadable qplug_*.so in `dirs` (first found wins per name); files that
 // fail to load are reported in *errors (may be NULL).
 std::vector<const Plugin*> discover(const std::vector<std::string>& dirs, std::vector<std::string>* errors);
+
+// ---------------------------------------------------------------------------
+// ABI negotiation. A vtable is accepted when its major equals QPLUG_ABI_MAJOR
+// and its struct_size covers at least the v1.0 layout (every field up to and
+// including consumer_free); a larger struct from a newer minor is accepted and
+// its extra fields ignored. Fields appended after v1.0 are optional and must
+// only be read through the accessors below, which check struct_size first.
+// ---------------------------------------------------------------------------
+
+// Size of the smallest acceptable qplug_driver_v1 (the v1.0 layout).
+inline constexpr size_t kMinDriverStructSize = offsetof(qplug_driver_v1, queue_info);
+
+// True when a vtable of `struct_size` bytes contains the field occupying
+// [offset, offset + size).
+inline bool vtable_covers(const qplug_driver_v1& vt, size_t offset, size_t size) {
+  return vt.struct_size >= offset + size;
+}
+
+// The plugin's JSON Schema for its config, or nullptr when it has none.
+const char* config_schema(const Plugin& plugin);
+
+// The optional queue_info op, or nullptr when unsupported or when the plugin's
+// vtable predates it.
+using QueueInfoFn = int32_t (*)(qplug_queue*, qplug_queue_info*, qplug_status*);
+QueueInfoFn queue_info(const Plugin& plugin);
 
 }  // namespace qplug::loader

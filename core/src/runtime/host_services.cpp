@@ -1,0 +1,85 @@
+// host_services.cpp -- logging and clocks offered to plugins (and to core).
+#include "runtime/host_services.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+namespace qplug::detail {
+namespace {
+
+int32_t level_from_env() {
+  const char* v = std::getenv("QPLUG_LOG");
+  if (v == nullptr) return QPLUG_LOG_WARN;
+  if (std::strcmp(v, "debug") == 0) return QPLUG_LOG_DEBUG;
+  if (std::strcmp(v, "info") == 0) return QPLUG_LOG_INFO;
+  if (std::strcmp(v, "error") == 0) return QPLUG_LOG_ERROR;
+  return QPLUG_LOG_WARN;
+}
+
+int32_t min_level() {
+  static const int32_t level = level_from_env();
+  return level;
+}
+
+const char* level_name(int32_t level) {
+  switch (level) {
+    case QPLUG_LOG_DEBUG: return "debug";
+    case QPLUG_LOG_INFO: return "info";
+    case QPLUG_LOG_WARN: return "warn";
+    default: return "error";
+  }
+}
+
+void host_log(void*, int32_t level, const char* driver_name, const char* msg) {
+  log_line(level, driver_name == nullptr ? "driver" : driver_name, msg == nullptr ? "" : msg);
+}
+
+uint64_t host_monotonic_ns(void*) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+
+uint64_t host_wall_ms(void*) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+}  // namespace
+
+bool log_enabled(int32_t level) { return level >= min_level(); }
+
+void log_line(int32_t level, std::string_view who, std::string_view message) {
+  if (!log_enabled(level)) return;
+  // One fwrite per line so lines from several threads do not interleave.
+  std::string line = "qplug[";
+  line += level_name(level);
+  line += "] ";
+  line += who;
+  line += ": ";
+  line += message;
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+const qplug_host_v1* host_services() {
+  static const qplug_host_v1 table = [] {
+    qplug_host_v1 t{};
+    t.struct_size = sizeof(qplug_host_v1);
+    t.abi_major = QPLUG_ABI_MAJOR;
+    t.abi_minor = QPLUG_ABI_MINOR;
+    t.host_ud = nullptr;
+    t.log = host_log;
+    t.monotonic_ns = host_monotonic_ns;
+    t.wall_ms = host_wall_ms;
+    return t;
+  }();
+  return &table;
+}
+
+}  // namespace qplug::detail

@@ -1,0 +1,193 @@
+// publish.cpp -- the publish paths: encode, check permissions, one ABI call.
+//
+// Hot path notes: the route lookup is a lock-free read of an immutable map by
+// string_view; the body and header arrays live in thread_local buffers reused
+// from call to call, so a publish allocates only the message ID.
+#include "runtime/abi_message.hpp"
+#include "runtime/abi_status.hpp"
+#include "runtime/publish_path.hpp"
+#include "runtime/runtime_impl.hpp"
+
+#include <string>
+#include <vector>
+
+namespace qplug::detail {
+namespace {
+
+struct PublishScratch {
+  std::string body;
+  std::vector<qplug_header> headers;
+  std::vector<qplug_message> views;
+  std::vector<const qplug_message*> ptrs;
+};
+
+PublishScratch& scratch() {
+  thread_local PublishScratch s;
+  return s;
+}
+
+bool is_empty_data(const Value& v) {
+  return v.is_null() || (v.is_map() && v.as_map().empty()) || (v.is_array() && v.as_array().empty());
+}
+
+qplug_publish_options abi_options(PublishOptions opts) {
+  qplug_publish_options o{};
+  o.struct_size = sizeof o;
+  o.abi_major = QPLUG_ABI_MAJOR;
+  o.abi_minor = QPLUG_ABI_MINOR;
+  o.timeout_ms = opts.timeout.count();
+  return o;
+}
+
+std::string publish_context(const Route& route) { return "publish to '" + route.entry->id + "'"; }
+
+Status check_accepted(const Route& route, size_t accepted, size_t n) {
+  if (accepted >= n) return ok_status();
+  return internal_error(publish_context(route) + ": driver confirmed " + std::to_string(accepted) + " of " +
+                            std::to_string(n) + " messages",
+                        true);
+}
+
+// Fills ids/content types the caller left empty and checks bodies.
+Status prepare_batch(const Route& route, std::vector<Message>* messages) {
+  if (messages->empty()) return invalid_error("message batch is empty");
+  for (size_t i = 0; i < messages->size(); ++i) {
+    Message& m = (*messages)[i];
+    if (m.body.empty()) return invalid_error("message " + std::to_string(i) + " of the batch: message data is empty");
+    if (m.id.empty()) m.id = new_uuid_v7();
+    if (m.content_type.empty()) m.content_type = std::string(route.codec->content_type());
+  }
+  return ok_status();
+}
+
+// Builds the ABI views of `messages` in the thread's scratch buffers.
+const qplug_message* const* abi_batch(const Message* messages, size_t n) {
+  PublishScratch& s = scratch();
+  s.headers.clear();
+  for (size_t i = 0; i < n; ++i) append_abi_headers(messages[i].headers, &s.headers);
+  s.views.clear();
+  s.ptrs.clear();
+  size_t first_header = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t count = messages[i].headers.size();
+    s.views.push_back(abi_message_view(messages[i], s.headers.data() + first_header, count));
+    first_header += count;
+  }
+  for (const qplug_message& v : s.views) s.ptrs.push_back(&v);
+  return s.ptrs.data();
+}
+
+struct AsyncPublish {
+  const Route* route;
+  size_t n;
+  std::function<void(Status)> done;
+};
+
+void on_async_done(void* ud, const qplug_status* status, size_t accepted) {
+  std::unique_ptr<AsyncPublish> ctx(static_cast<AsyncPublish*>(ud));
+  Status s = status != nullptr ? status_from_abi(*status, publish_context(*ctx->route)) : ok_status();
+  if (s.ok()) s = check_accepted(*ctx->route, accepted, ctx->n);
+  try {
+    ctx->done(std::move(s));
+  } catch (...) {
+    // A throwing completion must not unwind into the driver's C code.
+  }
+}
+
+}  // namespace
+
+Status publish_on_route(const Route& route, const Message* messages, size_t n, PublishOptions opts) {
+  const qplug_message* const* batch = abi_batch(messages, n);
+  const qplug_publish_options o = abi_options(opts);
+  qplug_status st = fresh_abi_status();
+  size_t accepted = 0;
+  const int32_t code = route.driver->vt()->publish(route.queue, batch, n, &o, nullptr, nullptr, &accepted, &st);
+  if (code != QPLUG_OK) {
+    if (st.code == QPLUG_OK) st.code = code;
+    return status_from_abi(st, publish_context(route));
+  }
+  return check_accepted(route, accepted, n);
+}
+
+Result<const Route*> RuntimeImpl::route_for_publish(std::string_view queue_id, const SecurityContext* security) const {
+  if (closed_.load(std::memory_order_relaxed)) return canceled_error("publish: the runtime is stopped");
+  const Route* route = router_->find(queue_id);
+  if (route == nullptr) return Router::lookup_error(queue_id);
+  if (security != nullptr || !host_always_allowed_) {
+    Status s = check_permission(security, "queue.publish", "");
+    if (s.ok()) s = check_permission(security, "queue.publish.queue", queue_id);
+    if (!s.ok()) return s;
+  }
+  return route;
+}
+
+Status RuntimeImpl::publish(std::string_view queue_id, const Value& data, const Headers& headers,
+                            const SecurityContext* security, PublishOptions opts) {
+  auto route = route_for_publish(queue_id, security);
+  if (!route.ok()) return route.status();
+  const Route& r = **route;
+  if (is_empty_data(data)) return invalid_error("message data is empty");
+
+  PublishScratch& s = scratch();
+  s.body.clear();
+  Status enc = r.codec->encode(data, &s.body);
+  if (!enc.ok()) return invalid_error("publish to '" + r.entry->id + "': " + enc.message());
+  s.headers.clear();
+  append_abi_headers(headers, &s.headers);
+
+  const std::string id = new_uuid_v7();
+  qplug_message m{};
+  m.struct_size = sizeof m;
+  m.abi_major = QPLUG_ABI_MAJOR;
+  m.abi_minor = QPLUG_ABI_MINOR;
+  m.id = to_abi_str(id);
+  m.content_type = to_abi_str(r.codec->content_type());
+  m.body = qplug_bytes{reinterpret_cast<const uint8_t*>(s.body.data()), s.body.size()};
+  m.headers = s.headers.empty() ? nullptr : s.headers.data();
+  m.header_count = s.headers.size();
+  const qplug_message* one = &m;
+
+  const qplug_publish_options o = abi_options(opts);
+  qplug_status st = fresh_abi_status();
+  size_t accepted = 0;
+  const int32_t code = r.driver->vt()->publish(r.queue, &one, 1, &o, nullptr, nullptr, &accepted, &st);
+  if (code != QPLUG_OK) {
+    if (st.code == QPLUG_OK) st.code = code;
+    return status_from_abi(st, publish_context(r));
+  }
+  return check_accepted(r, accepted, 1);
+}
+
+Status RuntimeImpl::publish_batch(std::string_view queue_id, std::vector<Message> messages,
+                                  const SecurityContext* security, PublishOptions opts) {
+  auto route = route_for_publish(queue_id, security);
+  if (!route.ok()) return route.status();
+  Status prep = prepare_batch(**route, &messages);
+  if (!prep.ok()) return prep;
+  return publish_on_route(**route, messages.data(), messages.size(), opts);
+}
+
+void RuntimeImpl::publish_async(std::string_view queue_id, std::vector<Message> messages,
+                                std::function<void(Status)> done, const SecurityContext* security) {
+  if (!done) done = [](Status) {};
+  auto route = route_for_publish(queue_id, security);
+  if (!route.ok()) return done(route.status());
+  Status prep = prepare_batch(**route, &messages);
+  if (!prep.ok()) return done(std::move(prep));
+
+  const Route& r = **route;
+  const qplug_message* const* batch = abi_batch(messages.data(), messages.size());
+  auto ctx = std::make_unique<AsyncPublish>(AsyncPublish{&r, messages.size(), std::move(done)});
+  qplug_status st = fresh_abi_status();
+  const qplug_publish_options o = abi_options({});
+  AsyncPublish* raw = ctx.release();  // owned by on_async_done from here on, if the driver accepts
+  const int32_t code = r.driver->vt()->publish(r.queue, batch, messages.size(), &o, on_async_done, raw, nullptr, &st);
+  if (code != QPLUG_OK) {
+    // The driver never calls done() when publish itself fails: report here, once.
+    std::unique_ptr<AsyncPublish> owned(raw);
+    if (st.code == QPLUG_OK) st.code = code;
+    owned->done(status_from_abi(st, publish_context(r)));
+  }
+}
+
+}  // namespace qplug::detail

@@ -1,0 +1,17 @@
+// publish_path.hpp -- publishing already-encoded messages on a route; shared
+// by the public publish calls and the consumer runtime's dead-lettering.
+#pragma once
+
+#include <qplug/message.hpp>
+#include <qplug/runtime.hpp>
+
+#include "runtime/router.hpp"
+
+#include <cstddef>
+
+namespace qplug::detail {
+
+// One blocking ABI publish of n messages (ids/content types must be set).
+Status publish_on_route(const Route& route, const Message* messages, size_t n, PublishOptions opts);
+
+}  // namespace qplug::detail

@@ -1,0 +1,52 @@
+// subscription.cpp -- Runtime::subscribe and the Subscription handle.
+#include "runtime/consumer_state.hpp"
+#include "runtime/runtime_impl.hpp"
+
+namespace qplug::detail {
+namespace {
+
+class SubscriptionImpl final : public Subscription {
+ public:
+  explicit SubscriptionImpl(std::shared_ptr<ConsumerState> state) : state_(std::move(state)) {}
+  ~SubscriptionImpl() override { state_->stop().ignore(); }
+  Status stop() override { return state_->stop(); }
+  const std::string& queue_id() const override { return state_->queue_id(); }
+  uint64_t processed() const override { return state_->processed(); }
+  int64_t running() const override { return state_->running(); }
+
+ private:
+  std::shared_ptr<ConsumerState> state_;
+};
+
+Status validate_options(std::string_view queue_id, const ConsumerOptions& opts, const HandlerFactory& factory) {
+  const std::string where = "subscribe to '" + std::string(queue_id) + "': ";
+  if (opts.concurrency < 1) return invalid_error(where + "concurrency must be >= 1, got " + std::to_string(opts.concurrency));
+  if (opts.prefetch < 1) return invalid_error(where + "prefetch must be >= 1, got " + std::to_string(opts.prefetch));
+  if (opts.shutdown_timeout.count() < 0) return invalid_error(where + "shutdown_timeout must be >= 0");
+  if (!factory) return invalid_error(where + "no handler");
+  return ok_status();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Subscription>> RuntimeImpl::subscribe(std::string_view queue_id, ConsumerOptions opts,
+                                                             HandlerFactory factory) {
+  const Route* route = router_->find(queue_id);
+  if (route == nullptr) return Router::lookup_error(queue_id);
+  Status valid = validate_options(queue_id, opts, factory);
+  if (!valid.ok()) return valid;
+
+  auto state = std::make_shared<ConsumerState>(*route, std::move(opts), std::move(factory));
+  {
+    std::lock_guard<std::mutex> lock(consumers_mu_);
+    if (stopped_) return canceled_error("subscribe to '" + std::string(queue_id) + "': the runtime is stopped");
+    // Drop entries of subscriptions that are gone, so long-lived runtimes do not grow.
+    std::erase_if(consumers_, [](const std::weak_ptr<ConsumerState>& w) { return w.expired(); });
+    consumers_.push_back(state);
+  }
+  Status s = state->start();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Subscription>(new SubscriptionImpl(std::move(state)));
+}
+
+}  // namespace qplug::detail

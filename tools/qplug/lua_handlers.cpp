@@ -1,0 +1,38 @@
+// lua_handlers.cpp -- plugs the Lua binding into `qplug run`: queue.consumer
+// entries with `source:`+`method:` or `func:` get one lua_State per worker,
+// process.lua entries run their script on the runner's thread.
+//
+// Budgets per handler call come from QPLUG_LUA_MAX_INSTRUCTIONS and
+// QPLUG_LUA_TIMEOUT_MS (docs/lua-api.md "Budgets").
+#include "handler_registry.hpp"
+
+#include <qplug/lua.hpp>
+
+namespace qplug::cli {
+namespace {
+
+Result<HandlerFactory> resolve_lua_handler(Runtime& runtime, const ConsumerEntry& consumer) {
+  return lua::consumer_handler_factory(runtime, consumer, lua::Budget::from_env());
+}
+
+Status run_lua_process(Runtime& runtime, const ProcessEntry& process) {
+  if (process.handler.source.empty()) {
+    return invalid_error(process.where.to_string() + ": process '" + process.id + "': `source:` is required");
+  }
+  lua::ScriptOptions options;
+  options.source = process.handler.source;
+  options.method = process.handler.method;
+  const SecurityContext security = lua::security_context(process.security);
+  Status st = lua::run_script(runtime, &security, options);
+  if (st.ok()) return st;
+  return Status(st.kind(), "process '" + process.id + "': " + st.message(), st.retryable());
+}
+
+const bool kLuaRegistered = [] {
+  set_handler_resolver(&resolve_lua_handler);
+  set_process_runner(&run_lua_process);
+  return true;
+}();
+
+}  // namespace
+}  // namespace qplug::cli
