@@ -50,15 +50,16 @@ Result<QueueInfo> RuntimeImpl::info(std::string_view queue_id) {
   const Route* route = router_->find(queue_id);
   if (route == nullptr) return Router::lookup_error(queue_id);
   QueueInfo out;
-  const auto* vt = route->driver->vt();
-  if (vt->queue_info == nullptr) return out;  // unknown counts stay -1
+  // Through the loader's accessor: a v1.0-sized vtable has no queue_info field at all.
+  const loader::QueueInfoFn queue_info = loader::queue_info(route->driver->plugin());
+  if (queue_info == nullptr) return out;  // unknown counts stay -1
   qplug_queue_info qi{};
   qi.struct_size = sizeof qi;
   qi.abi_major = QPLUG_ABI_MAJOR;
   qi.abi_minor = QPLUG_ABI_MINOR;
   qi.messages = qi.in_flight = qi.consumers = -1;
   qplug_status st = fresh_abi_status();
-  if (vt->queue_info(route->queue, &qi, &st) != QPLUG_OK) {
+  if (queue_info(route->queue, &qi, &st) != QPLUG_OK) {
     if (st.code == QPLUG_OK) st.code = QPLUG_INTERNAL;
     return status_from_abi(st, "info for '" + route->entry->id + "'");
   }
