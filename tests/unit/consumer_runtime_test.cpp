@@ -251,6 +251,40 @@ TEST(ConsumerRuntimeTest, GracefulStopReturnsPrefetchedMessagesAndLosesNone) {
   EXPECT_TRUE(drained(*rt, "app:tasks"));
 }
 
+// A worker still in its handler when stop() gives up (shutdown_timeout 0)
+// may hold more of its batch: once the handler returns it runs none of them
+// and settles them itself (stop() has drained the hand-off queue already).
+TEST(ConsumerRuntimeTest, StragglerAfterStopTimeoutReturnsTheRestOfItsBatch) {
+  auto rt = make_runtime(kBaseYaml);
+  ASSERT_TRUE(rt);
+  constexpr int kMessages = 20;
+  for (int i = 0; i < kMessages; ++i) ASSERT_TRUE(rt->publish("app:tasks", Value(i)).ok());
+
+  Gate gate;
+  std::atomic<int> handled{0};
+  ConsumerOptions opts;
+  opts.prefetch = 8;
+  opts.shutdown_timeout = std::chrono::milliseconds(0);
+  auto sub = rt->subscribe("app:tasks", opts, [&](Delivery&) {
+    gate.wait();
+    handled.fetch_add(1);
+    return ok_status();
+  });
+  ASSERT_TRUE(sub.ok());
+  ASSERT_TRUE(eventually([&] { return info_of(*rt, "app:tasks").in_flight == 8; }));
+  EXPECT_EQ((*sub)->stop().kind(), ErrorKind::TIMEOUT);
+  gate.open();
+  // Unsubscribing gave every unsettled message back already; the straggler
+  // finishes the one handler it was in and settles the rest of its batch
+  // (the driver answers CANCELED: the broker has them) without running them.
+  ASSERT_TRUE(eventually([&] { return handled.load() == 1; }));
+  ASSERT_TRUE(eventually([&] { return (*sub)->running() == 0; }));
+  EXPECT_EQ(handled.load(), 1);
+  const QueueInfo after = info_of(*rt, "app:tasks");
+  EXPECT_EQ(after.in_flight, 0);
+  EXPECT_EQ(after.messages, kMessages);
+}
+
 TEST(ConsumerRuntimeTest, AutoAckSettlesBeforeTheHandler) {
   auto rt = make_runtime(kBaseYaml);
   ASSERT_TRUE(rt);

@@ -14,17 +14,35 @@
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
-#include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
 namespace qplug::codec {
 namespace {
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::UTF8<>,
-                                     rapidjson::CrtAllocator, rapidjson::kWriteValidateEncodingFlag>;
+// Lets the writer append straight into the caller's string (no intermediate
+// StringBuffer allocation and copy per message).
+class JsonStringSink {
+ public:
+  using Ch = char;
+  explicit JsonStringSink(std::string* out) : out_(out) {}
+  void Put(char c) { out_->push_back(c); }
+  void Flush() {}
+
+ private:
+  std::string* out_;
+};
+
+// No kWriteValidateEncodingFlag: RapidJSON 1.1's validator reads up to two bytes
+// past the end of a string that ends inside a multi-byte sequence (found by
+// tests/fuzz under ASan). We validate with json_valid_utf8() before writing.
+using JsonWriter = rapidjson::Writer<JsonStringSink>;
+
+bool json_valid_utf8(const char* s, size_t len);
 
 Status json_write(const Value& v, JsonWriter& w, int depth) {
   struct Visitor {
@@ -38,10 +56,11 @@ Status json_write(const Value& v, JsonWriter& w, int depth) {
       return w.Double(d) ? ok_status() : internal_error("JSON writer failed");
     }
     Status operator()(const std::string& s) {
-      if (!w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()))) {
+      if (!json_valid_utf8(s.data(), s.size())) {
         return invalid_error("JSON strings must be valid UTF-8 (use the msgpack codec for binary data)");
       }
-      return ok_status();
+      return w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())) ? ok_status()
+                                                                              : internal_error("JSON writer failed");
     }
     Status operator()(const Array& a) {
       if (depth >= kMaxValueDepth) return invalid_error("value nests deeper than 64 levels");
@@ -57,9 +76,8 @@ Status json_write(const Value& v, JsonWriter& w, int depth) {
       if (depth >= kMaxValueDepth) return invalid_error("value nests deeper than 64 levels");
       w.StartObject();
       for (const auto& [k, e] : m) {
-        if (!w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()))) {
-          return invalid_error("JSON object keys must be valid UTF-8");
-        }
+        if (!json_valid_utf8(k.data(), k.size())) return invalid_error("JSON object keys must be valid UTF-8");
+        w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
         Status st = json_write(e, w, depth + 1);
         if (!st.ok()) return st;
       }
@@ -70,23 +88,74 @@ Status json_write(const Value& v, JsonWriter& w, int depth) {
   return std::visit(Visitor{w, depth}, v.storage());
 }
 
+// Strict UTF-8 check (no overlongs, no surrogates, <= U+10FFFF). RapidJSON 1.1
+// turns a lone "\udc00" escape into surrogate bytes, which no one can re-encode.
+bool json_valid_utf8(const char* s, size_t len) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s);
+  size_t i = 0;
+  while (i < len) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (len - i <= n) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 // SAX handler that builds a Value with an explicit stack (no recursion, so a
 // hostile document cannot exhaust the C++ stack).
 class JsonValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, JsonValueBuilder> {
  public:
   bool Null() { return add(Value()); }
   bool Bool(bool b) { return add(Value(b)); }
-  bool Int(int i) { return add(Value(static_cast<int64_t>(i))); }
-  bool Uint(unsigned u) { return add(Value(static_cast<int64_t>(u))); }
-  bool Int64(int64_t i) { return add(Value(i)); }
-  bool Uint64(uint64_t u) {
-    if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return add(Value(static_cast<int64_t>(u)));
-    return add(Value(static_cast<double>(u)));
+  // Numbers arrive as text (kParseNumbersAsStringsFlag) and are converted with
+  // std::from_chars: exact, and it avoids RapidJSON 1.1's full-precision strtod,
+  // which hits undefined behaviour (clz(0)) on some long literals (found by fuzzing).
+  // Integers that fit stay int64; anything else becomes a double.
+  bool RawNumber(const char* s, rapidjson::SizeType len, bool) {
+    const char* end = s + len;
+    if (std::find_if(s, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end) {
+      int64_t i = 0;
+      auto [p, ec] = std::from_chars(s, end, i);
+      if (ec == std::errc() && p == end) return add(Value(i));
+    }
+    double d = 0;
+    auto [p, ec] = std::from_chars(s, end, d);
+    if (ec != std::errc() || p != end || !std::isfinite(d)) {
+      out_of_range_ = true;
+      return false;
+    }
+    return add(Value(d));
   }
-  bool Double(double d) { return add(Value(d)); }
-  bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }
-  bool String(const char* s, rapidjson::SizeType len, bool) { return add(Value(std::string(s, len))); }
+  bool String(const char* s, rapidjson::SizeType len, bool) {
+    if (!json_valid_utf8(s, len)) return bad_utf8();
+    return add(Value(std::string(s, len)));
+  }
   bool Key(const char* s, rapidjson::SizeType len, bool) {
+    if (!json_valid_utf8(s, len)) return bad_utf8();
     stack_.back().key.assign(s, len);
     return true;
   }
@@ -96,6 +165,8 @@ class JsonValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   bool EndArray(rapidjson::SizeType) { return pop(); }
 
   bool too_deep() const { return too_deep_; }
+  bool out_of_range() const { return out_of_range_; }
+  bool invalid_utf8() const { return invalid_utf8_; }
   Value take() { return std::move(root_); }
 
  private:
@@ -104,6 +175,10 @@ class JsonValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
     std::string key;
   };
 
+  bool bad_utf8() {
+    invalid_utf8_ = true;
+    return false;
+  }
   bool push(bool is_map) {
     if (static_cast<int>(stack_.size()) >= kMaxValueDepth) {
       too_deep_ = true;
@@ -141,6 +216,8 @@ class JsonValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   std::vector<Frame> stack_;
   Value root_;
   bool too_deep_ = false;
+  bool out_of_range_ = false;
+  bool invalid_utf8_ = false;
 };
 
 // "text/plain" or "text/plain; charset=utf-8".
@@ -178,23 +255,35 @@ class JsonCodec final : public Codec {
   std::string_view content_type() const override { return "application/json"; }
 
   Status encode(const Value& v, std::string* out) const override {
-    rapidjson::StringBuffer buffer;
-    JsonWriter writer(buffer);
+    const size_t before = out->size();
+    JsonStringSink sink(out);
+    // Writer and Reader keep an internal stack they allocate on first use;
+    // one per thread, reset per message, keeps the hot path malloc-free.
+    thread_local JsonStringSink idle_sink(nullptr);
+    thread_local JsonWriter writer(idle_sink);
+    writer.Reset(sink);
     Status st = json_write(v, writer, 0);
-    if (!st.ok()) return st;
-    out->append(buffer.GetString(), buffer.GetSize());
-    return ok_status();
+    writer.Reset(idle_sink);  // drop the pointer to this call's sink
+    if (!st.ok()) out->resize(before);  // never leave half a document behind
+    return st;
   }
 
   Result<Value> decode(std::string_view body, std::string_view content_type) const override {
     if (json_is_plain_text(content_type)) return Value(std::string(body));
     JsonSpanStream stream(body);
     JsonValueBuilder builder;
-    rapidjson::Reader reader;
+    thread_local rapidjson::Reader reader;
     constexpr unsigned kFlags =
-        rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
+        rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag;
     rapidjson::ParseResult r = reader.Parse<kFlags>(stream, builder);
     if (builder.too_deep()) return invalid_error("JSON body nests deeper than 64 levels");
+    if (builder.invalid_utf8()) {
+      return invalid_error("JSON body has a string that is not valid UTF-8 (lone surrogate escape?) near offset " +
+                           std::to_string(r.Offset()));
+    }
+    if (builder.out_of_range()) {
+      return invalid_error("JSON body has a number out of double range at offset " + std::to_string(r.Offset()));
+    }
     if (r.IsError()) {
       return invalid_error("JSON body is malformed at offset " + std::to_string(r.Offset()) + ": " +
                            rapidjson::GetParseError_En(r.Code()));

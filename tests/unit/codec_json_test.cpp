@@ -1,0 +1,158 @@
+// The JSON codec: type preservation, text/plain bodies, limits and bad input.
+#include <qplug/codec.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+namespace qplug {
+namespace {
+
+const Codec& json() { return *find_codec("json"); }
+
+std::string encode_ok(const Value& v) {
+  std::string out;
+  Status st = json().encode(v, &out);
+  EXPECT_TRUE(st.ok()) << st.to_string();
+  return out;
+}
+
+Value decode_ok(std::string_view body, std::string_view ct = "application/json") {
+  Result<Value> r = json().decode(body, ct);
+  EXPECT_TRUE(r.ok()) << r.status().to_string() << " for " << body;
+  return r.ok() ? r.value() : Value();
+}
+
+Value nest(int depth) {
+  Value v = 1;
+  for (int i = 0; i < depth; ++i) v = Array{v};
+  return v;
+}
+
+TEST(CodecJsonTest, FindCodecNames) {
+  for (const char* name : {"json", "json/plain", "application/json"}) {
+    ASSERT_NE(find_codec(name), nullptr) << name;
+    EXPECT_EQ(find_codec(name)->name(), "json");
+    EXPECT_EQ(find_codec(name)->content_type(), "application/json");
+  }
+  EXPECT_EQ(find_codec("xml"), nullptr);
+  EXPECT_EQ(find_codec(""), nullptr);
+}
+
+TEST(CodecJsonTest, EncodesScalars) {
+  EXPECT_EQ(encode_ok(Value()), "null");
+  EXPECT_EQ(encode_ok(true), "true");
+  EXPECT_EQ(encode_ok(int64_t{-42}), "-42");
+  EXPECT_EQ(encode_ok(1.0), "1.0");
+  EXPECT_EQ(encode_ok(0.5), "0.5");
+  EXPECT_EQ(encode_ok("hello"), "\"hello\"");
+  EXPECT_EQ(encode_ok(std::string("a\0b", 3)), "\"a\\u0000b\"");
+}
+
+TEST(CodecJsonTest, EncodeAppends) {
+  std::string out = "prefix:";
+  ASSERT_TRUE(json().encode(Value(Map{{"a", 1}}), &out).ok());
+  EXPECT_EQ(out, "prefix:{\"a\":1}");
+}
+
+TEST(CodecJsonTest, RoundTripKeepsTypes) {
+  const Value v(Map{{"action", "send_email"},
+                    {"user_id", 456},
+                    {"big", std::numeric_limits<int64_t>::max()},
+                    {"neg", std::numeric_limits<int64_t>::min()},
+                    {"ratio", 1.0},
+                    {"pi", 3.141592653589793},
+                    {"tiny", 5e-324},
+                    {"flag", false},
+                    {"none", nullptr},
+                    {"list", Array{1, "two", 3.5, Array{}, Map{}}},
+                    {"unicode", "h\xC3\xA9llo \xE2\x82\xAC"}});
+  const std::string body = encode_ok(v);
+  EXPECT_EQ(decode_ok(body), v) << body;
+  EXPECT_TRUE(decode_ok(body).find("ratio")->is_double());
+  EXPECT_TRUE(decode_ok(body).find("user_id")->is_int());
+}
+
+TEST(CodecJsonTest, DecodesNumbers) {
+  EXPECT_TRUE(decode_ok("7").is_int());
+  EXPECT_TRUE(decode_ok("7.0").is_double());
+  EXPECT_TRUE(decode_ok("7e2").is_double());
+  EXPECT_EQ(decode_ok("-9223372036854775808").as_int(), std::numeric_limits<int64_t>::min());
+  // Above int64: a double (JSON has one number type).
+  EXPECT_TRUE(decode_ok("18446744073709551615").is_double());
+  EXPECT_EQ(decode_ok("0.1").as_double(), 0.1);
+  // Found by fuzzing: long literals once hit UB in RapidJSON's strtod.
+  EXPECT_EQ(decode_ok("18446744073709551615961").as_double(), 18446744073709551615961.0);
+  EXPECT_EQ(decode_ok("2.2250738585072011e-308").as_double(), 2.2250738585072011e-308);
+  EXPECT_EQ(decode_ok("-0").as_int(), 0);
+}
+
+TEST(CodecJsonTest, NonFiniteIsInvalid) {
+  for (double d : {std::nan(""), std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
+    std::string out;
+    Status st = json().encode(Value(Map{{"x", d}}), &out);
+    EXPECT_EQ(st.kind(), ErrorKind::INVALID);
+  }
+}
+
+TEST(CodecJsonTest, InvalidUtf8IsRejectedBothWays) {
+  std::string out;
+  EXPECT_EQ(json().encode(Value("bad \xFF byte"), &out).kind(), ErrorKind::INVALID);
+  EXPECT_EQ(json().encode(Value(Map{{"bad\xC0", 1}}), &out).kind(), ErrorKind::INVALID);
+  EXPECT_EQ(json().decode("\"bad \xFF\"", "application/json").status().kind(), ErrorKind::INVALID);
+  // Escapes: a valid pair decodes, a lone surrogate is INVALID (it has no UTF-8 form).
+  EXPECT_EQ(decode_ok("\"\\ud83d\\ude00\""), Value("\xF0\x9F\x98\x80"));
+  EXPECT_EQ(json().decode("\"x\\ude00\"", "").status().kind(), ErrorKind::INVALID);
+  EXPECT_EQ(json().decode("{\"\\udc00\":1}", "").status().kind(), ErrorKind::INVALID);
+}
+
+TEST(CodecJsonTest, DepthLimit) {
+  std::string out;
+  EXPECT_TRUE(json().encode(nest(kMaxValueDepth), &out).ok());
+  EXPECT_EQ(json().encode(nest(kMaxValueDepth + 1), &out).kind(), ErrorKind::INVALID);
+  const std::string ok_body = std::string(kMaxValueDepth, '[') + std::string(kMaxValueDepth, ']');
+  EXPECT_TRUE(json().decode(ok_body, "").ok());
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  Result<Value> r = json().decode(deep, "");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().kind(), ErrorKind::INVALID);
+  EXPECT_NE(r.status().message().find("deeper"), std::string::npos);
+}
+
+TEST(CodecJsonTest, PlainTextBodiesDecodeAsStrings) {
+  EXPECT_EQ(decode_ok("hello world", "text/plain"), Value("hello world"));
+  EXPECT_EQ(decode_ok("{not json", "text/plain; charset=utf-8"), Value("{not json"));
+  EXPECT_EQ(decode_ok("", "text/plain"), Value(""));
+  // Not text/plain: must be JSON.
+  EXPECT_FALSE(json().decode("hello", "text/plainish").ok());
+  EXPECT_FALSE(json().decode("hello", "application/json").ok());
+}
+
+TEST(CodecJsonTest, MalformedBodiesAreInvalid) {
+  for (std::string_view body : {"", "   ", "{", "[1,", "{\"a\"}", "nul", "1 2", "{\"a\":1}x", "[1]]", "'x'",
+                                "1e99999", "1.799623157e308", "-1.8e308", "NaN", "Infinity"}) {
+    Result<Value> r = json().decode(body, "application/json");
+    EXPECT_FALSE(r.ok()) << body;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().kind(), ErrorKind::INVALID) << body;
+    }
+  }
+  // Embedded NUL after a complete document is trailing data, not the end.
+  EXPECT_FALSE(json().decode(std::string_view("1\0garbage", 9), "").ok());
+}
+
+TEST(CodecJsonTest, DuplicateKeysLastWins) {
+  Value v = decode_ok("{\"a\":1,\"b\":2,\"a\":3}");
+  ASSERT_TRUE(v.is_map());
+  EXPECT_EQ(v.as_map().size(), 2u);
+  EXPECT_EQ(v.find("a")->as_int(), 3);
+}
+
+TEST(CodecJsonTest, EscapesRoundTrip) {
+  const Value v("quote\" backslash\\ newline\n tab\t ctrl\x01");
+  EXPECT_EQ(decode_ok(encode_ok(v)), v);
+}
+
+}  // namespace
+}  // namespace qplug
