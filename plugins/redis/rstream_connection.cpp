@@ -17,16 +17,14 @@ timeval to_timeval(int64_t ms) {
   return tv;
 }
 
-std::vector<const char*> argv_ptrs(const std::vector<std::string_view>& argv, std::vector<size_t>* lens) {
-  std::vector<const char*> ptrs;
-  ptrs.reserve(argv.size());
+// Fills hiredis' (argv, lengths) arrays; reuses the vectors' capacity.
+void argv_ptrs(const std::vector<std::string_view>& argv, std::vector<const char*>* ptrs, std::vector<size_t>* lens) {
+  ptrs->clear();
   lens->clear();
-  lens->reserve(argv.size());
   for (std::string_view a : argv) {
-    ptrs.push_back(a.data() == nullptr ? "" : a.data());
+    ptrs->push_back(a.data() == nullptr ? "" : a.data());
     lens->push_back(a.size());
   }
-  return ptrs;
 }
 }  // namespace
 
@@ -87,7 +85,8 @@ void Connection::fail_io(qplug_status* st) {
 bool Connection::append(const std::vector<std::string_view>& argv) {
   if (ctx_ == nullptr) return false;
   std::vector<size_t> lens;
-  std::vector<const char*> ptrs = argv_ptrs(argv, &lens);
+  std::vector<const char*> ptrs;
+  argv_ptrs(argv, &ptrs, &lens);
   return redisAppendCommandArgv(ctx_, static_cast<int>(ptrs.size()), ptrs.data(), lens.data()) == REDIS_OK;
 }
 
@@ -117,8 +116,10 @@ Reply Connection::command(const std::vector<std::string_view>& argv, qplug_statu
 }
 
 FormattedCommand::FormattedCommand(const std::vector<std::string_view>& argv) {
-  std::vector<size_t> lens;
-  std::vector<const char*> ptrs = argv_ptrs(argv, &lens);
+  // Formatting runs once per published message: reuse the scratch arrays.
+  thread_local std::vector<size_t> lens;
+  thread_local std::vector<const char*> ptrs;
+  argv_ptrs(argv, &ptrs, &lens);
   len = redisFormatCommandArgv(&data, static_cast<int>(ptrs.size()), ptrs.data(), lens.data());
   if (len < 0) data = nullptr;
 }

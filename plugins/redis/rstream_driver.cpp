@@ -8,6 +8,7 @@
 #include "rstream_fields.hpp"
 #include "rstream_log.hpp"
 #include "rstream_settings.hpp"
+#include "rstream_sigpipe.hpp"
 #include "rstream_subscription.hpp"
 #include "rstream_writer.hpp"
 
@@ -64,6 +65,7 @@ static rstream_queue* rstream_q(qplug_queue* q) { return reinterpret_cast<rstrea
 // One admin command from any host thread; reconnects once if the link dropped.
 static rs::Reply rstream_admin(rstream_driver* drv, const std::vector<std::string_view>& argv, qplug_status* st) {
   std::lock_guard lock(drv->admin_mu);
+  rs::SigpipeBlock on_host_thread;
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (!drv->admin.connected() && !drv->admin.connect(drv->settings.endpoint, 0, st)) return nullptr;
     rs::Reply r = drv->admin.command(argv, st);
@@ -96,6 +98,7 @@ static qplug_driver* rstream_open(const qplug_host_v1* host, const qplug_kv* con
     // Connect now to report bad credentials early; an unreachable broker is
     // not an error here (the driver reconnects by itself), only a warning.
     qplug_status probe = qplug::sdk::make_status();
+    rs::SigpipeBlock on_host_thread;
     if (!drv->admin.connect(drv->settings.endpoint, 0, &probe)) {
       if (probe.code == QPLUG_PERMISSION_DENIED || probe.code == QPLUG_INVALID) {
         *st = probe;
@@ -189,11 +192,18 @@ static int32_t rstream_publish(qplug_queue* qh, const qplug_message* const* msgs
     job.what = "XADD";
     job.cmds.reserve(n);
     rs::EncodedFields fields;
+    std::vector<std::string_view> argv;  // reused: no allocation per message
     for (size_t i = 0; i < n; ++i) {
       if (msgs[i] == nullptr) return fail(st, QPLUG_INVALID, false, "redis publish: message #%zu is NULL", i);
       if (!rs::encode_fields(*msgs[i], &fields, st)) return st->code;
-      std::vector<std::string_view> argv{"XADD", q->key};
-      if (q->opts.maxlen > 0) argv.insert(argv.end(), {"MAXLEN", "~", maxlen});
+      argv.clear();
+      argv.push_back("XADD");
+      argv.push_back(q->key);
+      if (q->opts.maxlen > 0) {
+        argv.push_back("MAXLEN");
+        argv.push_back("~");
+        argv.push_back(maxlen);
+      }
       argv.push_back("*");
       argv.insert(argv.end(), fields.argv.begin(), fields.argv.end());
       job.cmds.emplace_back(argv);
@@ -208,7 +218,9 @@ static int32_t rstream_publish(qplug_queue* qh, const qplug_message* const* msgs
     qplug::sdk::Waiter waiter;
     job.done = &qplug::sdk::Waiter::on_done;
     job.done_ud = &waiter;
-    if (int32_t rc = q->drv->writer->submit(std::move(job), n, deadline, st); rc != QPLUG_OK) return rc;
+    // We wait anyway: write it ourselves when the writer is idle (no handoff).
+    if (!q->drv->writer->run_inline(job))
+      if (int32_t rc = q->drv->writer->submit(std::move(job), n, deadline, st); rc != QPLUG_OK) return rc;
     qplug_status result = qplug::sdk::make_status();
     size_t ok = 0;
     waiter.wait(&result, &ok);

@@ -159,6 +159,7 @@ bool decode_fields(const redisReply* fields, std::string_view entry_id, sdk::Own
     *why = "entry " + std::string(entry_id) + " has no field/value list";
     return false;
   }
+  if (fields->elements > 6) out->headers.reserve(fields->elements / 2 - 3);  // all but id, ct, body
   for (size_t i = 0; i + 1 < fields->elements; i += 2) {
     const redisReply* k = fields->element[i];
     const redisReply* v = fields->element[i + 1];

@@ -3,10 +3,12 @@
 
 #include "rstream_fields.hpp"
 #include "rstream_log.hpp"
+#include "rstream_sigpipe.hpp"
 
 #include <qplug/sdk/status.hpp>
 #include <qplug/sdk/waiter.hpp>
 
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -19,6 +21,11 @@ namespace {
 // the delivery counter unchanged).
 constexpr const char* kReleasedIdleMs = "31536000000";  // one year
 
+// With fewer than half the prefetch slots free, the reader waits up to this
+// long for more settlements before reading: one XREADGROUP per half prefetch
+// instead of one per settled message when handlers run on other threads.
+constexpr auto kRefillWindow = std::chrono::milliseconds(2);
+
 bool is_array(const redisReply* r) { return r != nullptr && r->type == REDIS_REPLY_ARRAY; }
 std::string entry_id_of(const redisReply* entry) { return std::string(reply_text(entry->element[0])); }
 }  // namespace
@@ -29,7 +36,8 @@ Subscription::Subscription(std::shared_ptr<Writer> writer, const DriverSettings&
       settings_(settings),
       host_(host),
       p_(std::move(params)),
-      backoff_(settings.reconnect_initial_ms, settings.reconnect_max_ms) {}
+      backoff_(settings.reconnect_initial_ms, settings.reconnect_max_ms),
+      writer_acks_(std::make_shared<AckBatch>(p_.key, p_.group)) {}
 
 Subscription::~Subscription() {
   qplug_status st = sdk::make_status();
@@ -37,7 +45,10 @@ Subscription::~Subscription() {
 }
 
 bool Subscription::start(qplug_status* st) {
-  if (!connect(st)) return false;
+  {
+    SigpipeBlock on_host_thread;
+    if (!connect(st)) return false;
+  }
   thread_ = std::thread([this] { run(); });
   return true;
 }
@@ -83,6 +94,8 @@ void Subscription::sleep_for(int64_t ms) {
 }
 
 void Subscription::run() {
+  pthread_setname_np(pthread_self(), "qplug-redis-rd");  // visible in top -H, perf, gdb
+  block_sigpipe_for_this_thread();
   while (true) {
     {
       std::lock_guard lock(mu_);
@@ -115,12 +128,61 @@ bool Subscription::step() {
   uint32_t free = room();
   if (free > 0 && history_) return read_history(free);
   if (free > 0 && Clock::now() >= next_claim_) return claim_idle(free);
-  if (free == 0) {  // prefetch reached: wait for a settlement (or a nack, or stop)
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, std::chrono::milliseconds(p_.options.block_ms), [&] { return stop_ || held_.size() < p_.prefetch || !nacked_.empty(); });
-    return true;
-  }
+  if (wait_for_room(free)) return true;
   return read_new(free);
+}
+
+bool Subscription::wait_for_room(uint32_t free) {
+  uint32_t want = std::max<uint32_t>(1, p_.prefetch / 2);
+  if (free >= want || (free > 0 && window_used_)) {
+    window_used_ = false;
+    return false;
+  }
+  // Prefetch reached: wait for one settlement (up to a poll). Some room but
+  // little: give the host a short window to settle more (never longer, so a
+  // host that keeps most deliveries still gets new ones).
+  size_t target = free == 0 ? p_.prefetch - 1 : p_.prefetch - want;
+  auto limit = free == 0 ? std::chrono::milliseconds(p_.options.block_ms) : kRefillWindow;
+  std::unique_lock lock(mu_);
+  reader_waiting_ = true;
+  wake_at_held_ = target;
+  cv_.wait_for(lock, limit, [&] { return stop_ || !nacked_.empty() || held_.size() <= target; });
+  reader_waiting_ = false;
+  if (free > 0) window_used_ = true;
+  return true;
+}
+
+Reply Subscription::command(const std::vector<std::string_view>& argv, bool blocking, qplug_status* st) {
+  std::vector<std::string> acks;
+  {
+    std::lock_guard lock(mu_);
+    acks.swap(acks_);
+    reading_ = blocking;
+  }
+  bool sent = true;
+  if (!acks.empty()) {
+    FormattedCommand xack = AckBatch::format_xack(p_.key, p_.group, acks);
+    sent = xack.data != nullptr && conn_.append_formatted(xack.data, static_cast<size_t>(xack.len));
+  }
+  sent = sent && conn_.append(argv);
+  bool acked = acks.empty();
+  Reply r;
+  if (!sent) {
+    conn_.fail_io(st);
+  } else {
+    if (!acked) {
+      Reply a = conn_.read_reply(st);
+      acked = a != nullptr;
+      if (a && a->type == REDIS_REPLY_ERROR)  // e.g. NOGROUP: the entries are no longer pending anyway
+        log(host_, QPLUG_LOG_WARN, "XACK of %zu entries failed: %s", acks.size(), reply_text(a.get()).data());
+    }
+    if (acked) r = conn_.read_reply(st);
+  }
+  std::lock_guard lock(mu_);
+  reading_ = false;
+  if (!acked)  // connection lost before the reply: XACK is idempotent, send them again
+    acks_.insert(acks_.begin(), std::make_move_iterator(acks.begin()), std::make_move_iterator(acks.end()));
+  return r;
 }
 
 bool Subscription::redeliver_nacked() {
@@ -138,7 +200,7 @@ bool Subscription::redeliver_nacked() {
     attempts[id] = n + 1;
   }
   qplug_status st = sdk::make_status();
-  Reply r = conn_.command(argv, &st);
+  Reply r = command(argv, false, &st);
   if (!r) {  // still pending in the broker: put them back for the next try
     std::lock_guard lock(mu_);
     nacked_.insert(nacked_.end(), batch.begin(), batch.end());
@@ -159,8 +221,8 @@ bool Subscription::redeliver_nacked() {
 bool Subscription::read_history(uint32_t free) {
   std::string count = std::to_string(free);
   qplug_status st = sdk::make_status();
-  Reply r = conn_.command({"XREADGROUP", "GROUP", p_.group, p_.consumer, "COUNT", count, "STREAMS", p_.key,
-                           history_cursor_}, &st);
+  Reply r = command({"XREADGROUP", "GROUP", p_.group, p_.consumer, "COUNT", count, "STREAMS", p_.key,
+                     history_cursor_}, false, &st);
   if (!r) return false;
   if (r->type == REDIS_REPLY_ERROR) {
     if (reply_text(r.get()).substr(0, 7) == "NOGROUP") return ensure_group(&st);
@@ -180,7 +242,7 @@ bool Subscription::read_history(uint32_t free) {
 bool Subscription::claim_idle(uint32_t free) {
   std::string idle = std::to_string(p_.options.claim_idle_ms), count = std::to_string(free);
   qplug_status st = sdk::make_status();
-  Reply r = conn_.command({"XAUTOCLAIM", p_.key, p_.group, p_.consumer, idle, claim_cursor_, "COUNT", count}, &st);
+  Reply r = command({"XAUTOCLAIM", p_.key, p_.group, p_.consumer, idle, claim_cursor_, "COUNT", count}, false, &st);
   if (!r) return false;
   if (r->type == REDIS_REPLY_ERROR || !is_array(r.get()) || r->elements < 2) {
     if (reply_text(r.get()).substr(0, 7) == "NOGROUP") return ensure_group(&st);
@@ -202,8 +264,8 @@ bool Subscription::read_new(uint32_t free) {
   std::string count = std::to_string(free), block = std::to_string(block_ms);
   qplug_status st = sdk::make_status();
   blocked_client_.store(client_id_);
-  Reply r = conn_.command({"XREADGROUP", "GROUP", p_.group, p_.consumer, "COUNT", count, "BLOCK", block, "STREAMS",
-                           p_.key, ">"}, &st);
+  Reply r = command({"XREADGROUP", "GROUP", p_.group, p_.consumer, "COUNT", count, "BLOCK", block, "STREAMS",
+                     p_.key, ">"}, true, &st);
   blocked_client_.store(0);
   if (!r) return false;
   if (r->type == REDIS_REPLY_ERROR) {
@@ -221,7 +283,7 @@ bool Subscription::pending_counts(const std::string& first, const std::string& l
                                   std::unordered_map<std::string, uint32_t>* out) {
   std::string count = std::to_string(n);
   qplug_status st = sdk::make_status();
-  Reply r = conn_.command({"XPENDING", p_.key, p_.group, first, last, count, p_.consumer}, &st);
+  Reply r = command({"XPENDING", p_.key, p_.group, first, last, count, p_.consumer}, false, &st);
   if (!r) return false;
   if (!is_array(r.get())) return true;
   for (size_t i = 0; i < r->elements; ++i) {
@@ -249,7 +311,8 @@ bool Subscription::deliver_entries(const redisReply* entries, bool ask_counts,
     std::string id = entry_id_of(e);
     if (e->element[1]->type != REDIS_REPLY_ARRAY) {
       // Deleted (XDEL/trimmed) while pending: nothing left to deliver; drop it from the PEL.
-      submit_ack(id);
+      std::lock_guard lock(mu_);
+      acks_.push_back(std::move(id));
       continue;
     }
     auto it = known->find(id);
@@ -275,14 +338,19 @@ bool Subscription::deliver_entries(const redisReply* entries, bool ask_counts,
   return true;
 }
 
-void Subscription::submit_ack(const std::string& entry_id) {
+bool Subscription::submit_acks(std::vector<std::string> ids) {
+  if (ids.empty()) return true;
+  size_t n = ids.size();
+  if (!writer_acks_->add_all(std::move(ids))) return true;  // the queued job will carry them
   WriteJob job;
   job.what = "XACK";
-  job.cmds.emplace_back(std::vector<std::string_view>{"XACK", p_.key, p_.group, entry_id});
+  job.acks = writer_acks_;
   qplug_status st = sdk::make_status();
   // Weight 0: settlements never wait behind publishes for room.
-  if (writer_->submit(std::move(job), 0, Clock::now(), &st) != QPLUG_OK)
-    log(host_, QPLUG_LOG_WARN, "XACK %s not sent: %s (the entry will be redelivered)", entry_id.c_str(), st.message);
+  if (writer_->submit(std::move(job), 0, Clock::now(), &st) == QPLUG_OK) return true;
+  writer_acks_->abandon();
+  log(host_, QPLUG_LOG_WARN, "%zu XACKs not sent: %s (the entries will be redelivered)", n, st.message);
+  return false;
 }
 
 void Subscription::wake_reader() {
@@ -302,29 +370,31 @@ void Subscription::wake_reader() {
 
 int32_t Subscription::settle(Delivery* d, int32_t disposition, qplug_status* st) {
   std::unique_ptr<Delivery> owned(d);
-  uint32_t attempts = 0;
+  bool via_writer = false, wake = false;
   {
     std::lock_guard lock(mu_);
     auto it = held_.find(d->entry_id);
     if (cancelled_ || it == held_.end())
       return sdk::fail(st, QPLUG_CANCELED, false, "redis: subscription ended; the broker redelivers entry %s",
                        d->entry_id.c_str());
-    attempts = it->second;
     if (disposition == QPLUG_NACK_REQUEUE) {
-      nacked_.emplace_back(d->entry_id, attempts);  // stays held until redelivered
+      nacked_.emplace_back(d->entry_id, it->second);  // stays held until redelivered
     } else {
+      // ACK and REJECT both XACK. No XDEL: other groups may not have read
+      // the entry yet; REJECT drops it for this group only.
       held_.erase(it);
+      via_writer = reading_;  // the reader's connection is blocked in XREADGROUP
+      if (!via_writer) acks_.push_back(d->entry_id);
+      wake = reader_waiting_ && held_.size() <= wake_at_held_;
     }
   }
   if (disposition == QPLUG_NACK_REQUEUE) {
     wake_reader();
     return QPLUG_OK;
   }
-  // ACK and REJECT both XACK. No XDEL: other groups may not have read the
-  // entry yet; REJECT drops it for this group only.
-  submit_ack(d->entry_id);
-  cv_.notify_all();
-  if (writer_->closed()) return sdk::fail(st, QPLUG_UNAVAILABLE, true, "redis: driver closed before XACK");
+  if (wake) cv_.notify_all();
+  if (via_writer && !submit_acks({std::move(d->entry_id)}))
+    return sdk::fail(st, QPLUG_UNAVAILABLE, true, "redis: driver closed before XACK; the broker redelivers the entry");
   return QPLUG_OK;
 }
 
@@ -341,14 +411,16 @@ int32_t Subscription::unsubscribe(qplug_status* /*status: never fails*/) {
     if (conn_.fd() >= 0) ::shutdown(conn_.fd(), SHUT_RDWR);
   }
   if (thread_.joinable()) thread_.join();
-  std::vector<std::string> ids;
+  std::vector<std::string> ids, acks;
   {
     std::lock_guard lock(mu_);
     cancelled_ = true;
     for (auto& [id, n] : held_) ids.push_back(id);
     held_.clear();
     nacked_.clear();
+    acks.swap(acks_);
   }
+  submit_acks(std::move(acks));  // settled before the reader could send them
   if (ids.empty()) return QPLUG_OK;
   // Hand unsettled entries back: mark them long idle so the next XAUTOCLAIM
   // of any consumer in the group takes them immediately.

@@ -5,11 +5,17 @@
 // MKSTREAM), re-read this consumer's own pending entries (ID 0: replies lost
 // with a dropped connection), sweep the group's idle pending entries of dead
 // consumers (XAUTOCLAIM after claim_idle), then new entries (">", BLOCK).
-// settle() runs on host threads: ACK/REJECT go to the writer pipeline as
-// XACK; NACK hands the entry back to the reader, which XCLAIMs it to itself
-// (the broker's delivery counter gives attempts + 1) and delivers it again.
+// settle() runs on host threads. ACK/REJECT become XACKs: while the reader
+// is between commands they are pipelined in front of its next command on its
+// own connection (one multi-ID XACK, no extra round trip); while it sits in a
+// blocking XREADGROUP they go to the writer, merged per writer round
+// (AckBatch). NACK hands the entry back to the reader, which XCLAIMs it to
+// itself (the broker's delivery counter gives attempts + 1) and delivers it
+// again. When few prefetch slots are free the reader waits briefly for more
+// settlements, so it reads in batches rather than once per settled message.
 #pragma once
 
+#include "rstream_acks.hpp"
 #include "rstream_connection.hpp"
 #include "rstream_settings.hpp"
 #include "rstream_writer.hpp"
@@ -65,6 +71,13 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   bool connect(qplug_status* status);
   bool ensure_group(qplug_status* status);
   bool step();  // one read cycle; false after an I/O error
+  // Sends argv on the reader's connection, preceded (same round trip) by one
+  // XACK of every ack waiting in acks_. `blocking`: argv is a blocking read,
+  // so acks settled until it returns go to the writer instead.
+  Reply command(const std::vector<std::string_view>& argv, bool blocking, qplug_status* status);
+  // Waits for settlements before reading when few prefetch slots are free.
+  // True if it waited (the caller re-evaluates), false: read now.
+  bool wait_for_room(uint32_t free);
   bool redeliver_nacked();
   bool read_history(uint32_t room);
   bool claim_idle(uint32_t room);
@@ -76,7 +89,7 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
                       std::unordered_map<std::string, uint32_t>* out);
   uint32_t room();
   void sleep_for(int64_t ms);
-  void submit_ack(const std::string& entry_id);
+  bool submit_acks(std::vector<std::string> ids);  // through the writer; false if not queued
   void wake_reader();
 
   std::shared_ptr<Writer> writer_;
@@ -88,6 +101,7 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   std::mutex fd_mu_;           // lets unsubscribe() shutdown() the socket safely
   int64_t client_id_ = 0;      // CLIENT ID of conn_, for CLIENT UNBLOCK
   std::atomic<int64_t> blocked_client_{0};
+  bool window_used_ = false;   // waited for settlements once since the last read
   bool history_ = true;        // re-reading our own pending entries
   std::string history_cursor_ = "0";
   std::string claim_cursor_ = "0-0";
@@ -101,6 +115,12 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   bool cancelled_ = false;
   std::unordered_map<std::string, uint32_t> held_;          // unsettled entry -> attempts so far
   std::vector<std::pair<std::string, uint32_t>> nacked_;    // to redeliver
+  std::vector<std::string> acks_;  // settled, XACKed in front of the reader's next command
+  bool reading_ = false;           // reader in a blocking XREADGROUP: acks go to writer_acks_
+  bool reader_waiting_ = false;    // in wait_for_room(): settle() wakes it once
+  size_t wake_at_held_ = 0;        //   held_.size() <= wake_at_held_
+
+  std::shared_ptr<AckBatch> writer_acks_;
 };
 
 }  // namespace qplug::rstream

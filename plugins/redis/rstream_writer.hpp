@@ -10,6 +10,7 @@
 // may be stored twice (at-least-once; the `id` field identifies duplicates).
 #pragma once
 
+#include "rstream_acks.hpp"
 #include "rstream_connection.hpp"
 #include "rstream_settings.hpp"
 
@@ -19,6 +20,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -35,6 +38,9 @@ struct WriteJob {
   void* done_ud = nullptr;
   Clock::time_point deadline = Clock::time_point::max();
   const char* what = "command";  // for error messages: "XADD", "XACK", ...
+  // A merged-ack job: `cmds` is empty when queued and filled from this batch
+  // when the writer first writes it (so it carries every ack settled until then).
+  std::shared_ptr<AckBatch> acks;
   // Progress, owned by the writer thread.
   size_t replied = 0;  // commands whose reply was read
   size_t accepted = 0;
@@ -52,6 +58,15 @@ class Writer {
   // on failure the job's completion is NOT called.
   int32_t submit(WriteJob job, size_t weight, Clock::time_point room_deadline, qplug_status* status);
 
+  // Fast path for a caller that will wait for its job anyway (synchronous
+  // publish): when the writer is idle (connected, nothing queued, nothing in
+  // flight) the caller writes the job and reads its replies on its own
+  // thread, saving two thread handoffs per round trip. Returns false with
+  // `job` untouched when it cannot (then submit()). On true the job was
+  // taken: completed already, or (connection lost mid-job) left for the
+  // writer thread, which resends and completes it as usual.
+  bool run_inline(WriteJob& job);
+
   // Flushes what it can within timeout_ms, fails the rest (CANCELED), joins.
   void close(uint32_t timeout_ms);
   bool closed() const { return closing_.load(); }
@@ -66,6 +81,12 @@ class Writer {
   DriverSettings settings_;
   const qplug_host_v1* host_;
   sdk::MpscQueue<WriteJob> queue_;
+  std::atomic<uint64_t> submitted_{0};  // jobs pushed to queue_
+  // io_mu_ guards the connection and the jobs in flight: held by whichever
+  // thread (writer, or a caller in run_inline) is writing or reading.
+  std::mutex io_mu_;
+  uint64_t merged_ = 0;            // jobs moved from queue_ into pending_
+  std::vector<WriteJob> pending_;  // written or to write, in order
   Connection conn_;
   std::thread thread_;
   std::atomic<bool> closing_{false};
