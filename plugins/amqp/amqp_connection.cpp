@@ -5,7 +5,10 @@
 
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <qplug/sdk/status.hpp>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <vector>
@@ -96,7 +99,17 @@ int32_t Connection::open(const DriverConfig& cfg, qplug_status* st) {
   return QPLUG_OK;
 }
 
+void Connection::cork(bool on) {
+  if (conn_ == nullptr || corked_ == on) return;
+  corked_ = on;
+  int value = on ? 1 : 0;
+  int fd = amqp_get_sockfd(conn_);
+  // A failure only costs batching (e.g. a non-TCP socket), never correctness.
+  if (fd >= 0) (void)::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+}
+
 void Connection::close(uint32_t timeout_ms) {
+  corked_ = false;
   if (conn_ == nullptr) return;
   if (!broken_ && timeout_ms > 0) {
     timeval tv = amqp_timeval_ms(timeout_ms);

@@ -40,6 +40,13 @@ class Connection {
                   std::string* actual_tag, qplug_status* st);
   int32_t cancel(uint16_t ch, const std::string& tag, qplug_status* st);
 
+  // Holds back partial TCP segments (TCP_CORK) while on: librabbitmq writes
+  // every frame with its own send(), so a pass that publishes many messages
+  // would otherwise put one small segment per message on the wire and make
+  // the broker wake up and parse once per message. Turning it off pushes
+  // everything held at once. No-op when already in that state.
+  void cork(bool on);
+
   // Set when the last RPC failed at connection level: the caller reconnects.
   bool broken() const { return broken_; }
   void mark_broken() { broken_ = true; }
@@ -51,6 +58,7 @@ class Connection {
 
   amqp_connection_state_t conn_ = nullptr;
   bool broken_ = false;
+  bool corked_ = false;
 };
 
 }  // namespace qplug::amqp

@@ -183,6 +183,10 @@ int32_t amqp_settle(qplug_delivery* d, int32_t disposition, qplug_status* st) {
       return fail(st, QPLUG_CANCELED, false, "amqp: consumer of '%s' unsubscribed; the broker redelivers the message", c.queue->name.c_str());
     if (c.io->epoch() != d->epoch)
       return fail(st, QPLUG_UNAVAILABLE, true, "amqp: connection lost since delivery; the broker redelivers the message");
+    if (c.subscription.load() != d->subscription)
+      return fail(st, QPLUG_UNAVAILABLE, true,
+                  "amqp: the broker cancelled the consumer of '%s' since delivery; the message goes back to the queue",
+                  c.queue->name.c_str());
     Command cmd(Command::kSettle);
     cmd.delivery = owned.release();
     cmd.disposition = disposition;

@@ -19,6 +19,9 @@ constexpr uint16_t amqp_publish_channel = 1;
 constexpr uint16_t amqp_control_channel = 2;
 constexpr int amqp_idle_poll_ms = 200;       // heartbeats and deadlines are checked this often
 constexpr int amqp_frames_per_pass = 2048;   // then go back to host commands (fairness)
+// Acks settled one by one from worker threads are held this long at most so
+// that one multiple-ack covers several (see Io::acks_due).
+constexpr int64_t amqp_ack_delay_ns = 1000000;
 
 qplug_status amqp_make_status(int32_t code, bool retryable, const std::string& why) {
   qplug_status st{};
@@ -109,9 +112,12 @@ int32_t Io::setup_session(qplug_status* st) {
   }
   for (const auto& c : consumers_) {
     qplug_status cst{};
+    c->resubscribe_pending = false;
+    c->stale_channel = 0;  // channels of the old connection are gone with it
     if (!c->cancelled.load() && subscribe(c, &cst) != QPLUG_OK) {
-      log(QPLUG_LOG_ERROR, std::string("re-subscribe after reconnect failed: ") + cst.message);
       if (conn_.broken()) return sdk::fail(st, cst.code, true, "%s", cst.message);
+      log(QPLUG_LOG_ERROR, std::string("re-subscribe after reconnect failed (will retry): ") + cst.message);
+      schedule_resubscribe(c);
     }
   }
   return QPLUG_OK;
@@ -160,6 +166,7 @@ void Io::connection_lost(const std::string& why) {
   }
   for (const auto& c : consumers_) {
     c->channel = 0;
+    c->subscription.store(0);
     c->unsettled.clear();
     c->pending_acks.clear();
   }
@@ -178,9 +185,13 @@ void Io::run() {
     }
     if (!conn_.is_open() && !stopping_.load()) try_reconnect();
     for (Command& c : commands_.drain()) handle(c);
+    // One pass's publishes and acks leave in as few segments as possible.
+    conn_.cork(true);
     if (connected()) send_publishes();
-    if (connected()) flush_acks();
+    if (connected()) flush_acks(stopping_.load());
+    conn_.cork(false);
     if (connected()) read_frames();
+    if (connected()) resubscribe_due();
     if (connected() && !window_.empty() && now_ns() - window_.front().sent_ns > cfg_.publish_timeout_ms * 1000000)
       connection_lost("no publisher confirm within publish_timeout");
     if (conn_.is_open() && conn_.broken()) connection_lost("socket error");
@@ -190,11 +201,26 @@ void Io::run() {
   shutdown();
 }
 
+bool Io::has_work_to_send() const {
+  if (!pending_.empty() && window_.size() < cfg_.confirm_window) return true;
+  int64_t now = now_ns();
+  for (const auto& c : consumers_)
+    if (acks_due(*c, now)) return true;
+  return false;
+}
+
 void Io::wait_for_activity() {
   if (connected() && (amqp_frames_enqueued(conn_.get()) || amqp_data_in_buffer(conn_.get()))) return;
+  // Confirms read in this pass may have opened the window for publishes that
+  // are already queued (their publishers wait in reserve(), not on the
+  // eventfd), and a republish confirm may have queued acks: sleeping here
+  // would stall them until the idle timeout.
+  if (connected() && has_work_to_send()) return;
   if (stopping_.load() && !connected()) return;
   pollfd fds[2] = {{commands_.wakeup_fd(), POLLIN, 0}, {conn_.is_open() ? conn_.fd() : -1, POLLIN, 0}};
   int timeout = amqp_idle_poll_ms;
+  for (const auto& c : consumers_)
+    if (!c->pending_acks.empty() && c->channel != 0) timeout = 1;  // held acks fall due within amqp_ack_delay_ns
   if (!conn_.is_open()) {
     int64_t until = (next_attempt_ns_ - now_ns()) / 1000000;
     timeout = static_cast<int>(std::clamp<int64_t>(until, 0, amqp_idle_poll_ms));
@@ -296,7 +322,7 @@ int32_t Io::subscribe(const std::shared_ptr<ConsumerState>& c, qplug_status* st)
   }
   c->options.consumer_tag = tag;  // keep the broker's tag so a re-subscribe reuses it
   c->channel = ch;
-  c->subscription = next_subscription_++;
+  c->subscription.store(next_subscription_++);
   c->unsettled.clear();
   c->pending_acks.clear();
   by_channel_[ch] = c;
@@ -305,8 +331,14 @@ int32_t Io::subscribe(const std::shared_ptr<ConsumerState>& c, qplug_status* st)
 
 void Io::unsubscribe(const std::shared_ptr<ConsumerState>& c) {
   c->cancelled.store(true);
+  c->resubscribe_pending = false;
+  if (c->stale_channel != 0 && connected()) {
+    qplug_status ignored{};
+    if (conn_.close_channel(c->stale_channel, &ignored) == QPLUG_OK) free_channels_.push_back(c->stale_channel);
+  }
+  c->stale_channel = 0;
   if (c->channel != 0 && connected()) {
-    flush_acks();  // settles the host made before unsubscribing still count
+    flush_acks(true);  // settles the host made before unsubscribing still count
     qplug_status ignored{};
     conn_.cancel(c->channel, c->options.consumer_tag, &ignored);
     // Closing the channel hands every unacked delivery back to the broker.
@@ -326,7 +358,7 @@ void Io::handle_settle(qplug_delivery* d, int32_t disposition) {
   if (!connected() || c.channel == 0 || c.subscription != d->subscription) return;
   amqp_connection_state_t conn = conn_.get();
   if (disposition == QPLUG_ACK) {
-    c.pending_acks.push_back(d->tag);
+    queue_ack(c, d->tag);
   } else if (disposition == QPLUG_REJECT) {
     c.unsettled.erase(d->tag);  // requeue=false: dead-lettered when the queue has a DLX
     if (amqp_basic_reject(conn, c.channel, d->tag, 0) != AMQP_STATUS_OK) conn_.mark_broken();
@@ -346,7 +378,7 @@ void Io::handle_settle(qplug_delivery* d, int32_t disposition) {
       auto cs = weak.lock();
       if (!cs || cs->subscription != sub || cs->channel == 0 || !connected()) return;
       if (st.code == QPLUG_OK) {
-        cs->pending_acks.push_back(tag);
+        queue_ack(*cs, tag);
       } else {
         cs->unsettled.erase(tag);
         if (amqp_basic_nack(conn_.get(), cs->channel, tag, 0, 1) != AMQP_STATUS_OK) conn_.mark_broken();
@@ -424,11 +456,14 @@ void Io::maybe_complete(const std::shared_ptr<PublishBatch>& b) {
   if (b->completed || b->settled < b->sent) return;
   if (b->sent < b->msgs.size() && !b->failed) return;
   // Unsent remainder of a failed batch is out of the pipeline: it is done.
-  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-    if (*it == b) {
+  // Only such a batch can still be in pending_ (a fully sent one was popped
+  // when its last message went out), so the common case skips the scan,
+  // which would otherwise cost O(pending) per confirmed batch.
+  if (b->sent < b->msgs.size()) {
+    auto it = std::find(pending_.begin(), pending_.end(), b);
+    if (it != pending_.end()) {
       release_queued(b->msgs.size() - b->sent);
       pending_.erase(it);
-      break;
     }
   }
   b->completed = true;
@@ -499,10 +534,31 @@ void Io::on_return(uint16_t ch, const amqp_basic_return_t& m) {
 
 // ---------------------------------------------------------------- consuming
 
-void Io::flush_acks() {
+void Io::queue_ack(ConsumerState& c, uint64_t tag) {
+  if (c.pending_acks.empty()) c.oldest_pending_ack_ns = now_ns();
+  c.pending_acks.push_back(tag);
+}
+
+// Acks wait a little so that one multiple-ack covers many settles (a worker
+// settling one message at a time would otherwise cost the broker one ack
+// frame per message), but not for long: once every delivery in flight is
+// settled, once the prefetch is used up (the broker waits on them), once a
+// quarter of it is settled, or after amqp_ack_delay_ns. Holding an ack never loses a message: at worst it is
+// redelivered after a connection loss.
+bool Io::acks_due(const ConsumerState& c, int64_t now) const {
+  if (c.pending_acks.empty() || c.channel == 0) return false;
+  if (c.pending_acks.size() >= c.unsettled.size()) return true;
+  if (c.unsettled.size() >= c.prefetch) return true;
+  if (c.pending_acks.size() >= std::max<size_t>(1, c.prefetch / 4)) return true;
+  return now - c.oldest_pending_ack_ns >= amqp_ack_delay_ns;
+}
+
+void Io::flush_acks(bool force) {
   amqp_connection_state_t conn = conn_.get();
+  int64_t now = now_ns();
   for (const auto& c : consumers_) {
     if (c->pending_acks.empty() || c->channel == 0) continue;
+    if (!force && !acks_due(*c, now)) continue;
     std::sort(c->pending_acks.begin(), c->pending_acks.end());
     // Every tag below `lowest_open` is settled as ack: one multiple-ack
     // covers them. Tags above it are acked one by one.
@@ -564,11 +620,7 @@ void Io::handle_frame(const amqp_frame_t& f) {
     }
     case AMQP_BASIC_RETURN_METHOD: on_return(f.channel, *static_cast<amqp_basic_return_t*>(decoded)); break;
     case AMQP_BASIC_DELIVER_METHOD: on_deliver(f.channel, *static_cast<amqp_basic_deliver_t*>(decoded)); break;
-    case AMQP_BASIC_CANCEL_METHOD: {  // the broker cancelled a consumer (queue deleted...)
-      auto it = by_channel_.find(f.channel);
-      if (it != by_channel_.end()) log(QPLUG_LOG_WARN, "broker cancelled the consumer of queue '" + it->second->queue->name + "'");
-      break;
-    }
+    case AMQP_BASIC_CANCEL_METHOD: on_broker_cancel(f.channel); break;
     case AMQP_CHANNEL_CLOSE_METHOD: {
       auto* m = static_cast<amqp_channel_close_t*>(decoded);
       std::string text(static_cast<const char*>(m->reply_text.bytes), m->reply_text.len);
@@ -618,6 +670,65 @@ void Io::on_deliver(uint16_t ch, const amqp_basic_deliver_t& m) {
   c->unsettled.insert(tag);
   const qplug_message& view = d->message.view();
   c->deliver(c->host_ud, d, &view);  // may settle() right here: settle only enqueues
+}
+
+// ---------------------------------------------------------------- broker cancel
+
+// The broker cancelled one of our consumers (consumer_cancel_notify): its
+// queue was deleted, or a quorum queue's leader moved. The consumer must not
+// stay silently dead, so it is re-subscribed with backoff. Its deliveries
+// still unsettled are given back by closing its channel (the queue, if it
+// still exists, redelivers them to the new subscription); settling them
+// answers UNAVAILABLE from now on.
+void Io::on_broker_cancel(uint16_t ch) {
+  auto it = by_channel_.find(ch);
+  if (it == by_channel_.end()) return;
+  std::shared_ptr<ConsumerState> c = it->second;
+  by_channel_.erase(it);
+  c->subscription.store(0);
+  c->channel = 0;
+  c->stale_channel = ch;  // closed from the loop: no RPC in the middle of reading frames
+  c->unsettled.clear();
+  c->pending_acks.clear();
+  log(QPLUG_LOG_WARN, "broker cancelled the consumer of queue '" + c->queue->name +
+                          "' (queue deleted or its leader moved); re-subscribing");
+  schedule_resubscribe(c);
+}
+
+void Io::schedule_resubscribe(const std::shared_ptr<ConsumerState>& c) {
+  if (!c->resubscribe_backoff)
+    c->resubscribe_backoff = std::make_unique<sdk::Backoff>(cfg_.reconnect_delay_ms, cfg_.reconnect_max_delay_ms);
+  c->resubscribe_pending = true;
+  c->resubscribe_at_ns = now_ns() + c->resubscribe_backoff->next_ms() * 1000000;
+}
+
+void Io::resubscribe_due() {
+  int64_t now = now_ns();
+  for (const auto& c : consumers_) {
+    if (c->stale_channel != 0) {
+      qplug_status ignored{};
+      if (conn_.close_channel(c->stale_channel, &ignored) == QPLUG_OK) free_channels_.push_back(c->stale_channel);
+      c->stale_channel = 0;
+      if (conn_.broken()) return;
+    }
+    if (!c->resubscribe_pending || c->cancelled.load() || now < c->resubscribe_at_ns) continue;
+    // Declared again as after a reconnect: a deleted queue comes back with
+    // the options it was declared with (a no-op when it exists).
+    qplug_status st{};
+    if (conn_.declare(amqp_control_channel, c->queue->name, c->queue->options, false, nullptr, nullptr, &st) != QPLUG_OK) {
+      if (conn_.broken()) return;
+      log(QPLUG_LOG_WARN, std::string("re-declare before re-subscribing failed: ") + st.message);
+    }
+    if (subscribe(c, &st) == QPLUG_OK) {
+      c->resubscribe_pending = false;
+      c->resubscribe_backoff->reset();
+      log(QPLUG_LOG_INFO, "re-subscribed to queue '" + c->queue->name + "'");
+      continue;
+    }
+    if (conn_.broken()) return;
+    schedule_resubscribe(c);
+    log(QPLUG_LOG_WARN, std::string("re-subscribe failed (will retry): ") + st.message);
+  }
 }
 
 }  // namespace qplug::amqp

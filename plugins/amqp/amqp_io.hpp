@@ -72,11 +72,21 @@ struct ConsumerState {
   qplug_deliver_fn deliver = nullptr;
   void* host_ud = nullptr;
   std::atomic<bool> cancelled{false};
+  // Which subscription is live (0: none). Written by the I/O thread, read by
+  // settle() on host threads so that a delivery of an earlier subscription
+  // answers UNAVAILABLE instead of pretending its ack counted.
+  std::atomic<uint64_t> subscription{0};
   // I/O thread only:
   uint16_t channel = 0;  // 0 = not subscribed on the current connection
-  uint64_t subscription = 0;
   std::set<uint64_t> unsettled;
   std::vector<uint64_t> pending_acks;
+  int64_t oldest_pending_ack_ns = 0;  // when pending_acks became non-empty
+  // Re-subscribing after the broker cancelled the consumer (queue deleted,
+  // quorum leader moved) or after a failed re-subscribe on reconnect.
+  bool resubscribe_pending = false;
+  int64_t resubscribe_at_ns = 0;
+  uint16_t stale_channel = 0;  // channel of the cancelled consumer, still to be closed
+  std::unique_ptr<sdk::Backoff> resubscribe_backoff;
 };
 
 }  // namespace qplug::amqp
@@ -147,17 +157,24 @@ class Io {
   void try_reconnect();
   void connection_lost(const std::string& why);
   void wait_for_activity();
+  bool has_work_to_send() const;
   void handle(Command& c);
   void handle_settle(qplug_delivery* d, int32_t disposition);
   int32_t subscribe(const std::shared_ptr<ConsumerState>& c, qplug_status* st);
   void unsubscribe(const std::shared_ptr<ConsumerState>& c);
   void send_publishes();
   void expire_waiting_publishes();
-  void flush_acks();
+  // Sends the acks that are due (all of them when force): see acks_due().
+  void flush_acks(bool force);
+  bool acks_due(const ConsumerState& c, int64_t now) const;
+  void queue_ack(ConsumerState& c, uint64_t tag);
   void read_frames();
   void handle_frame(const amqp_frame_t& f);
   void on_deliver(uint16_t ch, const amqp_basic_deliver_t& m);
   void on_return(uint16_t ch, const amqp_basic_return_t& m);
+  void on_broker_cancel(uint16_t ch);
+  void schedule_resubscribe(const std::shared_ptr<ConsumerState>& c);
+  void resubscribe_due();
   void on_confirm(uint64_t tag, bool multiple, bool ok);
   void settle_entry(InFlight& e, bool ok);
   void maybe_complete(const std::shared_ptr<PublishBatch>& b);

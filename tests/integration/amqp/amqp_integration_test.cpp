@@ -1,7 +1,8 @@
 // tests/integration/amqp/amqp_integration_test.cpp -- the amqp driver against
 // a real rabbitmq-server: a broker restart in the middle of 10k messages
 // loses none, and messages cross to and from a client no one here wrote
-// (python3-pika, pika_peer.py) with their properties and typed headers.
+// (python3-pika, pika_peer.py) with their properties and typed headers, and a
+// consumer the broker cancels (its queue deleted) resumes by itself.
 #include <qplug/driver.h>
 #include <qplug/loader.hpp>
 #include <qplug/sdk/message.hpp>
@@ -280,6 +281,51 @@ TEST_F(AmqpIntegration, QplugPublishedMessageIsReadByPikaWithPropertiesAndHeader
   EXPECT_NE(out.find(R"("ratio": [)"), std::string::npos) << out;
   EXPECT_NE(out.find(R"("flag": ["bool", true])"), std::string::npos) << out;
   EXPECT_NE(out.find(R"("body": "hi pika")"), std::string::npos) << out;
+}
+
+// The broker cancels a consumer whose queue is deleted (basic.cancel). The
+// driver re-declares the queue and re-subscribes with backoff, so messages
+// published afterwards reach the same subscription without any host action.
+TEST_F(AmqpIntegration, ConsumerResumesAfterBrokerCancelsItBecauseTheQueueWasDeleted) {
+  const std::string name = unique("cancelled");
+  qplug_queue* q = declare(name);
+  ASSERT_NE(q, nullptr);
+  subscribe(q);
+  auto publish = [&](const std::string& id) {
+    OwnedMessage m = message(id, "body of " + id);
+    const qplug_message* p = &m.view();
+    // Until the queue is back, mandatory publishing answers NOT_FOUND
+    // (returned) or a retryable error: try again, bounded.
+    for (int attempt = 0; attempt < 300; ++attempt) {
+      qplug_status st = qplug::sdk::make_status();
+      int32_t rc = vt_->publish(q, &p, 1, nullptr, nullptr, nullptr, nullptr, &st);
+      if (rc == QPLUG_OK) return true;
+      EXPECT_TRUE(rc == QPLUG_NOT_FOUND || (st.flags & QPLUG_STATUS_RETRYABLE)) << st.message;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  auto has = [](const std::string& id) {
+    return [id](const std::vector<OwnedMessage>& got) {
+      for (const auto& m : got)
+        if (m.id == id) return true;
+      return false;
+    };
+  };
+  ASSERT_TRUE(publish("before-delete"));
+  ASSERT_TRUE(sink_.wait(has("before-delete")));
+
+  std::string out = run(python() + " " QPLUG_AMQP_PIKA " delete '" + amqp_url() + "' " + name + " 2>&1");
+  ASSERT_EQ(out, "") << "pika queue.delete failed: " << out;
+
+  ASSERT_TRUE(publish("after-delete")) << "the queue was never declared again";
+  ASSERT_TRUE(sink_.wait(has("after-delete"))) << "the consumer did not resume after the broker cancelled it";
+  ASSERT_TRUE(publish("after-resume"));
+  ASSERT_TRUE(sink_.wait(has("after-resume")));
+  std::lock_guard lock(sink_.mu);
+  int copies = 0;
+  for (const auto& m : sink_.got) copies += m.id == "after-resume" ? 1 : 0;
+  EXPECT_EQ(copies, 1) << "a resumed consumer must be subscribed once, not twice";
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
   pika_peer.py publish URL QUEUE   publishes one message with properties and typed headers
   pika_peer.py get URL QUEUE       prints the next message's properties as JSON
+  pika_peer.py delete URL QUEUE    deletes the queue (its consumers get a broker basic.cancel)
 """
 import base64
 import json
@@ -24,6 +25,8 @@ def main():
             headers={"s": "text", "n": 42, "b": True})  # pika 1.2 cannot encode floats
         ch.basic_publish(exchange="", routing_key=queue, body=b'{"hello":"qplug"}', properties=props,
                          mandatory=True)
+    elif cmd == "delete":
+        ch.queue_delete(queue=queue)
     elif cmd == "get":
         method, props, body = ch.basic_get(queue=queue, auto_ack=True)
         if method is None:
