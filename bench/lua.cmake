@@ -1,9 +1,10 @@
 # Lua binding benchmarks (bench/lua_bench.cpp): queue.publish from Lua beside
 # Runtime::publish from C++ for the same payloads, and Lua handler dispatch
-# beside a C++ handler, all on the memory driver in the same run.
+# beside a C++ handler and the raw driver ABI draining the same messages, all
+# on the memory driver in the same run.
 if(TARGET qplug_lua)
   add_executable(lua_bench ${CMAKE_CURRENT_LIST_DIR}/lua_bench.cpp)
-  target_link_libraries(lua_bench PRIVATE qplug::lua benchmark::benchmark)
+  target_link_libraries(lua_bench PRIVATE qplug::lua qplug::loader benchmark::benchmark)
   if(TARGET qplug_memory)
     add_dependencies(lua_bench qplug_memory)
   endif()

@@ -2,15 +2,23 @@
 //  - publish of a string body and of the seed's table, from Lua
 //    (queue.publish in a Lua loop) and from C++ (Runtime::publish);
 //  - handler dispatch through one worker: a Lua handler (decoded payload
-//    pushed as a table, called, result mapped) vs an empty C++ handler.
-// Each figure is messages/s ("items_per_second").
+//    pushed as a table, called, result mapped) vs a C++ handler doing the same
+//    decode, beside the raw driver ABI draining the same messages (deliver
+//    callback acks inline: no runtime, no worker thread) in the same run.
+// Each figure is messages/s ("items_per_second"); dispatch benchmarks also
+// report cpu_ns_per_msg, the process CPU time per message while draining,
+// which a loaded machine disturbs far less than wall-clock time.
 #include <benchmark/benchmark.h>
+#include <qplug/driver.h>
+#include <qplug/loader.hpp>
 #include <qplug/lua.hpp>
 
 #include <lua.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -98,15 +106,30 @@ void BM_LuaPublishSeedTable(benchmark::State& s) {
 }
 void BM_CppPublishSeedTable(benchmark::State& s) { cpp_publish(s, seed_table(), "bench:cpp_table"); }
 
+constexpr int kMessages = 20000;  // per dispatch iteration
+constexpr uint32_t kDispatchPrefetch = 256;
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+void report_cpu(benchmark::State& state, double cpu_seconds) {
+  state.counters["cpu_ns_per_msg"] =
+      cpu_seconds * 1e9 / static_cast<double>(std::max<int64_t>(1, state.iterations() * kMessages));
+}
+
 // Publishes n seed tables (untimed), then times one worker draining them.
 void dispatch(benchmark::State& state, qplug::HandlerFactory factory) {
-  constexpr int kMessages = 20000;
+  double cpu = 0;
   for (auto _ : state) {
     for (int i = 0; i < kMessages; ++i) runtime().publish("bench:dispatch", seed_table()).ignore();
+    const double cpu_start = process_cpu_seconds();
     auto start = std::chrono::steady_clock::now();
     qplug::ConsumerOptions o;
     o.concurrency = 1;
-    o.prefetch = 256;
+    o.prefetch = kDispatchPrefetch;
     auto sub = runtime().subscribe("bench:dispatch", o, factory);
     if (!sub.ok()) {
       state.SkipWithError(sub.status().to_string().c_str());
@@ -114,10 +137,12 @@ void dispatch(benchmark::State& state, qplug::HandlerFactory factory) {
     }
     while ((*sub)->processed() < static_cast<uint64_t>(kMessages)) std::this_thread::sleep_for(std::chrono::microseconds(100));
     auto elapsed = std::chrono::steady_clock::now() - start;
+    cpu += process_cpu_seconds() - cpu_start;
     (*sub)->stop().ignore();
     state.SetIterationTime(std::chrono::duration<double>(elapsed).count());
   }
   state.SetItemsProcessed(state.iterations() * kMessages);
+  report_cpu(state, cpu);
 }
 
 void BM_LuaHandlerDispatch(benchmark::State& s) {
@@ -142,12 +167,83 @@ void BM_CppHandlerDispatch(benchmark::State& s) {
   });
 }
 
+// The raw ABI baseline for dispatch: the memory driver alone, the same
+// JSON bodies pre-published, drained by a deliver callback that acks inline.
+struct RawDrain {
+  const qplug_driver_v1* vt;
+  std::atomic<int64_t> done{0};
+};
+
+void raw_ack_inline(void* ud, qplug_delivery* d, const qplug_message* m) {
+  auto* r = static_cast<RawDrain*>(ud);
+  benchmark::DoNotOptimize(m->body.ptr);
+  qplug_status st;
+  r->vt->settle(d, QPLUG_ACK, &st);
+  if (r->done.fetch_add(1, std::memory_order_acq_rel) + 1 == kMessages) r->done.notify_all();
+}
+
+void BM_RawAbiDrain(benchmark::State& state) {
+  std::string error;
+  const qplug::loader::Plugin* plugin = qplug::loader::load_driver("memory", qplug::loader::search_dirs(), &error);
+  if (plugin == nullptr) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  const qplug_driver_v1* vt = plugin->vtable;
+  qplug_status st{};
+  qplug_driver* drv = vt->open(nullptr, nullptr, 0, &st);
+  qplug_kv opts[] = {{{"max_length", 10}, {"50000000", 8}}};
+  qplug_queue* q = drv != nullptr ? vt->declare(drv, {"rawdrain", 8}, opts, 1, &st) : nullptr;
+  if (q == nullptr) {
+    state.SkipWithError(st.message);
+    return;
+  }
+  const std::string body = R"({"action":"send_email","user_id":456,"template":"welcome"})";
+  const std::string id = "0190c6a2-bench-1", content_type = "application/json";
+  qplug_message msg{};
+  msg.struct_size = sizeof msg;
+  msg.abi_major = QPLUG_ABI_MAJOR;
+  msg.id = {id.data(), id.size()};
+  msg.content_type = {content_type.data(), content_type.size()};
+  msg.body = {reinterpret_cast<const uint8_t*>(body.data()), body.size()};
+  const qplug_message* one = &msg;
+  double cpu = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < kMessages; ++i) {
+      size_t accepted = 0;
+      vt->publish(q, &one, 1, nullptr, nullptr, nullptr, &accepted, &st);
+    }
+    RawDrain drain{vt};
+    qplug_subscribe_options so{};
+    so.struct_size = sizeof so;
+    so.abi_major = QPLUG_ABI_MAJOR;
+    so.prefetch = kDispatchPrefetch;
+    const double cpu_start = process_cpu_seconds();
+    auto start = std::chrono::steady_clock::now();
+    qplug_consumer* c = vt->subscribe(q, &so, raw_ack_inline, &drain, &st);
+    if (c == nullptr) {
+      state.SkipWithError(st.message);
+      break;
+    }
+    for (int64_t v = drain.done.load(); v < kMessages; v = drain.done.load()) drain.done.wait(v);
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    cpu += process_cpu_seconds() - cpu_start;
+    vt->unsubscribe(c, &st);
+    vt->consumer_free(c);
+    state.SetIterationTime(std::chrono::duration<double>(elapsed).count());
+  }
+  vt->close(drv, 1000);
+  state.SetItemsProcessed(state.iterations() * kMessages);
+  report_cpu(state, cpu);
+}
+
 BENCHMARK(BM_LuaPublishString);
 BENCHMARK(BM_CppPublishString);
 BENCHMARK(BM_LuaPublishSeedTable);
 BENCHMARK(BM_CppPublishSeedTable);
 BENCHMARK(BM_LuaHandlerDispatch)->UseManualTime()->Iterations(5);
 BENCHMARK(BM_CppHandlerDispatch)->UseManualTime()->Iterations(5);
+BENCHMARK(BM_RawAbiDrain)->UseManualTime()->Iterations(5);
 
 }  // namespace
 

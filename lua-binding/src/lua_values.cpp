@@ -186,14 +186,23 @@ Status to_value(lua_State* L, int index, Value* out) {
   return conv.error("data");
 }
 
+namespace {
+
+// Pushes the scalar alternatives Values and header values share.
+struct ScalarPusher {
+  lua_State* L;
+  void operator()(std::monostate) const { lua_pushnil(L); }
+  void operator()(bool b) const { lua_pushboolean(L, b); }
+  void operator()(int64_t i) const { lua_pushinteger(L, static_cast<lua_Integer>(i)); }
+  void operator()(double d) const { lua_pushnumber(L, d); }
+  void operator()(const std::string& s) const { lua_pushlstring(L, s.data(), s.size()); }
+};
+
+}  // namespace
+
 void push_value(lua_State* L, const Value& v) {
-  struct Pusher {
-    lua_State* L;
-    void operator()(std::monostate) const { lua_pushnil(L); }
-    void operator()(bool b) const { lua_pushboolean(L, b); }
-    void operator()(int64_t i) const { lua_pushinteger(L, static_cast<lua_Integer>(i)); }
-    void operator()(double d) const { lua_pushnumber(L, d); }
-    void operator()(const std::string& s) const { lua_pushlstring(L, s.data(), s.size()); }
+  struct Pusher : ScalarPusher {
+    using ScalarPusher::operator();
     void operator()(const Array& a) const {
       luaL_checkstack(L, 3, "message value nests too deep");
       lua_createtable(L, static_cast<int>(a.size()), 0);
@@ -213,7 +222,7 @@ void push_value(lua_State* L, const Value& v) {
       }
     }
   };
-  std::visit(Pusher{L}, v.storage());
+  std::visit(Pusher{{L}}, v.storage());
 }
 
 Status to_headers(lua_State* L, int index, Headers* out) {
@@ -251,17 +260,7 @@ void push_headers(lua_State* L, const Headers& headers) {
 
 namespace detail {
 
-void push_header_value(lua_State* L, const HeaderValue& v) {
-  struct Pusher {
-    lua_State* L;
-    void operator()(std::monostate) const { lua_pushnil(L); }
-    void operator()(bool b) const { lua_pushboolean(L, b); }
-    void operator()(int64_t i) const { lua_pushinteger(L, static_cast<lua_Integer>(i)); }
-    void operator()(double d) const { lua_pushnumber(L, d); }
-    void operator()(const std::string& s) const { lua_pushlstring(L, s.data(), s.size()); }
-  };
-  std::visit(Pusher{L}, v);
-}
+void push_header_value(lua_State* L, const HeaderValue& v) { std::visit(ScalarPusher{L}, v); }
 
 }  // namespace detail
 }  // namespace qplug::lua

@@ -261,17 +261,18 @@ TEST(ConsumerRuntimeTest, StragglerAfterStopTimeoutReturnsTheRestOfItsBatch) {
   for (int i = 0; i < kMessages; ++i) ASSERT_TRUE(rt->publish("app:tasks", Value(i)).ok());
 
   Gate gate;
-  std::atomic<int> handled{0};
+  std::atomic<int> entered{0}, handled{0};
   ConsumerOptions opts;
   opts.prefetch = 8;
   opts.shutdown_timeout = std::chrono::milliseconds(0);
   auto sub = rt->subscribe("app:tasks", opts, [&](Delivery&) {
+    entered.fetch_add(1);
     gate.wait();
     handled.fetch_add(1);
     return ok_status();
   });
   ASSERT_TRUE(sub.ok());
-  ASSERT_TRUE(eventually([&] { return info_of(*rt, "app:tasks").in_flight == 8; }));
+  ASSERT_TRUE(eventually([&] { return entered.load() == 1 && info_of(*rt, "app:tasks").in_flight == 8; }));
   EXPECT_EQ((*sub)->stop().kind(), ErrorKind::TIMEOUT);
   gate.open();
   // Unsubscribing gave every unsettled message back already; the straggler

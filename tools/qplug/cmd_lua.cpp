@@ -4,7 +4,7 @@
 // exits with the script's status.
 #include "cli_util.hpp"
 #include "commands.hpp"
-#include "handler_registry.hpp"
+#include "consumer_host.hpp"
 
 #include <qplug/lua.hpp>
 #include <qplug/runtime.hpp>
@@ -13,7 +13,6 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,7 +30,8 @@ void print_help() {
   std::cout << "usage: qplug lua [--as ENTRY] [--drain-timeout SECONDS] CONFIG SCRIPT.lua [ARGS...]\n\n"
                "Runs SCRIPT.lua with require(\"queue\") and require(\"errors\") bound to CONFIG,\n"
                "`arg` set as lua5.4 does (arg[0] = SCRIPT.lua, arg[1..] = ARGS) and every\n"
-               "auto_start queue.consumer of CONFIG running. When the script returns, waits until\n"
+               "auto_start queue.consumer of CONFIG running (started in depends_on order, as\n"
+               "`qplug run` does). When the script returns, waits until\n"
                "the consumed queues hold no ready or in-flight message (at most --drain-timeout,\n"
                "default 60), stops the consumers and exits with the script's status: the integer\n"
                "it returns or passes to os.exit, 1 if it raised or returned false / nil, err.\n\n"
@@ -50,15 +50,6 @@ const SecuritySpec* find_security(const Config& config, const std::string& id) {
     if (c.id == id) return &c.security;
   }
   return nullptr;
-}
-
-bool queues_idle(Runtime& rt, const std::vector<std::unique_ptr<Subscription>>& subs) {
-  for (const auto& s : subs) {
-    if (s->running() > 0) return false;
-    auto info = rt.info(s->queue_id());
-    if (info.ok() && (info->messages > 0 || info->in_flight > 0)) return false;
-  }
-  return true;
 }
 
 struct Args {
@@ -112,22 +103,9 @@ int cmd_lua(int argc, char** argv) {
     acting = &security;
   }
 
-  std::vector<std::unique_ptr<Subscription>> subs;
-  for (const ConsumerEntry& c : rt.config().consumers) {
-    if (!c.auto_start) continue;
-    auto factory = handler_resolver()(rt, c);
-    if (!factory.ok()) return fail(kCmd, factory.status());
-    ConsumerOptions o;
-    o.concurrency = c.concurrency;
-    o.prefetch = c.prefetch;
-    o.auto_ack = c.auto_ack;
-    o.group = c.group;
-    o.name = c.id;
-    o.driver_options = c.driver_options;
-    auto sub = rt.subscribe(c.queue, o, std::move(*factory));
-    if (!sub.ok()) return fail(kCmd, Status(sub.status().kind(), "consumer '" + c.id + "': " + sub.status().message()));
-    subs.push_back(std::move(*sub));
-  }
+  auto started = start_consumers(rt);
+  if (!started.ok()) return fail(kCmd, started.status());
+  Subscriptions subs = std::move(*started);
 
   struct sigaction sa{};
   sa.sa_handler = lua_cmd_on_signal;
@@ -140,7 +118,7 @@ int cmd_lua(int argc, char** argv) {
   if (!st.ok()) std::cerr << "qplug lua: " << args->script.source << ": " << st.to_string() << "\n";
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(args->drain_seconds);
-  while (!g_lua_stop.load() && !queues_idle(rt, subs)) {
+  while (!g_lua_stop.load() && !consumers_idle(rt, subs)) {
     if (std::chrono::steady_clock::now() > deadline) {
       std::cerr << "qplug lua: drain timeout (" << args->drain_seconds << "s): messages left in consumed queues\n";
       if (exit_code == 0) exit_code = kExitRuntime;

@@ -3,6 +3,7 @@
 // process (ProcessRunner), runs until SIGINT/SIGTERM, then drains gracefully.
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "consumer_host.hpp"
 #include "handler_registry.hpp"
 
 #include <qplug/runtime.hpp>
@@ -12,7 +13,6 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
-#include <set>
 #include <thread>
 
 namespace qplug::cli {
@@ -30,8 +30,9 @@ void print_help() {
   std::cout << "usage: qplug run CONFIG [--exit-when-idle]\n\n"
                "Loads CONFIG, starts every queue.consumer and process.lua entry with\n"
                "lifecycle.auto_start (consumers in depends_on order), and runs until SIGINT or\n"
-               "SIGTERM. Then it drains gracefully: intake stops, in-flight handlers finish,\n"
-               "prefetched messages go back to the broker, drivers close.\n\n"
+               "SIGTERM. Then it drains gracefully: running process scripts are interrupted\n"
+               "(CANCELED, not a failure), intake stops, in-flight handlers finish, prefetched\n"
+               "messages go back to the broker, drivers close.\n\n"
                "  --exit-when-idle  exit once every process has returned, every consumed queue\n"
                "                    reports 0 ready and 0 in-flight messages and no handler\n"
                "                    is running (queues whose driver has no counts count as idle).\n\n"
@@ -48,52 +49,6 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-// Consumers whose depends_on entries are started come first; a cycle or a
-// reference to a consumer that will not start is a config error.
-Result<std::vector<const ConsumerEntry*>> start_order(const Config& config) {
-  std::vector<const ConsumerEntry*> pending, ordered;
-  std::set<std::string> auto_ids, placed;
-  for (const ConsumerEntry& c : config.consumers) {
-    if (c.auto_start) {
-      pending.push_back(&c);
-      auto_ids.insert(c.id);
-    }
-  }
-  while (!pending.empty()) {
-    bool progress = false;
-    for (auto it = pending.begin(); it != pending.end();) {
-      bool ready = true;
-      for (const std::string& dep : (*it)->depends_on) {
-        if (auto_ids.count(dep) != 0 && placed.count(dep) == 0) ready = false;
-      }
-      if (ready) {
-        placed.insert((*it)->id);
-        ordered.push_back(*it);
-        it = pending.erase(it);
-        progress = true;
-      } else {
-        ++it;
-      }
-    }
-    if (!progress) {
-      const ConsumerEntry& c = *pending.front();
-      return invalid_error("consumer '" + c.id + "' (" + c.where.to_string() + "): depends_on forms a cycle");
-    }
-  }
-  return ordered;
-}
-
-ConsumerOptions options_for(const ConsumerEntry& c) {
-  ConsumerOptions o;
-  o.concurrency = c.concurrency;
-  o.prefetch = c.prefetch;
-  o.auto_ack = c.auto_ack;
-  o.group = c.group;
-  o.name = c.id;
-  o.driver_options = c.driver_options;
-  return o;
-}
-
 struct ProcessThread {
   const ProcessEntry* entry;
   std::thread thread;
@@ -101,18 +56,11 @@ struct ProcessThread {
   Status result;
 };
 
-bool idle(Runtime& rt, const std::vector<std::unique_ptr<Subscription>>& subs,
-          const std::vector<std::unique_ptr<ProcessThread>>& procs) {
+bool idle(Runtime& rt, const Subscriptions& subs, const std::vector<std::unique_ptr<ProcessThread>>& procs) {
   for (const auto& p : procs) {
     if (!p->done.load()) return false;
   }
-  for (const auto& s : subs) {
-    if (s->running() > 0) return false;
-    auto info = rt.info(s->queue_id());
-    if (!info.ok()) return false;
-    if (info->messages > 0 || info->in_flight > 0) return false;
-  }
-  return true;
+  return consumers_idle(rt, subs);
 }
 
 }  // namespace
@@ -142,28 +90,19 @@ int cmd_run(int argc, char** argv) {
   auto loaded = Runtime::load(path);
   if (!loaded.ok()) return fail(kCmd, loaded.status());
   Runtime& rt = **loaded;
-  auto order = start_order(rt.config());
-  if (!order.ok()) return fail(kCmd, order.status());
-
-  std::vector<std::unique_ptr<Subscription>> subs;
-  for (const ConsumerEntry* c : *order) {
-    auto factory = handler_resolver()(rt, *c);
-    if (!factory.ok()) return fail(kCmd, factory.status());
-    auto sub = rt.subscribe(c->queue, options_for(*c), std::move(*factory));
-    if (!sub.ok()) {
-      return fail(kCmd, Status(sub.status().kind(), "consumer '" + c->id + "' (" + c->where.to_string() +
-                                                        "): " + sub.status().message()));
-    }
-    subs.push_back(std::move(*sub));
-  }
+  auto started = start_consumers(rt);
+  if (!started.ok()) return fail(kCmd, started.status());
+  Subscriptions subs = std::move(*started);
+  // Set on shutdown: the ProcessRunner interrupts its script (CANCELED).
+  std::atomic<bool> stop_processes{false};
   std::vector<std::unique_ptr<ProcessThread>> procs;
   for (const ProcessEntry& p : rt.config().processes) {
     if (!p.auto_start) continue;
     auto pt = std::make_unique<ProcessThread>();
     pt->entry = &p;
     ProcessThread* raw = pt.get();
-    pt->thread = std::thread([raw, &rt] {
-      raw->result = process_runner()(rt, *raw->entry);
+    pt->thread = std::thread([raw, &rt, &stop_processes] {
+      raw->result = process_runner()(rt, *raw->entry, stop_processes);
       raw->done.store(true);
     });
     procs.push_back(std::move(pt));
@@ -183,13 +122,14 @@ int cmd_run(int argc, char** argv) {
   }
   if (g_stop_signal != 0) std::cerr << "qplug run: signal " << g_stop_signal << ", draining\n";
 
+  stop_processes.store(true);
   int code = kExitOk;
   for (auto& s : subs) {
     Status st = s->stop();
     if (!st.ok()) code = fail(kCmd, st.to_string(), kExitRuntime);
   }
   for (auto& p : procs) {
-    p->thread.join();  // a process script is expected to return; the runner owns its cancellation
+    p->thread.join();  // the runner returns soon after stop_processes (it owns the cancellation)
     if (!p->result.ok()) code = fail(kCmd, p->result.to_string(), status_exit_code(p->result));
   }
   rt.stop();

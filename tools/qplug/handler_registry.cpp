@@ -10,7 +10,7 @@ Result<HandlerFactory> no_binding_resolver(Runtime&, const ConsumerEntry& e) {
   return invalid_error("consumer '" + e.id + "' (" + e.where.to_string() + "): Lua handlers need the Lua binding");
 }
 
-Status no_binding_runner(Runtime&, const ProcessEntry& e) {
+Status no_binding_runner(Runtime&, const ProcessEntry& e, const std::atomic<bool>&) {
   return invalid_error("process '" + e.id + "' (" + e.where.to_string() + "): Lua processes need the Lua binding");
 }
 

@@ -16,12 +16,16 @@
 #include <qplug/config.hpp>
 #include <qplug/runtime.hpp>
 
+#include <atomic>
 #include <functional>
 
 namespace qplug::cli {
 
 using HandlerResolver = std::function<qplug::Result<qplug::HandlerFactory>(qplug::Runtime&, const qplug::ConsumerEntry&)>;
-using ProcessRunner = std::function<qplug::Status(qplug::Runtime&, const qplug::ProcessEntry&)>;
+// Runs a process entry to completion on the calling thread. Once `stop` turns
+// true (shutdown) it must return soon; being stopped that way is OK, not an error.
+using ProcessRunner =
+    std::function<qplug::Status(qplug::Runtime&, const qplug::ProcessEntry&, const std::atomic<bool>& stop)>;
 
 void set_handler_resolver(HandlerResolver resolver);
 void set_process_runner(ProcessRunner runner);

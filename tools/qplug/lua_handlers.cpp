@@ -1,6 +1,7 @@
 // lua_handlers.cpp -- plugs the Lua binding into `qplug run`: queue.consumer
 // entries with `source:`+`method:` or `func:` get one lua_State per worker,
-// process.lua entries run their script on the runner's thread.
+// process.lua entries run their script on the runner's thread until it
+// returns or `qplug run` shuts down.
 //
 // Budgets per handler call come from QPLUG_LUA_MAX_INSTRUCTIONS and
 // QPLUG_LUA_TIMEOUT_MS (docs/lua-api.md "Budgets").
@@ -15,16 +16,19 @@ Result<HandlerFactory> resolve_lua_handler(Runtime& runtime, const ConsumerEntry
   return lua::consumer_handler_factory(runtime, consumer, lua::Budget::from_env());
 }
 
-Status run_lua_process(Runtime& runtime, const ProcessEntry& process) {
+// The script runs with `stop` polled by its instruction hook: on shutdown it is
+// interrupted with CANCELED, which is the expected way for it to end then.
+Status run_lua_process(Runtime& runtime, const ProcessEntry& process, const std::atomic<bool>& stop) {
   if (process.handler.source.empty()) {
     return invalid_error(process.where.to_string() + ": process '" + process.id + "': `source:` is required");
   }
   lua::ScriptOptions options;
   options.source = process.handler.source;
   options.method = process.handler.method;
+  options.stop = &stop;
   const SecurityContext security = lua::security_context(process.security);
   Status st = lua::run_script(runtime, &security, options);
-  if (st.ok()) return st;
+  if (st.ok() || (st.kind() == ErrorKind::CANCELED && stop.load())) return ok_status();
   return Status(st.kind(), "process '" + process.id + "': " + st.message(), st.retryable());
 }
 

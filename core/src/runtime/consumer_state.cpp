@@ -7,6 +7,8 @@
 #include "runtime/delivery_impl.hpp"
 #include "runtime/host_services.hpp"
 
+#include <algorithm>
+
 namespace qplug::detail {
 
 ConsumerState::ConsumerState(const Route& route, ConsumerOptions opts, HandlerFactory factory)
@@ -99,14 +101,30 @@ void ConsumerState::worker_main(int index) {
   cv_.notify_all();
   if (handler) {
     DeliveryImpl delivery(this);
-    HandoffItem item{};
-    while (queue_.pop(&item)) process(delivery, *handler, item);
+    AckBatch acks;
+    std::vector<HandoffItem> batch;
+    batch.reserve(std::min<size_t>(static_cast<size_t>(opts_.prefetch), 1024));  // grows if ever needed
+    const size_t sharers = static_cast<size_t>(opts_.concurrency);
+    while (queue_.pop_batch(&batch, sharers)) {
+      size_t next = 0;
+      // One clock read per message: each handler starts when the previous ended.
+      auto started = AckBatch::Clock::now();
+      // stop() began: what this worker took but has not started goes back.
+      while (next < batch.size() && (next == 0 || !queue_.closed())) {
+        process(delivery, *handler, batch[next++], &acks);
+        const auto now = AckBatch::Clock::now();
+        if (acks.due(started, now)) send_acks(&acks);
+        started = now;
+      }
+      send_acks(&acks);  // before pop_batch() may block
+      if (next < batch.size()) return_unprocessed(batch.data() + next, batch.size() - next);
+    }
   }
   handler.reset();  // destroy per-worker state (e.g. a lua_State) on its own thread
   worker_exited();
 }
 
-void ConsumerState::process(DeliveryImpl& delivery, Handler& handler, const HandoffItem& item) {
+void ConsumerState::process(DeliveryImpl& delivery, Handler& handler, const HandoffItem& item, AckBatch* acks) {
   delivery.reset(item);
   running_.fetch_add(1, std::memory_order_relaxed);
   if (opts_.auto_ack) {
@@ -121,8 +139,10 @@ void ConsumerState::process(DeliveryImpl& delivery, Handler& handler, const Hand
   } catch (...) {
     result = internal_error("handler threw a non-standard exception");
   }
-  if (!delivery.settled()) {
-    Status s = result.ok() ? delivery.ack() : delivery.nack(result.message());
+  if (result.ok() && delivery.claim_for_runtime()) {
+    acks->add(delivery.handle());
+  } else if (!delivery.settled()) {
+    Status s = delivery.nack(result.message());
     if (!s.ok() && s.kind() != ErrorKind::CANCELED) {
       log_line(QPLUG_LOG_WARN, "consumer", "settle on '" + queue_id_ + "': " + s.to_string());
     }
@@ -133,6 +153,23 @@ void ConsumerState::process(DeliveryImpl& delivery, Handler& handler, const Hand
   }
   running_.fetch_sub(1, std::memory_order_relaxed);
   processed_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ConsumerState::send_acks(AckBatch* acks) {
+  for (qplug_delivery* handle : acks->handles()) {
+    Status s = settle(handle, QPLUG_ACK);
+    if (!s.ok() && s.kind() != ErrorKind::CANCELED) {
+      log_line(QPLUG_LOG_WARN, "consumer", "settle on '" + queue_id_ + "': " + s.to_string());
+    }
+  }
+  acks->clear();
+}
+
+void ConsumerState::return_unprocessed(const HandoffItem* items, size_t count) {
+  // Normally stop() drains them after unsubscribing (queue_.drain()). A worker
+  // that outlived stop() comes here after that drain: requeue them directly.
+  if (queue_.give_back(items, count)) return;
+  for (size_t i = 0; i < count; ++i) settle(items[i].delivery, QPLUG_NACK_REQUEUE).ignore();
 }
 
 void ConsumerState::worker_exited() {

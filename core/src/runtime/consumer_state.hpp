@@ -7,6 +7,7 @@
 
 #include <qplug/runtime.hpp>
 
+#include "runtime/ack_batch.hpp"
 #include "runtime/delayed_requeue.hpp"
 #include "runtime/handoff_queue.hpp"
 #include "runtime/router.hpp"
@@ -47,7 +48,11 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
  private:
   static void on_deliver(void* ud, qplug_delivery* delivery, const qplug_message* message);
   void worker_main(int index);
-  void process(DeliveryImpl& delivery, Handler& handler, const HandoffItem& item);
+  // Runs the handler on one delivery; the runtime's own ack goes into *acks.
+  void process(DeliveryImpl& delivery, Handler& handler, const HandoffItem& item, AckBatch* acks);
+  void send_acks(AckBatch* acks);
+  // Items a worker took in its batch but will not process (stop() began).
+  void return_unprocessed(const HandoffItem* items, size_t count);
   void worker_exited();
   Status dead_letter(const Message& message, std::string_view reason);
   std::chrono::milliseconds backoff_for(uint32_t attempts) const;

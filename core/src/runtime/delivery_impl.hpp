@@ -25,6 +25,11 @@ class DeliveryImpl final : public Delivery {
   Status nack(std::string_view reason = {}) override;
   bool settled() const override { return settled_.load(std::memory_order_acquire); }
 
+  // For the runtime's own ack: claims the delivery (true for the first
+  // caller only) so the caller can settle `handle()` later, e.g. in an AckBatch.
+  bool claim_for_runtime() { return claim(); }
+  qplug_delivery* handle() const { return handle_; }
+
  private:
   // True for the first caller only.
   bool claim() { return !settled_.exchange(true, std::memory_order_acq_rel); }

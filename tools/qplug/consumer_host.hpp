@@ -1,0 +1,33 @@
+// consumer_host.hpp -- what `qplug run` and `qplug lua` share about hosting a
+// config's consumers: which auto_start consumers start and in which order,
+// the ConsumerOptions of an entry, starting them, and idle detection.
+#pragma once
+
+#include <qplug/config.hpp>
+#include <qplug/runtime.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace qplug::cli {
+
+// The auto_start consumers of `config`, each after the auto_start consumers
+// it depends_on; a cycle is INVALID naming a consumer on it and its file:line.
+Result<std::vector<const ConsumerEntry*>> consumer_start_order(const Config& config);
+
+// The ConsumerOptions a queue.consumer entry asks for.
+ConsumerOptions consumer_options(const ConsumerEntry& consumer);
+
+using Subscriptions = std::vector<std::unique_ptr<Subscription>>;
+
+// Starts the auto_start consumers in start order, handlers from the registered
+// HandlerResolver. On error, the ones already started are stopped (by their
+// destructors) and the error names the consumer and its file:line.
+Result<Subscriptions> start_consumers(Runtime& runtime);
+
+// True when no handler runs and every consumed queue reports 0 ready and 0
+// in-flight messages (unknown counts, -1, count as idle; a failing info()
+// does not: the broker may still hold messages).
+bool consumers_idle(Runtime& runtime, const Subscriptions& subs);
+
+}  // namespace qplug::cli
