@@ -3,22 +3,19 @@
 // loses none, and messages cross to and from a client no one here wrote
 // (python3-pika, pika_peer.py) with their properties and typed headers, and a
 // consumer the broker cancels (its queue deleted) resumes by itself.
+#include "broker_env.hpp"
+
 #include <qplug/driver.h>
 #include <qplug/loader.hpp>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/status.hpp>
-#include <qplug/sdk/url.hpp>
 
 #include <gtest/gtest.h>
-#include <netdb.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
-#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <string>
@@ -28,49 +25,15 @@
 namespace {
 
 using qplug::sdk::OwnedMessage;
+using qplug::testing::kRabbitmq;
+using qplug::testing::run_command;
+using qplug::testing::unique_name;
 
-std::string amqp_url() {
-  const char* env = std::getenv("QPLUG_TEST_AMQP_URL");
-  return env != nullptr && *env != '\0' ? env : "amqp://guest:guest@127.0.0.1:5690/";
-}
-
-bool amqp_reachable(const std::string& url) {
-  auto u = qplug::sdk::parse_url(url, nullptr);
-  if (!u) return false;
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(u->host.c_str(), std::to_string(u->port ? u->port : 5672).c_str(), &hints, &res) != 0) return false;
-  bool ok = false;
-  for (addrinfo* a = res; a != nullptr && !ok; a = a->ai_next) {
-    int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-    if (fd < 0) continue;
-    ok = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0;
-    ::close(fd);
-  }
-  freeaddrinfo(res);
-  return ok;
-}
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+std::string amqp_url() { return qplug::testing::broker_url(kRabbitmq); }
 
 // Debian's python3-pika lives beside /usr/bin/python3 (a pyenv python3
 // earlier on PATH would not see it).
 std::string python() { return ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3"; }
-
-std::string unique(const std::string& base) {
-  return "qplug-it-" + base + "-" + std::to_string(::getpid()) + "-" +
-         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-}
 
 OwnedMessage message(const std::string& id, const std::string& body) {
   OwnedMessage m;
@@ -116,10 +79,9 @@ struct Sink {
 class AmqpIntegration : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!amqp_reachable(amqp_url())) {
-      std::string why = "rabbitmq-server at " + amqp_url() + " is not reachable (tools/scripts/brokers.sh start rabbitmq)";
-      const char* ci = std::getenv("CI");
-      if (ci != nullptr && std::string(ci) == "true") FAIL() << why;
+    std::string why = qplug::testing::broker_unreachable(kRabbitmq, amqp_url());
+    if (!why.empty()) {
+      if (qplug::testing::brokers_required()) FAIL() << why;
       GTEST_SKIP() << why;
     }
     std::string err;
@@ -174,23 +136,18 @@ class AmqpIntegration : public ::testing::Test {
   Sink sink_;
 };
 
-std::string brokers_script() {
-  const char* env = std::getenv("QPLUG_BROKERS_SCRIPT");
-  return env != nullptr && *env != '\0' ? env : std::string(QPLUG_SOURCE_DIR) + "/tools/scripts/brokers.sh";
-}
-
 // Publishes 10k persistent messages in batches of 100 while the broker is
 // restarted; a batch that fails retryably is published again (at-least-once).
 // Every one of the 10k IDs must then be consumed.
 TEST_F(AmqpIntegration, BrokerRestartDuringTenThousandMessagesLosesNone) {
-  const std::string name = unique("restart");
+  const std::string name = unique_name("restart");
   qplug_queue* q = declare(name);
   ASSERT_NE(q, nullptr);
   constexpr int kTotal = 10000, kBatch = 100;
   std::atomic<int> published{0};
   std::thread restarter([&] {
     while (published.load() < kTotal / 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    EXPECT_EQ(std::system((brokers_script() + " restart rabbitmq >/dev/null 2>&1").c_str()), 0);
+    EXPECT_TRUE(qplug::testing::restart_broker(kRabbitmq)) << "brokers.sh restart rabbitmq failed";
   });
   int retries = 0;
   for (int base = 0; base < kTotal; base += kBatch) {
@@ -223,10 +180,10 @@ TEST_F(AmqpIntegration, BrokerRestartDuringTenThousandMessagesLosesNone) {
 }
 
 TEST_F(AmqpIntegration, PikaPublishedMessageArrivesWithPropertiesAndTypedHeaders) {
-  const std::string name = unique("from-pika");
+  const std::string name = unique_name("from-pika");
   qplug_queue* q = declare(name);
   ASSERT_NE(q, nullptr);
-  std::string out = run(python() + " " QPLUG_AMQP_PIKA " publish '" + amqp_url() + "' " + name + " 2>&1");
+  std::string out = run_command(python() + " " QPLUG_AMQP_PIKA " publish '" + amqp_url() + "' " + name + " 2>&1");
   ASSERT_EQ(out, "") << "pika publish failed: " << out;
   subscribe(q);
   ASSERT_TRUE(sink_.wait([](const std::vector<OwnedMessage>& got) { return !got.empty(); }));
@@ -254,7 +211,7 @@ TEST_F(AmqpIntegration, PikaPublishedMessageArrivesWithPropertiesAndTypedHeaders
 }
 
 TEST_F(AmqpIntegration, QplugPublishedMessageIsReadByPikaWithPropertiesAndHeaders) {
-  const std::string name = unique("to-pika");
+  const std::string name = unique_name("to-pika");
   qplug_queue* q = declare(name);
   ASSERT_NE(q, nullptr);
   OwnedMessage m = message("qplug-42", "hi pika");
@@ -268,7 +225,7 @@ TEST_F(AmqpIntegration, QplugPublishedMessageIsReadByPikaWithPropertiesAndHeader
   const qplug_message* p = &m.view();
   qplug_status st = qplug::sdk::make_status();
   ASSERT_EQ(vt_->publish(q, &p, 1, nullptr, nullptr, nullptr, nullptr, &st), QPLUG_OK) << st.message;
-  std::string out = run(python() + " " QPLUG_AMQP_PIKA " get '" + amqp_url() + "' " + name + " 2>&1");
+  std::string out = run_command(python() + " " QPLUG_AMQP_PIKA " get '" + amqp_url() + "' " + name + " 2>&1");
   EXPECT_NE(out.find(R"("message_id": "qplug-42")"), std::string::npos) << out;
   EXPECT_NE(out.find(R"("content_type": "application/json")"), std::string::npos) << out;
   EXPECT_NE(out.find(R"("correlation_id": "corr-9")"), std::string::npos) << out;
@@ -287,7 +244,7 @@ TEST_F(AmqpIntegration, QplugPublishedMessageIsReadByPikaWithPropertiesAndHeader
 // driver re-declares the queue and re-subscribes with backoff, so messages
 // published afterwards reach the same subscription without any host action.
 TEST_F(AmqpIntegration, ConsumerResumesAfterBrokerCancelsItBecauseTheQueueWasDeleted) {
-  const std::string name = unique("cancelled");
+  const std::string name = unique_name("cancelled");
   qplug_queue* q = declare(name);
   ASSERT_NE(q, nullptr);
   subscribe(q);
@@ -315,7 +272,7 @@ TEST_F(AmqpIntegration, ConsumerResumesAfterBrokerCancelsItBecauseTheQueueWasDel
   ASSERT_TRUE(publish("before-delete"));
   ASSERT_TRUE(sink_.wait(has("before-delete")));
 
-  std::string out = run(python() + " " QPLUG_AMQP_PIKA " delete '" + amqp_url() + "' " + name + " 2>&1");
+  std::string out = run_command(python() + " " QPLUG_AMQP_PIKA " delete '" + amqp_url() + "' " + name + " 2>&1");
   ASSERT_EQ(out, "") << "pika queue.delete failed: " << out;
 
   ASSERT_TRUE(publish("after-delete")) << "the queue was never declared again";

@@ -6,13 +6,11 @@
 // Waits are bounded by deadlines; nothing asserts on time.
 #include "redis_it.hpp"
 
-#include <qplug/sdk/url.hpp>
+#include "broker_env.hpp"
 
 #include <gtest/gtest.h>
 
-#include <netdb.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,43 +32,9 @@ namespace {
 using namespace std::chrono_literals;
 constexpr auto kDeadline = 60s;
 
-std::string broker_problem() {
-  std::string why;
-  auto u = sdk::parse_url(redis_url(), &why);
-  if (!u) return "QPLUG_TEST_REDIS_URL is malformed: " + why;
-  std::string port = std::to_string(u->port == 0 ? 6379 : u->port);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(u->host.c_str(), port.c_str(), &hints, &res) != 0) return "cannot resolve " + u->host;
-  int fd = ::socket(res->ai_family, res->ai_socktype, res->ai_protocol);
-  bool ok = fd >= 0 && ::connect(fd, res->ai_addr, res->ai_addrlen) == 0;
-  if (fd >= 0) ::close(fd);
-  freeaddrinfo(res);
-  return ok ? "" : "redis-server at " + u->host + ":" + port + " is not reachable (tools/scripts/brokers.sh start redis)";
-}
-
-std::string unique_name(const std::string& what) {
-  return "qplug-it-" + what + "-" + std::to_string(getpid()) + "-" +
-         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-}
-
-std::string brokers_script() {
-  const char* env = std::getenv("QPLUG_BROKERS_SCRIPT");
-  return env != nullptr && *env != '\0' ? env : std::string(QPLUG_SOURCE_DIR) + "/tools/scripts/brokers.sh";
-}
-
-// Runs a shell command and returns its stdout.
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+using qplug::testing::kRedis;
+using qplug::testing::run_command;
+using qplug::testing::unique_name;
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::seconds limit = kDeadline) {
   auto end = std::chrono::steady_clock::now() + limit;
@@ -112,31 +76,41 @@ struct Collector {
 class RedisIntegration : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string why = broker_problem();
+    std::string why = qplug::testing::broker_unreachable(kRedis, redis_url());
     if (!why.empty()) {
-      const char* ci = std::getenv("CI");
-      if (ci != nullptr && std::string(ci) == "true") FAIL() << why;
+      if (qplug::testing::brokers_required()) FAIL() << why;
       GTEST_SKIP() << why;
     }
     std::string error;
     vt_ = load_redis(&error);
     ASSERT_NE(vt_, nullptr) << error;
   }
-  qplug_driver* open(std::vector<std::pair<std::string, std::string>> extra = {}) {
+  // Opens the driver with `extra` settings and declares a fresh stream
+  // unique_name(what) on it; TearDown deletes the stream and closes the driver.
+  void start(const std::string& what, std::vector<std::pair<std::string, std::string>> extra = {}) {
     qplug_status st = sdk::make_status();
-    qplug_driver* d = open_redis(vt_, std::move(extra), &st);
-    EXPECT_NE(d, nullptr) << st.message;
-    return d;
+    d_ = open_redis(vt_, std::move(extra), &st);
+    ASSERT_NE(d_, nullptr) << st.message;
+    name_ = unique_name(what);
+    q_ = declare(vt_, d_, name_, &st);
+    ASSERT_NE(q_, nullptr) << st.message;
+  }
+  void TearDown() override {
+    if (!name_.empty()) run_command("redis-cli -u " + redis_url() + " DEL " + name_ + " >/dev/null");
+    if (d_ != nullptr) vt_->close(d_, 5000);
   }
   qplug_consumer* subscribe(qplug_queue* q, Collector* c, uint32_t prefetch = 50) {
     c->vt = vt_;
+    return subscribe(q, &Collector::on_delivery, c, prefetch);
+  }
+  qplug_consumer* subscribe(qplug_queue* q, qplug_deliver_fn deliver, void* ud, uint32_t prefetch) {
     qplug_subscribe_options o{};
     o.struct_size = sizeof o;
     o.abi_major = QPLUG_ABI_MAJOR;
     o.abi_minor = QPLUG_ABI_MINOR;
     o.prefetch = prefetch;
     qplug_status st = sdk::make_status();
-    qplug_consumer* cons = vt_->subscribe(q, &o, &Collector::on_delivery, c, &st);
+    qplug_consumer* cons = vt_->subscribe(q, &o, deliver, ud, &st);
     EXPECT_NE(cons, nullptr) << st.message;
     return cons;
   }
@@ -146,6 +120,9 @@ class RedisIntegration : public ::testing::Test {
     vt_->consumer_free(c);
   }
   const qplug_driver_v1* vt_ = nullptr;
+  qplug_driver* d_ = nullptr;
+  qplug_queue* q_ = nullptr;
+  std::string name_;
 };
 
 pid_t spawn_worker(const std::string& queue, const std::string& out, const char* mode) {
@@ -160,29 +137,25 @@ pid_t spawn_worker(const std::string& queue, const std::string& out, const char*
 
 TEST_F(RedisIntegration, KilledConsumerProcessIsReclaimedByAnotherProcess) {
   constexpr int kCount = 300;
-  qplug_driver* d = open();
-  ASSERT_NE(d, nullptr);
-  std::string name = unique_name("kill");
+  ASSERT_NO_FATAL_FAILURE(start("kill"));
   qplug_status st = sdk::make_status();
-  qplug_queue* q = declare(vt_, d, name, &st);
-  ASSERT_NE(q, nullptr) << st.message;
   std::set<std::string> sent;
   for (int i = 0; i < kCount; ++i) {
     sdk::OwnedMessage m = message("k" + std::to_string(i), "payload");
     const qplug_message* p = &m.view();
-    ASSERT_EQ(vt_->publish(q, &p, 1, nullptr, nullptr, nullptr, nullptr, &st), QPLUG_OK) << st.message;
+    ASSERT_EQ(vt_->publish(q_, &p, 1, nullptr, nullptr, nullptr, nullptr, &st), QPLUG_OK) << st.message;
     sent.insert(m.id);
   }
-  std::string file_a = "/tmp/" + name + "-a.txt", file_b = "/tmp/" + name + "-b.txt";
+  std::string file_a = "/tmp/" + name_ + "-a.txt", file_b = "/tmp/" + name_ + "-b.txt";
   // Process A acks half of what it gets and holds the rest, then dies hard.
-  pid_t a = spawn_worker(name, file_a, "half");
+  pid_t a = spawn_worker(name_, file_a, "half");
   ASSERT_GT(a, 0);
   bool a_worked = wait_until([&] { return lines_of(file_a).size() >= 15; });
   ::kill(a, SIGKILL);
   ::waitpid(a, nullptr, 0);
   ASSERT_TRUE(a_worked) << "worker A processed nothing";
   // Process B must process everything A did not ack, including A's pending entries.
-  pid_t b = spawn_worker(name, file_b, "all");
+  pid_t b = spawn_worker(name_, file_b, "all");
   ASSERT_GT(b, 0);
   auto processed = [&] {
     std::set<std::string> all = lines_of(file_a);
@@ -199,20 +172,14 @@ TEST_F(RedisIntegration, KilledConsumerProcessIsReclaimedByAnotherProcess) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker B did not exit cleanly";
   std::remove(file_a.c_str());
   std::remove(file_b.c_str());
-  run("redis-cli -u " + redis_url() + " DEL " + name + " >/dev/null");
-  vt_->close(d, 5000);
 }
 
 TEST_F(RedisIntegration, BrokerRestartDuringTenThousandMessagesLosesNothing) {
   constexpr int kCount = 10000, kBatch = 50;
-  qplug_driver* d = open({{"publish_timeout", "20s"}, {"reconnect.max", "500ms"}, {"block", "200ms"}});
-  ASSERT_NE(d, nullptr);
-  std::string name = unique_name("restart");
-  qplug_status st = sdk::make_status();
-  qplug_queue* q = declare(vt_, d, name, &st);
-  ASSERT_NE(q, nullptr) << st.message;
+  ASSERT_NO_FATAL_FAILURE(
+      start("restart", {{"publish_timeout", "20s"}, {"reconnect.max", "500ms"}, {"block", "200ms"}}));
   Collector got;
-  qplug_consumer* c = subscribe(q, &got);
+  qplug_consumer* c = subscribe(q_, &got);
   ASSERT_NE(c, nullptr);
   std::atomic<int> published{0};
   std::atomic<int> retries{0};
@@ -226,7 +193,7 @@ TEST_F(RedisIntegration, BrokerRestartDuringTenThousandMessagesLosesNothing) {
       while (done < ptrs.size()) {  // retry the unconfirmed tail of retryable failures
         size_t accepted = 0;
         qplug_status s = sdk::make_status();
-        int32_t rc = vt_->publish(q, ptrs.data() + done, ptrs.size() - done, nullptr, nullptr, nullptr, &accepted, &s);
+        int32_t rc = vt_->publish(q_, ptrs.data() + done, ptrs.size() - done, nullptr, nullptr, nullptr, &accepted, &s);
         done += accepted;
         if (rc != QPLUG_OK) {
           if ((s.flags & QPLUG_STATUS_RETRYABLE) == 0) {
@@ -241,9 +208,9 @@ TEST_F(RedisIntegration, BrokerRestartDuringTenThousandMessagesLosesNothing) {
     }
   });
   ASSERT_TRUE(wait_until([&] { return published.load() >= 3000; }));
-  int rc = std::system((brokers_script() + " restart redis >/dev/null 2>&1").c_str());
+  bool restarted = qplug::testing::restart_broker(kRedis);
   publisher.join();
-  ASSERT_EQ(rc, 0) << "brokers.sh restart redis failed";
+  ASSERT_TRUE(restarted) << "brokers.sh restart redis failed";
   bool complete = wait_until([&] { return got.count() >= static_cast<size_t>(kCount); }, 120s);
   stop(c);
   EXPECT_TRUE(complete) << "received " << got.count() << " unique of " << kCount;
@@ -252,8 +219,6 @@ TEST_F(RedisIntegration, BrokerRestartDuringTenThousandMessagesLosesNothing) {
     if (got.got.count("m" + std::to_string(i)) == 0) missing.insert("m" + std::to_string(i));
   EXPECT_TRUE(missing.empty()) << missing.size() << " lost, first " << *missing.begin();
   std::printf("restart: %d publish retries\n", retries.load());
-  run("redis-cli -u " + redis_url() + " DEL " + name + " >/dev/null");
-  vt_->close(d, 5000);
 }
 
 // Deliveries handed to host threads that settle them later (as the core's
@@ -295,23 +260,14 @@ struct HostThreads {
 
 TEST_F(RedisIntegration, AcksFromHostThreadsAllReachTheBrokerExactlyOnce) {
   constexpr int kCount = 3000, kBatch = 100;
-  qplug_driver* d = open({{"block", "200ms"}});
-  ASSERT_NE(d, nullptr);
-  std::string name = unique_name("acks");
+  ASSERT_NO_FATAL_FAILURE(start("acks", {{"block", "200ms"}}));
   qplug_status st = sdk::make_status();
-  qplug_queue* q = declare(vt_, d, name, &st);
-  ASSERT_NE(q, nullptr) << st.message;
   HostThreads host;
   host.vt = vt_;
   std::vector<std::thread> workers;
   for (int i = 0; i < 2; ++i) workers.emplace_back([&] { host.work(); });
-  qplug_subscribe_options o{};
-  o.struct_size = sizeof o;
-  o.abi_major = QPLUG_ABI_MAJOR;
-  o.abi_minor = QPLUG_ABI_MINOR;
-  o.prefetch = 64;
-  qplug_consumer* c = vt_->subscribe(q, &o, &HostThreads::on_delivery, &host, &st);
-  ASSERT_NE(c, nullptr) << st.message;
+  qplug_consumer* c = subscribe(q_, &HostThreads::on_delivery, &host, 64);
+  ASSERT_NE(c, nullptr);
   // Publish while consuming, so acks arrive both while the reader is idle and
   // while it blocks in XREADGROUP.
   for (int i = 0; i < kCount; i += kBatch) {
@@ -319,7 +275,7 @@ TEST_F(RedisIntegration, AcksFromHostThreadsAllReachTheBrokerExactlyOnce) {
     for (int j = i; j < i + kBatch; ++j) batch.push_back(message("m" + std::to_string(j), "x"));
     std::vector<const qplug_message*> ptrs;
     for (auto& m : batch) ptrs.push_back(&m.view());
-    ASSERT_EQ(vt_->publish(q, ptrs.data(), ptrs.size(), nullptr, nullptr, nullptr, nullptr, &st), QPLUG_OK)
+    ASSERT_EQ(vt_->publish(q_, ptrs.data(), ptrs.size(), nullptr, nullptr, nullptr, nullptr, &st), QPLUG_OK)
         << st.message;
   }
   auto acked = [&] {
@@ -336,33 +292,27 @@ TEST_F(RedisIntegration, AcksFromHostThreadsAllReachTheBrokerExactlyOnce) {
   host.cv.notify_all();
   for (auto& t : workers) t.join();
   EXPECT_TRUE(complete) << "acked " << acked() << " of " << kCount;
-  std::string pending_cmd = "redis-cli -u " + redis_url() + " XPENDING " + name + " " + name + " | head -1";
-  bool drained = wait_until([&] { return run(pending_cmd) == "0\n"; });
-  EXPECT_TRUE(drained) << "entries still pending in the group: " << run(pending_cmd);
+  std::string pending_cmd = "redis-cli -u " + redis_url() + " XPENDING " + name_ + " " + name_ + " | head -1";
+  bool drained = wait_until([&] { return run_command(pending_cmd) == "0\n"; });
+  EXPECT_TRUE(drained) << "entries still pending in the group: " << run_command(pending_cmd);
   // Nothing redelivered but the nacked ones, each exactly once with attempts 2.
   for (int i = 0; i < kCount; ++i) {
     std::string id = "m" + std::to_string(i);
     std::vector<uint32_t> expect = i % 7 == 0 ? std::vector<uint32_t>{1, 2} : std::vector<uint32_t>{1};
     EXPECT_EQ(host.attempts[id], expect) << id;
   }
-  run("redis-cli -u " + redis_url() + " DEL " + name + " >/dev/null");
-  vt_->close(d, 5000);
 }
 
 TEST_F(RedisIntegration, RedisCliInteroperatesThroughTheDocumentedFields) {
-  qplug_driver* d = open();
-  ASSERT_NE(d, nullptr);
-  std::string name = unique_name("cli");
+  ASSERT_NO_FATAL_FAILURE(start("cli"));
   qplug_status st = sdk::make_status();
-  qplug_queue* q = declare(vt_, d, name, &st);
-  ASSERT_NE(q, nullptr) << st.message;
   std::string cli = "redis-cli -u " + redis_url() + " ";
   // 1. Entries written by redis-cli: typed fields, a plain field, and body only.
-  run(cli + "XADD " + name +
+  run_command(cli + "XADD " + name_ +
       " '*' id cli-1 ct text/plain body hello h.i:count 42 h.f:ratio 0.5 h.b:urgent true h.s:who cli priority high");
-  run(cli + "XADD " + name + " '*' body just-a-body");
+  run_command(cli + "XADD " + name_ + " '*' body just-a-body");
   Collector got;
-  qplug_consumer* c = subscribe(q, &got);
+  qplug_consumer* c = subscribe(q_, &got);
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(wait_until([&] { return got.count() >= 2; })) << "got " << got.count();
   stop(c);
@@ -387,8 +337,8 @@ TEST_F(RedisIntegration, RedisCliInteroperatesThroughTheDocumentedFields) {
   EXPECT_TRUE(body_only) << "a body-only entry must be delivered, its stream ID as message ID";
 
   // 2. A message qplug publishes is readable with XRANGE in the same layout.
-  std::string key2 = name + "-out";
-  qplug_queue* q2 = declare(vt_, d, key2, &st);
+  std::string key2 = name_ + "-out";
+  qplug_queue* q2 = declare(vt_, d_, key2, &st);
   ASSERT_NE(q2, nullptr) << st.message;
   sdk::OwnedMessage out = message("qp-1", "{\"a\":1}");
   out.content_type = "application/json";
@@ -396,12 +346,11 @@ TEST_F(RedisIntegration, RedisCliInteroperatesThroughTheDocumentedFields) {
   out.headers.push_back({"tag", QPLUG_VALUE_STRING, 0, 0, "blue"});
   const qplug_message* p = &out.view();
   ASSERT_EQ(vt_->publish(q2, &p, 1, nullptr, nullptr, nullptr, nullptr, &st), QPLUG_OK) << st.message;
-  std::string dump = run(cli + "--raw XRANGE " + key2 + " - +");
+  std::string dump = run_command(cli + "--raw XRANGE " + key2 + " - +");
   for (const char* expect : {"\nid\nqp-1\n", "\nct\napplication/json\n", "\nbody\n{\"a\":1}\n", "\nh.i:n\n7\n",
                              "\nh.s:tag\nblue\n"})
     EXPECT_NE(dump.find(expect), std::string::npos) << "XRANGE output lacks " << expect << ":\n" << dump;
-  run(cli + "DEL " + name + " " + key2 + " >/dev/null");
-  vt_->close(d, 5000);
+  run_command(cli + "DEL " + key2 + " >/dev/null");
 }
 
 }  // namespace
