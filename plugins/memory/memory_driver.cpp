@@ -18,7 +18,11 @@
 //    the host outside every lock;
 //  - ready messages and unsettled deliveries are guarded by two different
 //    mutexes, so publishers and settlers do not contend;
-//  - condition variables are only signalled when somebody waits.
+//  - condition variables are only signalled when somebody waits, and a
+//    dispatcher out of prefetch room is woken once half of it is free,
+//    not by every settle;
+//  - the field idle dispatchers spin on has a cache line of its own, and the
+//    clock is read only when a publish has to wait.
 
 #include <qplug/driver.h>
 #include <qplug/sdk/config.hpp>
@@ -61,9 +65,14 @@ constexpr int mem_spin_pauses = 100;
 constexpr int mem_spin_yields = 20;
 // Acked nodes are kept for reuse by publishers (up to this many per queue):
 // a malloc on the publisher's thread paired with a free on the consumer's
-// thread is the most expensive part of moving a small message.
+// thread is the most expensive part of moving a small message. (A pool as
+// big as max_length measured slower: more blocks alive, fewer cache hits.)
 constexpr size_t mem_max_spares = 1024;
 constexpr size_t mem_size_class = 64;  // node blocks are rounded up to this, so they fit again
+// A dispatcher out of prefetch room sleeps until half of it is free again
+// (one wakeup refills many slots), but waits at most this long for that:
+// a host that holds its deliveries until it gets more must not stall.
+constexpr std::chrono::milliseconds mem_room_patience{1};
 
 /* ------------------------------------------------------------------------ */
 /* State                                                                     */
@@ -144,9 +153,13 @@ struct mem_consumer {
   // Guarded by queue->flight_mu:
   mem_node* flight_head = nullptr;      // grabbed + delivered nodes, delivery order
   mem_node* flight_tail = nullptr;
-  uint32_t in_flight = 0;               // length of that list
+  // Length of that list. Written under flight_mu; the dispatcher (the only
+  // thread that raises it) reads it without the lock to skip the lock when
+  // there is room: a stale value is only ever too high, so room is a floor.
+  std::atomic<uint32_t> in_flight{0};
   bool waiting_room = false;            // dispatcher sleeps on room_cv
-  std::condition_variable room_cv;      // signalled when in_flight drops below prefetch
+  bool room_urgent = false;             // ... and wants the first settle, not half the prefetch
+  std::condition_variable room_cv;      // signalled when in_flight drops to prefetch/2 (or 0)
 };
 
 // One named queue. Lives until the driver closes.
@@ -156,16 +169,19 @@ struct mem_queue {
   int64_t max_length;           // admission bound of the ready list
   int64_t publish_timeout_ms;   // default wait for room
 
-  std::mutex mu;                // guards the fields below up to flight_mu
+  // ready.size, readable without mu: idle dispatchers spin on it. It has a
+  // cache line of its own, so their reads do not pull `mu` and the list away
+  // from the publisher holding them (and flight_mu gets its own line too).
+  alignas(64) std::atomic<size_t> ready_hint{0};
+  alignas(64) std::mutex mu;    // guards the fields below up to flight_mu
   mem_list ready;               // published or requeued, not yet grabbed
-  std::atomic<size_t> ready_hint{0};  // ready.size, readable without mu (spinning only)
   uint32_t waiting_publishers = 0;
   uint32_t waiting_dispatchers = 0;
   std::condition_variable not_full;   // publishers wait for room here
   std::condition_variable not_empty;  // dispatchers wait for messages here
   std::vector<mem_consumer*> consumers;  // active subscriptions
 
-  std::mutex flight_mu;         // guards node state/consumer and every consumer's in-flight list
+  alignas(64) std::mutex flight_mu;  // guards node state/consumer, every consumer's in-flight list and the spares
   int64_t in_flight = 0;        // sum over consumers
   int64_t canceled_outstanding = 0;  // canceled deliveries the host has not settled yet
   mem_node* spares = nullptr;   // acked nodes kept for reuse (linked through next)
@@ -453,7 +469,9 @@ void mem_wake_dispatchers(mem_queue* q, size_t added) {
 size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, size_t n, int64_t timeout_ms) {
   size_t done = 0;
   timeout_ms = std::min<int64_t>(timeout_ms, int64_t{1} << 40);  // ~35 years: no clock overflow
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  // The clock is read only when the queue is full: most publishes never wait.
+  std::chrono::steady_clock::time_point deadline{};
+  bool dated = false;
   std::unique_lock lock(q->mu);
   for (;;) {
     size_t before = done;
@@ -463,6 +481,10 @@ size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, size_t n, int64_t timeo
     // A full queue is backpressure: the publisher sleeps (no spin), so it
     // leaves the CPU to the consumers it waits for.
     if (done == n || timeout_ms == 0) return done;
+    if (!dated) {
+      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+      dated = true;
+    }
     ++q->waiting_publishers;
     bool timed_out = q->not_full.wait_until(lock, deadline) == std::cv_status::timeout;
     --q->waiting_publishers;
@@ -503,16 +525,21 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
       heap.resize(n);
       nodes = heap.data();
     }
-    // Take acked nodes to reuse (one lock per call), then copy outside every lock.
+    // Take acked nodes to reuse (one lock per call), then copy outside every
+    // lock. A single message does not wait for a settler holding flight_mu:
+    // queueing behind it costs more than one malloc.
     size_t spares = 0;
     if (q->spare_hint.load(std::memory_order_relaxed) != 0) {
-      std::lock_guard lock(q->flight_mu);
-      for (; spares < n && q->spares != nullptr; ++spares) {
-        nodes[spares] = q->spares;
-        q->spares = q->spares->next;
-        --q->spare_count;
+      std::unique_lock lock(q->flight_mu, std::defer_lock);
+      if (n > 1) lock.lock(); else (void)lock.try_lock();
+      if (lock.owns_lock()) {
+        for (; spares < n && q->spares != nullptr; ++spares) {
+          nodes[spares] = q->spares;
+          q->spares = q->spares->next;
+          --q->spare_count;
+        }
+        q->spare_hint.store(q->spare_count, std::memory_order_relaxed);
       }
-      q->spare_hint.store(q->spare_count, std::memory_order_relaxed);
     }
     size_t made = 0;
     try {
@@ -528,6 +555,7 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
     size_t ok = mem_enqueue(q, nodes, n, timeout);
     for (size_t i = ok; i < n; ++i) mem_node_free(nodes[i]);
     if (accepted != nullptr) *accepted = ok;
+    if (ok == n && done == nullptr) return QPLUG_OK;  // the common case builds no status
 
     qplug_status result = qplug::sdk::make_status();
     if (ok < n)
@@ -558,7 +586,8 @@ void mem_flight_append(mem_consumer* c, mem_list& batch) {
     c->flight_tail = n;
     n = next;
   }
-  c->in_flight += static_cast<uint32_t>(batch.size);
+  c->in_flight.store(c->in_flight.load(std::memory_order_relaxed) + static_cast<uint32_t>(batch.size),
+                    std::memory_order_relaxed);
   c->queue->in_flight += static_cast<int64_t>(batch.size);
 }
 
@@ -567,22 +596,33 @@ void mem_flight_remove(mem_consumer* c, mem_node* n) {
   if (n->prev != nullptr) n->prev->next = n->next; else c->flight_head = n->next;
   if (n->next != nullptr) n->next->prev = n->prev; else c->flight_tail = n->prev;
   n->next = n->prev = nullptr;
-  --c->in_flight;
+  c->in_flight.store(c->in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   --c->queue->in_flight;
 }
 
 // Waits until the subscription may take more deliveries; returns how many
 // (0 when stopping). Only settle() lowers in_flight, so the answer is a floor.
 size_t mem_wait_room(mem_consumer* c) {
+  if (c->stopping.load(std::memory_order_relaxed)) return 0;
+  uint32_t busy = c->in_flight.load(std::memory_order_relaxed);
+  if (busy < c->prefetch) return std::min<size_t>(c->prefetch - busy, mem_max_batch);  // no lock needed
   mem_queue* q = c->queue;
   std::unique_lock lock(q->flight_mu);
-  while (!c->stopping.load(std::memory_order_relaxed) && c->in_flight >= c->prefetch) {
+  // First wait for half the prefetch to free up (settle() wakes us then);
+  // past mem_room_patience, take any room, woken by the next settle.
+  c->room_urgent = false;
+  while (!c->stopping.load(std::memory_order_relaxed) &&
+         c->in_flight.load(std::memory_order_relaxed) >= c->prefetch) {
     c->waiting_room = true;
-    c->room_cv.wait(lock);
+    if (c->room_urgent) {
+      c->room_cv.wait(lock);
+    } else if (c->room_cv.wait_for(lock, mem_room_patience) == std::cv_status::timeout) {
+      c->room_urgent = true;
+    }
   }
   c->waiting_room = false;
   if (c->stopping.load(std::memory_order_relaxed)) return 0;
-  return std::min<size_t>(c->prefetch - c->in_flight, mem_max_batch);
+  return std::min<size_t>(c->prefetch - c->in_flight.load(std::memory_order_relaxed), mem_max_batch);
 }
 
 // Waits for ready messages and takes up to `room` of them (empty when stopping).
@@ -727,7 +767,6 @@ int32_t mem_settle(qplug_delivery* delivery, int32_t disposition, qplug_status* 
     mem_node* n = mem_cast(delivery);
     mem_queue* q = n->queue;
     bool canceled = false;
-    bool recycled = false;
     {
       std::lock_guard lock(q->flight_mu);
       if (n->state == mem_state::canceled) {
@@ -740,18 +779,23 @@ int32_t mem_settle(qplug_delivery* delivery, int32_t disposition, qplug_status* 
         mem_flight_remove(c, n);
         n->consumer = nullptr;
         n->state = mem_state::ready;
+        // Wake a dispatcher out of room only once half its prefetch is free
+        // (or it asked for any room): one wakeup then refills many slots.
         // Notify under the lock: once we release it, unsubscribe() and
         // consumer_free() may destroy the consumer.
-        if (c->waiting_room) c->room_cv.notify_one();
+        if (c->waiting_room &&
+            (c->room_urgent || c->in_flight.load(std::memory_order_relaxed) <= c->prefetch / 2)) {
+          c->waiting_room = false;
+          c->room_cv.notify_one();
+        }
         if ((disposition == QPLUG_ACK || disposition == QPLUG_REJECT) && q->spare_count < mem_max_spares) {
           n->next = q->spares;
           q->spares = n;
           q->spare_hint.store(++q->spare_count, std::memory_order_relaxed);
-          recycled = true;
+          return QPLUG_OK;
         }
       }
     }
-    if (recycled) return QPLUG_OK;
     if (canceled) {
       mem_node_free(n);
       return fail(st, QPLUG_CANCELED, false, "memory: queue '%s': the subscription was unsubscribed; the message was "
@@ -817,8 +861,8 @@ void mem_stop_consumer(mem_consumer* c) {
       }
       n = next;
     }
-    q->in_flight -= c->in_flight;
-    c->in_flight = 0;
+    q->in_flight -= c->in_flight.load(std::memory_order_relaxed);
+    c->in_flight.store(0, std::memory_order_relaxed);
     c->flight_head = c->flight_tail = nullptr;
   }
   std::lock_guard lock(q->mu);
