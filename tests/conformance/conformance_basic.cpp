@@ -210,6 +210,28 @@ TEST_F(Basic, SettleFromAnotherThread) {
   }
 }
 
+// A host that keeps every prefetched delivery and frees one slot at a time
+// must still get everything: a driver that waits for "enough" room before
+// delivering again must not stall on single settles.
+TEST_F(Basic, HostSettlingOneAtATimeAtFullPrefetchGetsEverything) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  constexpr uint32_t kPrefetch = 4;
+  constexpr size_t kMessages = 20;
+  Collector got;
+  Consumer c(*q, got, [](const Received&) { return kHold; }, kPrefetch);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  for (size_t i = 0; i < kMessages; ++i) ASSERT_EQ(q->publish(make_message("h" + std::to_string(i), "x")), QPLUG_OK);
+  for (size_t i = 0; i < kMessages; ++i) {
+    ASSERT_TRUE(got.wait_for(i + 1)) << "delivery " << i + 1 << " never came while " << got.outstanding()
+                                     << " deliveries were held";
+    ASSERT_EQ(got.settle(i, QPLUG_ACK), QPLUG_OK);
+  }
+  EXPECT_LE(got.max_outstanding(), kPrefetch);
+  quiet_period();
+  EXPECT_EQ(got.count(), kMessages) << "acked messages delivered again";
+}
+
 TEST_F(Basic, UnknownConfigKeyIsInvalidAndNamed) {
   Driver d;
   qplug_status st = sdk::make_status();
