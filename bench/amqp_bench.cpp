@@ -21,6 +21,7 @@
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <qplug/driver.h>
+#include <qplug/sdk/versioned.hpp>
 #include <qplug/loader.hpp>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/status.hpp>
@@ -241,9 +242,7 @@ double qplug_publish(const qplug_driver_v1* vt, qplug_queue* q, int n) {
 double qplug_consume(const qplug_driver_v1* vt, qplug_queue* q, int n) {
   Counter cnt;
   cnt.vt = vt;
-  qplug_subscribe_options o{};
-  o.struct_size = sizeof o;
-  o.abi_major = QPLUG_ABI_MAJOR;
+  auto o = qplug::sdk::versioned<qplug_subscribe_options>();
   o.prefetch = 500;
   qplug_status st = qplug::sdk::make_status();
   auto t0 = Clock::now();

@@ -10,6 +10,7 @@
 // which a loaded machine disturbs far less than wall-clock time.
 #include <benchmark/benchmark.h>
 #include <qplug/driver.h>
+#include <qplug/sdk/versioned.hpp>
 #include <qplug/loader.hpp>
 #include <qplug/lua.hpp>
 
@@ -200,9 +201,7 @@ void BM_RawAbiDrain(benchmark::State& state) {
   }
   const std::string body = R"({"action":"send_email","user_id":456,"template":"welcome"})";
   const std::string id = "0190c6a2-bench-1", content_type = "application/json";
-  qplug_message msg{};
-  msg.struct_size = sizeof msg;
-  msg.abi_major = QPLUG_ABI_MAJOR;
+  auto msg = qplug::sdk::versioned<qplug_message>();
   msg.id = {id.data(), id.size()};
   msg.content_type = {content_type.data(), content_type.size()};
   msg.body = {reinterpret_cast<const uint8_t*>(body.data()), body.size()};
@@ -214,9 +213,7 @@ void BM_RawAbiDrain(benchmark::State& state) {
       vt->publish(q, &one, 1, nullptr, nullptr, nullptr, &accepted, &st);
     }
     RawDrain drain{vt};
-    qplug_subscribe_options so{};
-    so.struct_size = sizeof so;
-    so.abi_major = QPLUG_ABI_MAJOR;
+    auto so = qplug::sdk::versioned<qplug_subscribe_options>();
     so.prefetch = kDispatchPrefetch;
     const double cpu_start = process_cpu_seconds();
     auto start = std::chrono::steady_clock::now();

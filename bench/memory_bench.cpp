@@ -12,6 +12,7 @@
 //   BM_RawMutexDeque/P/C   one push per lock, one pop per lock, the consumer drops the message
 // items_per_second is messages moved end to end (published, delivered, acked).
 #include <qplug/driver.h>
+#include <qplug/sdk/versioned.hpp>
 #include <qplug/loader.hpp>
 #include <qplug/sdk/status.hpp>
 
@@ -159,9 +160,7 @@ void BM_QplugMemory(benchmark::State& state) {
   AckCounter counter{vt};
   std::vector<qplug_consumer*> subs;
   for (int c = 0; c < consumers; ++c) {
-    qplug_subscribe_options so{};
-    so.struct_size = sizeof so;
-    so.abi_major = QPLUG_ABI_MAJOR;
+    auto so = qplug::sdk::versioned<qplug_subscribe_options>();
     so.prefetch = kPrefetch;
     subs.push_back(vt->subscribe(q, &so, ack_inline, &counter, &st));
   }
@@ -173,9 +172,7 @@ void BM_QplugMemory(benchmark::State& state) {
   headers[1].key = {"n", 1};
   headers[1].value.type = QPLUG_VALUE_INT64;
   headers[1].value.as.i64 = 42;
-  qplug_message msg{};
-  msg.struct_size = sizeof msg;
-  msg.abi_major = QPLUG_ABI_MAJOR;
+  auto msg = qplug::sdk::versioned<qplug_message>();
   msg.id = {kId.data(), kId.size()};
   msg.content_type = {kContentType.data(), kContentType.size()};
   msg.body = {reinterpret_cast<const uint8_t*>(kBody.data()), kBody.size()};

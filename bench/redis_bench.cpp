@@ -11,6 +11,7 @@
 #include "redis_bench_raw.hpp"
 
 #include <qplug/driver.h>
+#include <qplug/sdk/versioned.hpp>
 #include <qplug/loader.hpp>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/status.hpp>
@@ -118,10 +119,7 @@ double qplug_consume_ack(Qplug& q, const std::string& key, int n) {
   ConsumeCount c;
   c.vt = q.vt;
   c.target = n;
-  qplug_subscribe_options o{};
-  o.struct_size = sizeof o;
-  o.abi_major = QPLUG_ABI_MAJOR;
-  o.abi_minor = QPLUG_ABI_MINOR;
+  auto o = qplug::sdk::versioned<qplug_subscribe_options>();
   o.prefetch = kBatch;
   auto t0 = Clock::now();
   qplug_consumer* cons = q.vt->subscribe(

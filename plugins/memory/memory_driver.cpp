@@ -25,6 +25,7 @@
 //    clock is read only when a publish has to wait.
 
 #include <qplug/driver.h>
+#include <qplug/sdk/versioned.hpp>
 #include <qplug/sdk/config.hpp>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/status.hpp>
@@ -901,10 +902,7 @@ int32_t mem_queue_info(qplug_queue* queue, qplug_queue_info* info, qplug_status*
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
     mem_queue* q = mem_cast(queue);
     if (info == nullptr) return fail(st, QPLUG_INVALID, false, "memory: queue_info with a NULL info");
-    qplug_queue_info out{};
-    out.struct_size = sizeof(qplug_queue_info);
-    out.abi_major = QPLUG_ABI_MAJOR;
-    out.abi_minor = QPLUG_ABI_MINOR;
+    auto out = qplug::sdk::versioned<qplug_queue_info>();
     {
       std::lock_guard lock(q->mu);
       out.messages = static_cast<int64_t>(q->ready.size);

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <qplug/sdk/versioned.hpp>
 
 namespace qplug::conformance {
 namespace {
@@ -193,9 +194,7 @@ TEST_F(Basic, SettleFromAnotherThread) {
   quiet_period();
   EXPECT_EQ(got.count(), 5u) << "acked messages delivered again";
   if (has_cap(QPLUG_CAP_QUEUE_INFO) && vt_->queue_info != nullptr) {
-    qplug_queue_info info{};
-    info.struct_size = sizeof info;
-    info.abi_major = QPLUG_ABI_MAJOR;
+    auto info = qplug::sdk::versioned<qplug_queue_info>();
     qplug_status st = sdk::make_status();
     ASSERT_EQ(vt_->queue_info(q->handle, &info, &st), QPLUG_OK) << describe(st);
     if (info.messages >= 0) {

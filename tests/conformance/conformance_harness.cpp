@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <thread>
+#include <qplug/sdk/versioned.hpp>
 
 namespace qplug::conformance {
 
@@ -150,10 +151,7 @@ std::vector<int32_t> Collector::settle_held(int32_t disposition) {
 
 Consumer::Consumer(Queue& q, Collector& c, Policy policy, uint32_t prefetch, int index, const std::string& group)
     : collector_(c), policy_(std::move(policy)), index_(index), group_(group), vt_(q.vt) {
-  qplug_subscribe_options opts{};
-  opts.struct_size = sizeof opts;
-  opts.abi_major = QPLUG_ABI_MAJOR;
-  opts.abi_minor = QPLUG_ABI_MINOR;
+  auto opts = qplug::sdk::versioned<qplug_subscribe_options>();
   opts.prefetch = prefetch;
   opts.group = {group_.data(), group_.size()};
   handle_ = vt_->subscribe(q.handle, &opts, &Consumer::deliver, this, &st_);
@@ -186,10 +184,7 @@ void Consumer::free() {
 int32_t Queue::publish(const sdk::OwnedMessage& m, qplug_status* st, int64_t timeout_ms) {
   sdk::OwnedMessage copy = m;
   const qplug_message* one = &copy.view();
-  qplug_publish_options opts{};
-  opts.struct_size = sizeof opts;
-  opts.abi_major = QPLUG_ABI_MAJOR;
-  opts.abi_minor = QPLUG_ABI_MINOR;
+  auto opts = qplug::sdk::versioned<qplug_publish_options>();
   opts.timeout_ms = timeout_ms;
   qplug_status local = sdk::make_status();
   size_t accepted = 0;

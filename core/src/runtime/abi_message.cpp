@@ -2,6 +2,7 @@
 #include "runtime/abi_message.hpp"
 
 #include <type_traits>
+#include <qplug/sdk/versioned.hpp>
 
 namespace qplug::detail {
 namespace {
@@ -64,10 +65,7 @@ void append_abi_headers(const Headers& headers, std::vector<qplug_header>* out) 
 }
 
 qplug_message abi_message_view(const Message& m, const qplug_header* headers, size_t header_count) {
-  qplug_message v{};
-  v.struct_size = sizeof(qplug_message);
-  v.abi_major = QPLUG_ABI_MAJOR;
-  v.abi_minor = QPLUG_ABI_MINOR;
+  auto v = qplug::sdk::versioned<qplug_message>();
   v.id = to_abi_str(m.id);
   v.content_type = to_abi_str(m.content_type);
   v.body = qplug_bytes{reinterpret_cast<const uint8_t*>(m.body.data()), m.body.size()};

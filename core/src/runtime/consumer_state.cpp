@@ -8,6 +8,7 @@
 #include "runtime/host_services.hpp"
 
 #include <algorithm>
+#include <qplug/sdk/versioned.hpp>
 
 namespace qplug::detail {
 
@@ -51,10 +52,7 @@ Status ConsumerState::start() {
 
 Status ConsumerState::subscribe_driver() {
   const std::vector<qplug_kv> kvs = to_abi_kvs(opts_.driver_options);
-  qplug_subscribe_options o{};
-  o.struct_size = sizeof o;
-  o.abi_major = QPLUG_ABI_MAJOR;
-  o.abi_minor = QPLUG_ABI_MINOR;
+  auto o = qplug::sdk::versioned<qplug_subscribe_options>();
   o.prefetch = static_cast<uint32_t>(opts_.prefetch);
   o.group = to_abi_str(opts_.group);
   o.consumer_name = to_abi_str(opts_.name);

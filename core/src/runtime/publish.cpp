@@ -10,6 +10,7 @@
 
 #include <string>
 #include <vector>
+#include <qplug/sdk/versioned.hpp>
 
 namespace qplug::detail {
 namespace {
@@ -31,10 +32,7 @@ bool is_empty_data(const Value& v) {
 }
 
 qplug_publish_options abi_options(PublishOptions opts) {
-  qplug_publish_options o{};
-  o.struct_size = sizeof o;
-  o.abi_major = QPLUG_ABI_MAJOR;
-  o.abi_minor = QPLUG_ABI_MINOR;
+  auto o = qplug::sdk::versioned<qplug_publish_options>();
   o.timeout_ms = opts.timeout.count();
   return o;
 }
@@ -136,10 +134,7 @@ Status RuntimeImpl::publish(std::string_view queue_id, const Value& data, const 
   append_abi_headers(headers, &s.headers);
 
   const std::string id = new_uuid_v7();
-  qplug_message m{};
-  m.struct_size = sizeof m;
-  m.abi_major = QPLUG_ABI_MAJOR;
-  m.abi_minor = QPLUG_ABI_MINOR;
+  auto m = qplug::sdk::versioned<qplug_message>();
   m.id = to_abi_str(id);
   m.content_type = to_abi_str(r.codec->content_type());
   m.body = qplug_bytes{reinterpret_cast<const uint8_t*>(s.body.data()), s.body.size()};

@@ -4,6 +4,7 @@
 
 #include "runtime/abi_status.hpp"
 #include "runtime/consumer_state.hpp"
+#include <qplug/sdk/versioned.hpp>
 
 namespace qplug {
 
@@ -53,10 +54,7 @@ Result<QueueInfo> RuntimeImpl::info(std::string_view queue_id) {
   // Through the loader's accessor: a v1.0-sized vtable has no queue_info field at all.
   const loader::QueueInfoFn queue_info = loader::queue_info(route->driver->plugin());
   if (queue_info == nullptr) return out;  // unknown counts stay -1
-  qplug_queue_info qi{};
-  qi.struct_size = sizeof qi;
-  qi.abi_major = QPLUG_ABI_MAJOR;
-  qi.abi_minor = QPLUG_ABI_MINOR;
+  auto qi = qplug::sdk::versioned<qplug_queue_info>();
   qi.messages = qi.in_flight = qi.consumers = -1;
   qplug_status st = fresh_abi_status();
   if (queue_info(route->queue, &qi, &st) != QPLUG_OK) {

@@ -6,6 +6,7 @@
 #include "broker_env.hpp"
 
 #include <qplug/driver.h>
+#include <qplug/sdk/versioned.hpp>
 #include <qplug/loader.hpp>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/status.hpp>
@@ -121,9 +122,7 @@ class AmqpIntegration : public ::testing::Test {
     return q;
   }
   void subscribe(qplug_queue* q, uint32_t prefetch = 200) {
-    qplug_subscribe_options o{};
-    o.struct_size = sizeof o;
-    o.abi_major = QPLUG_ABI_MAJOR;
+    auto o = qplug::sdk::versioned<qplug_subscribe_options>();
     o.prefetch = prefetch;
     qplug_status st = qplug::sdk::make_status();
     consumer_ = vt_->subscribe(q, &o, &Sink::on_delivery, &sink_, &st);

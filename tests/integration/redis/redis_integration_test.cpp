@@ -25,6 +25,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <qplug/sdk/versioned.hpp>
 
 namespace qplug::redis_it {
 namespace {
@@ -104,10 +105,7 @@ class RedisIntegration : public ::testing::Test {
     return subscribe(q, &Collector::on_delivery, c, prefetch);
   }
   qplug_consumer* subscribe(qplug_queue* q, qplug_deliver_fn deliver, void* ud, uint32_t prefetch) {
-    qplug_subscribe_options o{};
-    o.struct_size = sizeof o;
-    o.abi_major = QPLUG_ABI_MAJOR;
-    o.abi_minor = QPLUG_ABI_MINOR;
+    auto o = qplug::sdk::versioned<qplug_subscribe_options>();
     o.prefetch = prefetch;
     qplug_status st = sdk::make_status();
     qplug_consumer* cons = vt_->subscribe(q, &o, deliver, ud, &st);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <qplug/driver.h>
+#include <qplug/sdk/versioned.hpp>
 #include <qplug/loader.hpp>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/status.hpp>
@@ -39,10 +40,7 @@ inline qplug_queue* declare(const qplug_driver_v1* vt, qplug_driver* d, const st
 }
 
 inline sdk::OwnedMessage message(const std::string& id, const std::string& body) {
-  qplug_message m{};
-  m.struct_size = sizeof m;
-  m.abi_major = QPLUG_ABI_MAJOR;
-  m.abi_minor = QPLUG_ABI_MINOR;
+  auto m = qplug::sdk::versioned<qplug_message>();
   m.id = {id.data(), id.size()};
   m.body = {reinterpret_cast<const uint8_t*>(body.data()), body.size()};
   return sdk::OwnedMessage(m);

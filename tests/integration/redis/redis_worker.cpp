@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 #include <unistd.h>
+#include <qplug/sdk/versioned.hpp>
 
 namespace {
 struct Worker {
@@ -65,10 +66,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string group = argv[2];
-  qplug_subscribe_options opts{};
-  opts.struct_size = sizeof opts;
-  opts.abi_major = QPLUG_ABI_MAJOR;
-  opts.abi_minor = QPLUG_ABI_MINOR;
+  auto opts = qplug::sdk::versioned<qplug_subscribe_options>();
   opts.prefetch = 20;
   opts.group = {group.data(), group.size()};
   qplug_consumer* c = w.vt->subscribe(q, &opts, on_delivery, &w, &st);
