@@ -17,7 +17,11 @@
 //  - a dispatcher thread grabs a whole batch per lock acquisition and calls
 //    the host outside every lock;
 //  - ready messages and unsettled deliveries are guarded by two different
-//    mutexes, so publishers and settlers do not contend;
+//    mutexes, so publishers and settlers do not contend; acked blocks go
+//    back to publishers in chains through a lock-free stack, so a publisher
+//    never takes the settlers' lock either;
+//  - hot locks spin briefly before sleeping (sdk/spin_lock.hpp): their
+//    critical sections are far shorter than a futex sleep and wake;
 //  - condition variables are only signalled when somebody waits, and a
 //    dispatcher out of prefetch room is woken once half of it is free,
 //    not by every settle;
@@ -28,6 +32,7 @@
 #include <qplug/sdk/versioned.hpp>
 #include <qplug/sdk/config.hpp>
 #include <qplug/sdk/message.hpp>
+#include <qplug/sdk/spin_lock.hpp>
 #include <qplug/sdk/status.hpp>
 
 #include <algorithm>
@@ -52,6 +57,7 @@ namespace {
 using qplug::sdk::ConfigReader;
 using qplug::sdk::fail;
 using qplug::sdk::guarded;
+using qplug::sdk::lock_spinning;
 using qplug::sdk::view;
 
 constexpr int64_t mem_default_max_length = 1000;
@@ -64,11 +70,20 @@ constexpr size_t mem_max_batch = 256;
 // far more than one message (a short spin keeps 1P/1C off the futex).
 constexpr int mem_spin_pauses = 100;
 constexpr int mem_spin_yields = 20;
-// Acked nodes are kept for reuse by publishers (up to this many per queue):
-// a malloc on the publisher's thread paired with a free on the consumer's
-// thread is the most expensive part of moving a small message. (A pool as
-// big as max_length measured slower: more blocks alive, fewer cache hits.)
+// Acked nodes are kept for reuse by publishers: a malloc on the publisher's
+// thread paired with a free on the consumer's thread is the most expensive
+// part of moving a small message. The pool holds at most max_length blocks
+// (so it never holds more than a full queue would) and at most this many.
+// A smaller pool measured slower: a publisher asleep on a full queue wakes
+// to find the pool overflowed, and every message then costs a malloc again.
 constexpr size_t mem_max_spares = 1024;
+// Settlers hand acked nodes back in chains of this many: one atomic push per
+// chain instead of a shared lock per message keeps the cache line that
+// publishers and settlers share from bouncing between cores.
+constexpr size_t mem_return_chain = 32;
+// Bigger blocks are freed, not kept: one large message must not pin its
+// memory for the life of the queue.
+constexpr size_t mem_spare_max_bytes = 4096;
 constexpr size_t mem_size_class = 64;  // node blocks are rounded up to this, so they fit again
 // A dispatcher out of prefetch room sleeps until half of it is free again
 // (one wakeup refills many slots), but waits at most this long for that:
@@ -170,24 +185,43 @@ struct mem_queue {
   int64_t max_length;           // admission bound of the ready list
   int64_t publish_timeout_ms;   // default wait for room
 
-  // ready.size, readable without mu: idle dispatchers spin on it. It has a
-  // cache line of its own, so their reads do not pull `mu` and the list away
-  // from the publisher holding them (and flight_mu gets its own line too).
-  alignas(64) std::atomic<size_t> ready_hint{0};
-  alignas(64) std::mutex mu;    // guards the fields below up to flight_mu
-  mem_list ready;               // published or requeued, not yet grabbed
-  uint32_t waiting_publishers = 0;
-  uint32_t waiting_dispatchers = 0;
+  // Publishers never lock: they reserve room in `backlog` (one CAS) and push
+  // their batch onto `inbox` (one CAS); the dispatcher holding `mu` drains
+  // the inbox into `ready`. A publisher and a dispatcher share no lock -- with
+  // a shared mutex, every collision cost a futex sleep and wake (microseconds)
+  // per message -- and touch two cache lines:
+  //   inbox:   a Treiber stack, newest first; only ever taken whole, so no
+  //            ABA. Idle dispatchers spin on it, so it has a line of its own.
+  //   backlog: messages admitted and not yet grabbed (inbox + ready): the
+  //            max_length admission count. Dispatchers touch it once per grab.
+  //   waiting_*: sleepers on the condition variables below. A waker checks
+  //            them after its own change (seq_cst both sides, Dekker style)
+  //            and only then takes `mu` to notify.
+  alignas(64) std::atomic<mem_node*> inbox{nullptr};
+  alignas(64) std::atomic<int64_t> backlog{0};
+  std::atomic<uint32_t> waiting_publishers{0};
+  std::atomic<uint32_t> waiting_dispatchers{0};
+
+  alignas(64) std::mutex mu;    // dispatchers' lock: guards `ready` and `consumers`; the cvs wait on it
+  mem_list ready;               // drained from the inbox or requeued, not yet grabbed
   std::condition_variable not_full;   // publishers wait for room here
   std::condition_variable not_empty;  // dispatchers wait for messages here
   std::vector<mem_consumer*> consumers;  // active subscriptions
 
-  alignas(64) std::mutex flight_mu;  // guards node state/consumer, every consumer's in-flight list and the spares
+  alignas(64) std::mutex flight_mu;  // guards node state/consumer, every consumer's in-flight list, `settled`
   int64_t in_flight = 0;        // sum over consumers
   int64_t canceled_outstanding = 0;  // canceled deliveries the host has not settled yet
-  mem_node* spares = nullptr;   // acked nodes kept for reuse (linked through next)
-  size_t spare_count = 0;
-  std::atomic<size_t> spare_hint{0};  // spare_count, readable without the lock
+  mem_list settled;             // acked nodes gathering into the next chain for `returned`
+
+  // Spare blocks on their way back to publishers. Settlers push whole chains
+  // onto `returned`; a publisher takes the whole stack at once into `spares`
+  // (guarded by spare_mu, which only publishers take). Nobody pops single
+  // nodes off `returned`, so the lock-free stack has no ABA problem.
+  alignas(64) std::atomic<mem_node*> returned{nullptr};
+  std::atomic<size_t> spare_total{0};  // nodes in settled chains handed over + spares
+  size_t spare_cap = 0;                // most spare_total may reach: min(max_length, mem_max_spares)
+  alignas(64) std::mutex spare_mu;
+  mem_node* spares = nullptr;   // taken from `returned`, linked through next
 };
 
 // One driver instance, as opened from a queue.driver.memory YAML block.
@@ -210,9 +244,7 @@ bool mem_spin_until(Pred ready) {
   for (int i = 0; i < mem_spin_pauses + mem_spin_yields; ++i) {
     if (ready()) return true;
     if (i < mem_spin_pauses) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
+      qplug::sdk::cpu_relax();
     } else {
       std::this_thread::yield();
     }
@@ -331,13 +363,55 @@ void mem_node_free(mem_node* n) {
   std::free(n);
 }
 
-void mem_list_free(mem_list& l) {
-  for (mem_node* n = l.head; n != nullptr;) {
+// Frees a null-terminated chain linked through next.
+void mem_chain_free(mem_node* n) {
+  while (n != nullptr) {
     mem_node* next = n->next;
     mem_node_free(n);
     n = next;
   }
+}
+
+void mem_list_free(mem_list& l) {
+  if (l.tail != nullptr) l.tail->next = nullptr;
+  mem_chain_free(l.head);
   l = mem_list{};
+}
+
+/* ------------------------------------------------------------------------ */
+/* Spare blocks: acked nodes travelling back to publishers                    */
+/* ------------------------------------------------------------------------ */
+
+// Takes up to n spare nodes for a publish into out[]; returns how many.
+// Publishers only; settlers never wait on spare_mu.
+size_t mem_spares_take(mem_queue* q, mem_node** out, size_t n) {
+  if (q->spare_total.load(std::memory_order_relaxed) == 0) return 0;
+  size_t got = 0;
+  {
+    auto lock = lock_spinning(q->spare_mu);
+    if (q->spares == nullptr) q->spares = q->returned.exchange(nullptr, std::memory_order_acquire);
+    for (; got < n && q->spares != nullptr; ++got) {
+      out[got] = q->spares;
+      q->spares = q->spares->next;
+    }
+  }
+  if (got != 0) q->spare_total.fetch_sub(got, std::memory_order_relaxed);
+  return got;
+}
+
+// Hands a chain of acked nodes to publishers (one CAS), or frees it when
+// the pool is already full. Called without any lock held.
+void mem_spares_return(mem_queue* q, mem_list chain) {
+  if (chain.head == nullptr) return;
+  if (q->spare_total.load(std::memory_order_relaxed) + chain.size > q->spare_cap) {
+    mem_list_free(chain);
+    return;
+  }
+  q->spare_total.fetch_add(chain.size, std::memory_order_relaxed);
+  mem_node* head = q->returned.load(std::memory_order_relaxed);
+  do {
+    chain.tail->next = head;
+  } while (!q->returned.compare_exchange_weak(head, chain.head, std::memory_order_release, std::memory_order_relaxed));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -389,13 +463,12 @@ void mem_close(qplug_driver* driver, uint32_t /*timeout_ms: nothing here can han
       }
       for (mem_consumer* c : left) mem_stop_consumer(c);
       mem_list_free(q->ready);
-      for (mem_node* n = q->spares; n != nullptr;) {
-        mem_node* next = n->next;
-        mem_node_free(n);
-        n = next;
-      }
+      mem_chain_free(q->inbox.exchange(nullptr));
+      mem_chain_free(q->spares);
+      mem_chain_free(q->returned.exchange(nullptr));
       q->spares = nullptr;
       std::lock_guard flock(q->flight_mu);
+      mem_list_free(q->settled);
       if (q->canceled_outstanding > 0 || q->in_flight > 0) {
         mem_log(d.get(), QPLUG_LOG_WARN,
                 "close: queue '" + name + "' still has " + std::to_string(q->canceled_outstanding + q->in_flight) +
@@ -448,6 +521,7 @@ qplug_queue* mem_declare(qplug_driver* driver, qplug_str name, const qplug_kv* o
     q->driver = d;
     q->name = qname;
     q->max_length = max_length;
+    q->spare_cap = std::min<size_t>(static_cast<size_t>(max_length), mem_max_spares);
     q->publish_timeout_ms = timeout;
     mem_queue* raw = q.get();
     d->queues.emplace(qname, std::move(q));
@@ -459,38 +533,66 @@ qplug_queue* mem_declare(qplug_driver* driver, qplug_str name, const qplug_kv* o
 /* publish                                                                    */
 /* ------------------------------------------------------------------------ */
 
-// Wakes dispatchers after `added` messages arrived. Called with q->mu held.
+// Wakes sleeping dispatchers after `added` messages arrived. Called after
+// the change that made them ready, without q->mu (taken here if needed).
 void mem_wake_dispatchers(mem_queue* q, size_t added) {
-  if (q->waiting_dispatchers == 0) return;
+  if (q->waiting_dispatchers.load() == 0) return;  // seq_cst: pairs with the sleeper's increment
+  std::lock_guard lock(q->mu);
   if (added == 1) q->not_empty.notify_one(); else q->not_empty.notify_all();
 }
 
-// Appends nodes[from..n) as room allows, waiting up to `timeout_ms` for room.
-// Returns how many were enqueued in total (from included).
+// Reserves room for up to `want` messages under max_length; returns how many.
+size_t mem_reserve(mem_queue* q, size_t want) {
+  int64_t used = q->backlog.load(std::memory_order_relaxed);
+  for (;;) {
+    int64_t room = q->max_length - used;
+    if (room <= 0) return 0;
+    size_t got = std::min<size_t>(want, static_cast<size_t>(room));
+    if (q->backlog.compare_exchange_weak(used, used + static_cast<int64_t>(got))) return got;
+  }
+}
+
+// Pushes nodes[0..n) onto the inbox in one CAS, keeping their order (the
+// stack is newest first, so the chain links each node to the one before it).
+void mem_inbox_push(mem_queue* q, mem_node* const* nodes, size_t n) {
+  for (size_t i = n - 1; i > 0; --i) nodes[i]->next = nodes[i - 1];
+  mem_node* head = q->inbox.load(std::memory_order_relaxed);
+  do {
+    nodes[0]->next = head;
+  } while (!q->inbox.compare_exchange_weak(head, nodes[n - 1]));  // seq_cst: see waiting_dispatchers
+}
+
+// Appends nodes[0..n) as room allows, waiting up to `timeout_ms` for room.
+// Returns how many were enqueued, always a prefix of `nodes`.
 size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, size_t n, int64_t timeout_ms) {
   size_t done = 0;
   timeout_ms = std::min<int64_t>(timeout_ms, int64_t{1} << 40);  // ~35 years: no clock overflow
   // The clock is read only when the queue is full: most publishes never wait.
   std::chrono::steady_clock::time_point deadline{};
   bool dated = false;
-  std::unique_lock lock(q->mu);
-  for (;;) {
-    size_t before = done;
-    while (done < n && static_cast<int64_t>(q->ready.size) < q->max_length) q->ready.push_back(nodes[done++]);
-    q->ready_hint.store(q->ready.size, std::memory_order_relaxed);
-    if (done > before) mem_wake_dispatchers(q, done - before);
+  while (done < n) {
+    if (size_t got = mem_reserve(q, n - done); got != 0) {
+      mem_inbox_push(q, nodes + done, got);
+      done += got;
+      mem_wake_dispatchers(q, got);
+      continue;
+    }
+    if (timeout_ms == 0) return done;
     // A full queue is backpressure: the publisher sleeps (no spin), so it
     // leaves the CPU to the consumers it waits for.
-    if (done == n || timeout_ms == 0) return done;
     if (!dated) {
       deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
       dated = true;
     }
-    ++q->waiting_publishers;
-    bool timed_out = q->not_full.wait_until(lock, deadline) == std::cv_status::timeout;
-    --q->waiting_publishers;
-    if (timed_out && static_cast<int64_t>(q->ready.size) >= q->max_length) return done;
+    std::unique_lock lock(q->mu);
+    q->waiting_publishers.fetch_add(1);  // seq_cst: pairs with the dispatcher's backlog decrement
+    bool timed_out = false;
+    while (q->backlog.load() >= q->max_length && !timed_out)
+      timed_out = q->not_full.wait_until(lock, deadline) == std::cv_status::timeout;
+    q->waiting_publishers.fetch_sub(1);
+    if (timed_out && q->backlog.load() >= q->max_length) return done;
   }
+  return done;
 }
 
 /*
@@ -526,22 +628,8 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
       heap.resize(n);
       nodes = heap.data();
     }
-    // Take acked nodes to reuse (one lock per call), then copy outside every
-    // lock. A single message does not wait for a settler holding flight_mu:
-    // queueing behind it costs more than one malloc.
-    size_t spares = 0;
-    if (q->spare_hint.load(std::memory_order_relaxed) != 0) {
-      std::unique_lock lock(q->flight_mu, std::defer_lock);
-      if (n > 1) lock.lock(); else (void)lock.try_lock();
-      if (lock.owns_lock()) {
-        for (; spares < n && q->spares != nullptr; ++spares) {
-          nodes[spares] = q->spares;
-          q->spares = q->spares->next;
-          --q->spare_count;
-        }
-        q->spare_hint.store(q->spare_count, std::memory_order_relaxed);
-      }
-    }
+    // Take acked nodes to reuse (one lock per call), then copy outside every lock.
+    size_t spares = mem_spares_take(q, nodes, n);
     size_t made = 0;
     try {
       for (; made < n; ++made) nodes[made] = mem_node_make(q, *msgs[made], made < spares ? nodes[made] : nullptr);
@@ -626,26 +714,49 @@ size_t mem_wait_room(mem_consumer* c) {
   return std::min<size_t>(c->prefetch - c->in_flight.load(std::memory_order_relaxed), mem_max_batch);
 }
 
+// Moves everything in the inbox to the back of `ready`, oldest first. q->mu held.
+void mem_inbox_drain(mem_queue* q) {
+  mem_node* n = q->inbox.exchange(nullptr, std::memory_order_acquire);
+  mem_list fresh;  // the stack is newest first: reverse it
+  fresh.tail = n;
+  for (mem_node* prev = nullptr; n != nullptr; ++fresh.size) {
+    mem_node* next = n->next;
+    n->next = prev;
+    prev = n;
+    fresh.head = n;
+    n = next;
+  }
+  if (fresh.size == 0) return;
+  if (q->ready.tail != nullptr) q->ready.tail->next = fresh.head; else q->ready.head = fresh.head;
+  q->ready.tail = fresh.tail;
+  q->ready.size += fresh.size;
+}
+
 // Waits for ready messages and takes up to `room` of them (empty when stopping).
 mem_list mem_grab(mem_consumer* c, size_t room) {
   mem_queue* q = c->queue;
-  std::unique_lock lock(q->mu);
-  if (q->ready.size == 0) {
-    lock.unlock();
-    mem_spin_until([&] {
-      return q->ready_hint.load(std::memory_order_relaxed) != 0 || c->stopping.load(std::memory_order_relaxed);
-    });
-    lock.lock();
+  auto stopping = [c] { return c->stopping.load(std::memory_order_relaxed); };
+  // Idle: watch the inbox without any lock for a short while; sleeping and
+  // being woken costs two syscalls and a context switch. (A requeue lands in
+  // `ready`, not the inbox: the check under the lock below finds it.)
+  if (q->inbox.load(std::memory_order_relaxed) == nullptr)
+    mem_spin_until([&] { return q->inbox.load(std::memory_order_relaxed) != nullptr || stopping(); });
+  auto lock = lock_spinning(q->mu);
+  if (q->ready.size < room) mem_inbox_drain(q);
+  while (!stopping() && q->ready.size == 0) {
+    q->waiting_dispatchers.fetch_add(1);  // seq_cst: pairs with the publisher's inbox push
+    if (q->inbox.load() == nullptr && !stopping()) q->not_empty.wait(lock);
+    q->waiting_dispatchers.fetch_sub(1);
+    mem_inbox_drain(q);
   }
-  while (!c->stopping.load(std::memory_order_relaxed) && q->ready.size == 0) {
-    ++q->waiting_dispatchers;
-    q->not_empty.wait(lock);
-    --q->waiting_dispatchers;
-  }
-  if (c->stopping.load(std::memory_order_relaxed)) return {};
+  if (stopping()) return {};
   mem_list batch = q->ready.take_front(room);
-  q->ready_hint.store(q->ready.size, std::memory_order_relaxed);
-  if (q->waiting_publishers > 0) q->not_full.notify_all();
+  lock.unlock();
+  q->backlog.fetch_sub(static_cast<int64_t>(batch.size));  // seq_cst: pairs with waiting_publishers
+  if (q->waiting_publishers.load() != 0) {
+    std::lock_guard relock(q->mu);
+    q->not_full.notify_all();
+  }
   return batch;
 }
 
@@ -667,7 +778,7 @@ void mem_dispatch(mem_consumer* c) {
     if (batch.size == 0) return;
     mem_node* first = batch.head;
     {
-      std::lock_guard lock(q->flight_mu);
+      auto lock = lock_spinning(q->flight_mu);
       mem_flight_append(c, batch);
     }
     // Only this thread walks the batch's next links until it delivered a
@@ -746,10 +857,12 @@ qplug_consumer* mem_subscribe(qplug_queue* queue, const qplug_subscribe_options*
 // messages bypass max_length: refusing them would lose them.
 void mem_requeue_front(mem_queue* q, mem_list& nodes) {
   if (nodes.size == 0) return;
-  std::lock_guard lock(q->mu);
   size_t added = nodes.size;
-  q->ready.splice_front(nodes);
-  q->ready_hint.store(q->ready.size, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(q->mu);
+    q->ready.splice_front(nodes);
+    q->backlog.fetch_add(static_cast<int64_t>(added));
+  }
   mem_wake_dispatchers(q, added);
 }
 
@@ -768,8 +881,9 @@ int32_t mem_settle(qplug_delivery* delivery, int32_t disposition, qplug_status* 
     mem_node* n = mem_cast(delivery);
     mem_queue* q = n->queue;
     bool canceled = false;
+    mem_list chain;  // a full chain of spares to hand back once the lock is released
     {
-      std::lock_guard lock(q->flight_mu);
+      auto lock = lock_spinning(q->flight_mu);
       if (n->state == mem_state::canceled) {
         canceled = true;
         --q->canceled_outstanding;
@@ -789,10 +903,11 @@ int32_t mem_settle(qplug_delivery* delivery, int32_t disposition, qplug_status* 
           c->waiting_room = false;
           c->room_cv.notify_one();
         }
-        if ((disposition == QPLUG_ACK || disposition == QPLUG_REJECT) && q->spare_count < mem_max_spares) {
-          n->next = q->spares;
-          q->spares = n;
-          q->spare_hint.store(++q->spare_count, std::memory_order_relaxed);
+        if ((disposition == QPLUG_ACK || disposition == QPLUG_REJECT) && n->capacity <= mem_spare_max_bytes) {
+          q->settled.push_back(n);
+          if (q->settled.size >= mem_return_chain) std::swap(chain, q->settled);
+          lock.unlock();
+          mem_spares_return(q, chain);
           return QPLUG_OK;
         }
       }
@@ -866,12 +981,11 @@ void mem_stop_consumer(mem_consumer* c) {
     c->in_flight.store(0, std::memory_order_relaxed);
     c->flight_head = c->flight_tail = nullptr;
   }
-  std::lock_guard lock(q->mu);
-  std::erase(q->consumers, c);
-  size_t added = back.size;
-  q->ready.splice_front(back);
-  q->ready_hint.store(q->ready.size, std::memory_order_relaxed);
-  mem_wake_dispatchers(q, added);
+  {
+    std::lock_guard lock(q->mu);
+    std::erase(q->consumers, c);
+  }
+  mem_requeue_front(q, back);
 }
 
 int32_t mem_unsubscribe(qplug_consumer* consumer, qplug_status* st) {
@@ -905,7 +1019,7 @@ int32_t mem_queue_info(qplug_queue* queue, qplug_queue_info* info, qplug_status*
     auto out = qplug::sdk::versioned<qplug_queue_info>();
     {
       std::lock_guard lock(q->mu);
-      out.messages = static_cast<int64_t>(q->ready.size);
+      out.messages = q->backlog.load(std::memory_order_relaxed);
       out.consumers = static_cast<int64_t>(q->consumers.size());
     }
     {
