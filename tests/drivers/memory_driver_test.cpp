@@ -295,4 +295,56 @@ TEST(MemoryDriverStress, MixedSizesKeepEveryByte) {
   EXPECT_EQ(seen.load(), kCount);
 }
 
+// Every field length from 0 to 70 bytes (the copy has separate paths for
+// 0-3, 4-7, 8-15, 16-32 and longer) comes back byte for byte, in the id, the
+// content type, the body, a header key and string/bytes header values.
+TEST(MemoryDriverStress, EveryShortFieldLengthSurvivesByteForByte) {
+  MemoryQueue mq({{"max_length", "200"}, {"publish_timeout_ms", "1000"}});
+  ASSERT_NE(mq.q(), nullptr);
+  constexpr int kMaxLen = 70;
+  auto text = [](int len, int salt) {
+    std::string out;
+    for (int k = 0; k < len; ++k) out += static_cast<char>('!' + (k * 7 + salt) % 90);
+    return out;
+  };
+  std::vector<qplug::sdk::OwnedMessage> sent;
+  for (int len = 0; len <= kMaxLen; ++len) {
+    qplug::sdk::OwnedMessage m;
+    m.id = text(len, 1);
+    m.content_type = text(len, 2);
+    m.body = text(len, 3);
+    m.headers.push_back({"k" + text(len, 4), QPLUG_VALUE_STRING, 0, 0, text(len, 5)});
+    m.headers.push_back({"b", QPLUG_VALUE_BYTES, 0, 0, text(len, 6)});
+    sent.push_back(std::move(m));
+  }
+  for (auto& m : sent) {
+    const qplug_message* one = &m.view();
+    size_t accepted = 0;
+    qplug_status st = qplug::sdk::make_status();
+    ASSERT_EQ(vt()->publish(mq.q(), &one, 1, nullptr, nullptr, nullptr, &accepted, &st), QPLUG_OK) << st.message;
+  }
+  std::mutex mu;
+  std::vector<qplug::sdk::OwnedMessage> got;
+  Sink sink;
+  sink.decide = [&](const qplug_message& m) {
+    std::lock_guard lock(mu);
+    got.emplace_back(m);
+    return QPLUG_ACK;
+  };
+  Subscriber sub(mq.q(), &sink, 0, 16);
+  ASSERT_TRUE(sink.wait_acked(sent.size()));
+  std::lock_guard lock(mu);
+  ASSERT_EQ(got.size(), sent.size());
+  for (size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(got[i].id, sent[i].id) << "length " << i;
+    EXPECT_EQ(got[i].content_type, sent[i].content_type) << "length " << i;
+    EXPECT_EQ(got[i].body, sent[i].body) << "length " << i;
+    ASSERT_EQ(got[i].headers.size(), 2u);
+    EXPECT_EQ(got[i].headers[0].key, sent[i].headers[0].key) << "length " << i;
+    EXPECT_EQ(got[i].headers[0].data, sent[i].headers[0].data) << "length " << i;
+    EXPECT_EQ(got[i].headers[1].type, QPLUG_VALUE_BYTES);
+    EXPECT_EQ(got[i].headers[1].data, sent[i].headers[1].data) << "length " << i;
+  }
+}
+
 }  // namespace
