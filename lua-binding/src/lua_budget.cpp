@@ -41,10 +41,10 @@ void budget_hook(lua_State* L, lua_Debug*) {
     what = "interrupted: the host is shutting down";
   } else if (s->max_instructions != 0 && s->used > s->max_instructions) {
     kind = ErrorKind::TIMEOUT;
-    what = "instruction budget exceeded (QPLUG_LUA_MAX_INSTRUCTIONS)";
+    what = "instruction budget exceeded (the consumer's limits.max_instructions, else QPLUG_LUA_MAX_INSTRUCTIONS)";
   } else if (s->has_deadline && std::chrono::steady_clock::now() > s->deadline) {
     kind = ErrorKind::TIMEOUT;
-    what = "time budget exceeded (QPLUG_LUA_TIMEOUT_MS)";
+    what = "time budget exceeded (the consumer's limits.timeout, else QPLUG_LUA_TIMEOUT_MS)";
   }
   if (what == nullptr) return;
   if (!s->tripped) {

@@ -7,6 +7,7 @@
 
 #include <qplug/lua.hpp>
 
+#include <chrono>
 #include <string>
 
 namespace qplug::lua {
@@ -160,6 +161,9 @@ Result<HandlerFactory> consumer_handler_factory(Runtime& runtime, const Consumer
     return invalid_error(consumer.where.to_string() + ": consumer '" + consumer.id +
                          "': a Lua handler needs `source:` and `method:` (or `func:` naming a function.lua entry)");
   }
+  // The entry's `limits:` win over the host's defaults, field by field.
+  if (consumer.limits.max_instructions) budget.max_instructions = *consumer.limits.max_instructions;
+  if (consumer.limits.timeout_ms) budget.max_time = std::chrono::milliseconds(*consumer.limits.timeout_ms);
   SecurityContext security = security_context(consumer.security);
   Runtime* rt = &runtime;
   return HandlerFactory([rt, security, spec, budget](int) -> Result<Handler> {

@@ -71,6 +71,18 @@ function cases.handler_loops()
   expect_results(3)
 end
 
+-- The same, with the budgets from the consumers' `limits:` (no env set):
+-- one entry counts instructions, the other only wall-clock time.
+function cases.handler_loops_config_limits()
+  -- ctest sets the host defaults to 1e6 instructions and no time limit, so
+  -- `expect` fails unless each entry's limits replaced them.
+  assert(queue.publish("app:loop_limited", {swallow = false}, {expect = "instruction budget"}))
+  assert(queue.publish("app:loop_timed", {swallow = true}, {expect = "time budget"}))
+  expect_results(2)                  -- loop_dead_checker saw both, x-last-error names the budget
+  assert(queue.publish("app:settle", {n = 3}))
+  expect_results(3)
+end
+
 function cases.consumer_denied()
   assert(queue.publish("app:denied_jobs", {n = 1}))
   expect_results(1)

@@ -156,6 +156,9 @@ check_budget_error = checked("budget", function(payload)
   local msg = assert(queue.message())
   local last_error = msg:header("x-last-error") or ""
   t.check(last_error:find("budget exceeded", 1, true), "x-last-error names the budget, got " .. last_error)
+  -- Which budget tripped, when the publisher said (header `expect`).
+  local expect = msg:header("expect")
+  if expect then t.check(last_error:find(expect, 1, true), "expected '" .. expect .. "', got " .. last_error) end
 end)
 
 -- A consumer acting as restricted_worker: publishing to app:secret is denied.

@@ -389,6 +389,18 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndEntry) {
        std::string(kHead) + q + f +
            "  - {name: c, kind: queue.consumer, queue: q, func: f, security: {}, lifecycle: {security: {}}}\n",
        {"give 'security' once"}},
+      {"consumer unknown limits field",
+       std::string(kHead) + q + f + "  - {name: c, kind: queue.consumer, queue: q, func: f, limits: {max_instructoins: 5}}\n",
+       {"app.yaml:7: entry 'app:c' (queue.consumer): unknown field 'limits.max_instructoins'"}},
+      {"consumer negative instruction limit",
+       std::string(kHead) + q + f + "  - {name: c, kind: queue.consumer, queue: q, func: f, limits: {max_instructions: -1}}\n",
+       {"app.yaml:7:", "limits.max_instructions"}},
+      {"consumer bad limits timeout",
+       std::string(kHead) + q + f + "  - {name: c, kind: queue.consumer, queue: q, func: f, limits: {timeout: soon}}\n",
+       {"app.yaml:7:", "'limits.timeout' must be a duration"}},
+      {"consumer limits not a map",
+       std::string(kHead) + q + f + "  - {name: c, kind: queue.consumer, queue: q, func: f, limits: 5}\n",
+       {"app.yaml:7:", "limits"}},
       {"consumer unknown lifecycle field",
        std::string(kHead) + q + f + "  - {name: c, kind: queue.consumer, queue: q, func: f, lifecycle: {restart: 1}}\n",
        {"unknown field 'lifecycle.restart'"}},
@@ -484,6 +496,26 @@ TEST_F(ConfigTest, DurationsAndBooleans) {
   EXPECT_EQ(r->find_queue("app:q2")->retry.initial_backoff_ms, 20);
   EXPECT_EQ(r->find_queue("app:q2")->retry.max_backoff_ms, 3600000);
   EXPECT_TRUE(r->consumers.at(0).auto_ack);
+}
+
+TEST_F(ConfigTest, ConsumerLimitsAreOptionalPerField) {
+  Result<Config> r = parse_config(
+      "namespace: app\nentries:\n  - {name: m, kind: queue.driver.memory}\n"
+      "  - {name: q, kind: queue.queue, driver: m}\n"
+      "  - {name: both, kind: queue.consumer, queue: q, source: a.lua, method: m,"
+      " limits: {max_instructions: 5000, timeout: 1.5s}}\n"
+      "  - {name: unlimited, kind: queue.consumer, queue: q, source: a.lua, method: m,"
+      " limits: {max_instructions: 0}}\n"
+      "  - {name: none, kind: queue.consumer, queue: q, source: a.lua, method: m}\n",
+      "x.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  const HandlerLimits& both = r->consumers.at(0).limits;
+  EXPECT_EQ(both.max_instructions, std::optional<uint64_t>(5000));
+  EXPECT_EQ(both.timeout_ms, std::optional<int64_t>(1500));
+  EXPECT_EQ(r->consumers.at(1).limits.max_instructions, std::optional<uint64_t>(0));
+  EXPECT_FALSE(r->consumers.at(1).limits.timeout_ms.has_value());
+  EXPECT_FALSE(r->consumers.at(2).limits.max_instructions.has_value());
+  EXPECT_FALSE(r->consumers.at(2).limits.timeout_ms.has_value());
 }
 
 TEST_F(ConfigTest, NeverCrashesOnOddInput) {

@@ -38,7 +38,7 @@ void print_help() {
                "  --as ENTRY   publish as the actor (security:) of this process.lua or\n"
                "               queue.consumer entry; default: the host (always allowed unless\n"
                "               security.strict).\n\n"
-               "Handler budgets: QPLUG_LUA_MAX_INSTRUCTIONS, QPLUG_LUA_TIMEOUT_MS.\n"
+               "Handler budgets: a consumer's limits:, else QPLUG_LUA_MAX_INSTRUCTIONS, QPLUG_LUA_TIMEOUT_MS.\n"
             << kExitCodesHelp;
 }
 

@@ -3,8 +3,8 @@
 // process.lua entries run their script on the runner's thread until it
 // returns or `qplug run` shuts down.
 //
-// Budgets per handler call come from QPLUG_LUA_MAX_INSTRUCTIONS and
-// QPLUG_LUA_TIMEOUT_MS (docs/lua-api.md "Budgets").
+// Budgets per handler call: the consumer's `limits:`, else
+// QPLUG_LUA_MAX_INSTRUCTIONS / QPLUG_LUA_TIMEOUT_MS (docs/lua-api.md "Budgets").
 #include "handler_registry.hpp"
 
 #include <qplug/lua.hpp>

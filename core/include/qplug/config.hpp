@@ -72,10 +72,19 @@ struct HandlerSpec {
   std::vector<std::string> modules;
 };
 
+// Per-call limits for a consumer's handler (`limits:` on queue.consumer).
+// Unset fields fall back to the host's defaults (QPLUG_LUA_MAX_INSTRUCTIONS,
+// QPLUG_LUA_TIMEOUT_MS, else 1e9 instructions / 30 s); 0 means unlimited.
+struct HandlerLimits {
+  std::optional<uint64_t> max_instructions;  // Lua VM instructions per handler call
+  std::optional<int64_t> timeout_ms;         // wall clock per handler call
+};
+
 struct ConsumerEntry {  // kind: queue.consumer
   std::string id;
   std::string queue;  // full queue ID
   HandlerSpec handler;
+  HandlerLimits limits;
   int concurrency = 1;
   int prefetch = 10;
   bool auto_ack = false;

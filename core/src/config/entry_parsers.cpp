@@ -201,13 +201,31 @@ Status parse_consumer_lifecycle(const EntryContext& ec, const YAML::Node& lifecy
   return st;
 }
 
+// `limits: {max_instructions, timeout}`: per-call handler limits; 0 = unlimited.
+Status parse_handler_limits(const EntryContext& ec, const YAML::Node& limits, HandlerLimits* out) {
+  if (!given(limits)) return ok_status();
+  Status st = require_map(ec, limits, "limits");
+  if (st.ok()) st = check_fields(ec, limits, {"max_instructions", "timeout"}, "limits.");
+  if (st.ok() && given(child(limits, "max_instructions"))) {
+    int64_t n = 0;
+    st = read_int(ec, limits, "max_instructions", 0, int64_t{1} << 50, &n, "limits.max_instructions");
+    if (st.ok()) out->max_instructions = static_cast<uint64_t>(n);
+  }
+  if (st.ok() && given(child(limits, "timeout"))) {
+    int64_t ms = 0;
+    st = read_duration_ms(ec, limits, "timeout", &ms, "limits.timeout");
+    if (st.ok()) out->timeout_ms = ms;
+  }
+  return st;
+}
+
 Status parse_consumer(const EntryContext& ec, const YAML::Node& n, Config* out) {
   ConsumerEntry c;
   c.id = ec.id;
   c.where = ec.where();
   Status st = check_fields(ec, n, {"kind", "name", "id", "meta", "queue", "func", "source", "method", "modules",
                                    "concurrency", "prefetch", "auto_ack", "group", "driver_options", "security",
-                                   "lifecycle"});
+                                   "lifecycle", "limits"});
   if (st.ok()) st = read_string(ec, n, "queue", &c.queue, true);
   if (st.ok()) st = resolve_ref(ec, child(n, "queue"), "queue", c.queue, &c.queue);
   if (st.ok()) st = read_string(ec, n, "func", &c.handler.func);
@@ -232,6 +250,7 @@ Status parse_consumer(const EntryContext& ec, const YAML::Node& n, Config* out) 
   if (st.ok()) st = read_bool(ec, n, "auto_ack", &c.auto_ack);
   if (st.ok()) st = read_string(ec, n, "group", &c.group);
   if (st.ok()) st = parse_driver_options(ec, n, &c.driver_options);
+  if (st.ok()) st = parse_handler_limits(ec, child(n, "limits"), &c.limits);
   if (st.ok()) st = parse_consumer_lifecycle(ec, child(n, "lifecycle"), &c);
   if (st.ok()) st = parse_entry_security(ec, n, child(n, "lifecycle"), &c.security);
   if (!st.ok()) return st;

@@ -80,7 +80,8 @@ void push_error(lua_State* L, const Status& status);
 struct Budget {
   uint64_t max_instructions = 1'000'000'000;  // VM instructions per call; 0 = unlimited
   std::chrono::milliseconds max_time{30000};  // wall clock per call; 0 = unlimited
-  // Defaults overridden by QPLUG_LUA_MAX_INSTRUCTIONS and QPLUG_LUA_TIMEOUT_MS.
+  // from_env(): these defaults, overridden by QPLUG_LUA_MAX_INSTRUCTIONS and
+  // QPLUG_LUA_TIMEOUT_MS; a consumer's `limits:` then override those.
   static Budget from_env();
 };
 
@@ -113,6 +114,7 @@ class Worker {
 
 // The HandlerFactory for a queue.consumer entry: `source:`+`method:` or `func:`
 // (a function.lua entry of runtime.config()). Each worker gets its own Worker.
+// `budget` is the host's default; the entry's `limits:` override it per field.
 Result<HandlerFactory> consumer_handler_factory(Runtime& runtime, const ConsumerEntry& consumer,
                                                 Budget budget = Budget::from_env());
 
