@@ -42,6 +42,7 @@ bool Connection::connect(const Endpoint& ep, int64_t extra_read_timeout_ms, qplu
     return false;
   }
   ctx_ = c;
+  use_reply_arenas(c->reader, &arena_);
   redisEnableKeepAlive(c);
   redisSetTimeout(c, to_timeval(ep.command_timeout_ms + extra_read_timeout_ms));
   if (!ep.password.empty()) {
@@ -113,29 +114,6 @@ Reply Connection::command(const std::vector<std::string_view>& argv, qplug_statu
     return nullptr;
   }
   return read_reply(st);
-}
-
-FormattedCommand::FormattedCommand(const std::vector<std::string_view>& argv) {
-  // Formatting runs once per published message: reuse the scratch arrays.
-  thread_local std::vector<size_t> lens;
-  thread_local std::vector<const char*> ptrs;
-  argv_ptrs(argv, &ptrs, &lens);
-  len = redisFormatCommandArgv(&data, static_cast<int>(ptrs.size()), ptrs.data(), lens.data());
-  if (len < 0) data = nullptr;
-}
-
-FormattedCommand& FormattedCommand::operator=(FormattedCommand&& o) noexcept {
-  if (this != &o) {
-    if (data != nullptr) redisFreeCommand(data);
-    data = o.data;
-    len = o.len;
-    o.data = nullptr;
-  }
-  return *this;
-}
-
-FormattedCommand::~FormattedCommand() {
-  if (data != nullptr) redisFreeCommand(data);
 }
 
 int32_t fail_reply(qplug_status* st, const redisReply* r, const char* what) {

@@ -3,6 +3,8 @@
 // SELECT, timeouts; typed replies that free themselves.
 #pragma once
 
+#include "rstream_reply_arena.hpp"
+#include "rstream_resp.hpp"
 #include "rstream_settings.hpp"
 
 #include <qplug/driver.h>
@@ -17,7 +19,7 @@
 namespace qplug::rstream {
 
 struct ReplyFree {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
+  void operator()(redisReply* r) const { free_reply(r); }  // replies are arena-built
 };
 using Reply = std::unique_ptr<redisReply, ReplyFree>;
 
@@ -56,20 +58,8 @@ class Connection {
 
  private:
   redisContext* ctx_ = nullptr;
+  ReplyArenaCursor arena_;  // the reply ctx_ is building (see use_reply_arenas)
   std::string address_;
-};
-
-// Formats argv as one RESP command (owned), for pipelined writers that build
-// commands on the caller's thread and write them on the I/O thread.
-struct FormattedCommand {
-  char* data = nullptr;
-  long long len = 0;
-  FormattedCommand() = default;
-  explicit FormattedCommand(const std::vector<std::string_view>& argv);
-  FormattedCommand(FormattedCommand&& o) noexcept : data(o.data), len(o.len) { o.data = nullptr; }
-  FormattedCommand& operator=(FormattedCommand&& o) noexcept;
-  FormattedCommand(const FormattedCommand&) = delete;
-  ~FormattedCommand();
 };
 
 // Fills `status` from an error reply, prefixed with what was attempted.

@@ -1,7 +1,10 @@
 // rstream_fields.cpp -- encoding qplug messages as stream fields and back.
 #include "rstream_fields.hpp"
 
+#include "rstream_connection.hpp"
+
 #include <qplug/sdk/status.hpp>
+#include <qplug/sdk/versioned.hpp>
 
 #include <cerrno>
 #include <cstddef>
@@ -27,21 +30,24 @@ std::string format_double(double v) {
   return buf;
 }
 
-bool parse_int(const std::string& s, int64_t* out) {
+// Reply strings are NUL-terminated by hiredis; a value with an embedded NUL
+// (or trailing junk) does not parse, so it stays a string header.
+bool parse_int(const redisReply* v, int64_t* out) {
+  if (v->str == nullptr || v->len == 0) return false;
   char* end = nullptr;
   errno = 0;
-  long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || errno != 0 || *end != '\0') return false;
-  *out = v;
+  long long n = std::strtoll(v->str, &end, 10);
+  if (errno != 0 || end != v->str + v->len) return false;
+  *out = n;
   return true;
 }
 
-bool parse_double(const std::string& s, double* out) {
+bool parse_double(const redisReply* v, double* out) {
+  if (v->str == nullptr || v->len == 0) return false;
   char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end != '\0') return false;
-  *out = v;
+  double d = std::strtod(v->str, &end);
+  if (end != v->str + v->len) return false;
+  *out = d;
   return true;
 }
 
@@ -133,58 +139,75 @@ bool encode_fields(const qplug_message& m, EncodedFields* out, qplug_status* st)
 }
 
 namespace {
+qplug_str text_of(const redisReply* r) { return qplug_str{r->str == nullptr ? "" : r->str, r->str == nullptr ? 0 : r->len}; }
+
 // Fills `h` from a typed field ("h.i:attempts" = "3"). False when the field
 // is not typed or its value does not parse as its type.
-bool decode_typed(std::string_view key, const std::string& value, sdk::OwnedHeader* h) {
+bool decode_typed(const redisReply* k, const redisReply* v, qplug_header* h) {
+  std::string_view key = reply_text(k);
   if (key.size() <= 4 || key.substr(0, 2) != "h." || key[3] != ':') return false;
-  h->key = std::string(key.substr(4));
+  h->key = qplug_str{k->str + 4, k->len - 4};
+  h->value = qplug_value{};
   switch (key[2]) {
-    case 's': h->type = QPLUG_VALUE_STRING; h->data = value; return true;
-    case 'x': h->type = QPLUG_VALUE_BYTES; h->data = value; return true;
-    case 'n': h->type = QPLUG_VALUE_NULL; return true;
-    case 'i': h->type = QPLUG_VALUE_INT64; return parse_int(value, &h->i64);
-    case 'f': h->type = QPLUG_VALUE_DOUBLE; return parse_double(value, &h->f64);
-    case 'b':
-      h->type = QPLUG_VALUE_BOOL;
-      h->i64 = value == "true" || value == "1";
-      return h->i64 == 1 || value == "false" || value == "0";
+    case 's': h->value.type = QPLUG_VALUE_STRING; h->value.as.str = text_of(v); return true;
+    case 'x': {
+      qplug_str t = text_of(v);
+      h->value.type = QPLUG_VALUE_BYTES;
+      h->value.as.bytes = qplug_bytes{reinterpret_cast<const uint8_t*>(t.ptr), t.len};
+      return true;
+    }
+    case 'n': h->value.type = QPLUG_VALUE_NULL; return true;
+    case 'i': h->value.type = QPLUG_VALUE_INT64; return parse_int(v, &h->value.as.i64);
+    case 'f': h->value.type = QPLUG_VALUE_DOUBLE; return parse_double(v, &h->value.as.f64);
+    case 'b': {
+      std::string_view b = reply_text(v);
+      h->value.type = QPLUG_VALUE_BOOL;
+      h->value.as.boolean = b == "true" || b == "1";
+      return h->value.as.boolean != 0 || b == "false" || b == "0";
+    }
     default: return false;
   }
 }
 }  // namespace
 
-bool decode_fields(const redisReply* fields, std::string_view entry_id, sdk::OwnedMessage* out, std::string* why) {
-  *out = sdk::OwnedMessage{};
+bool decode_fields(const redisReply* fields, std::string_view entry_id, std::vector<qplug_header>* headers,
+                   qplug_message* out, std::string* why) {
+  *out = sdk::versioned<qplug_message>();
+  headers->clear();
   if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY || fields->elements % 2 != 0) {
     *why = "entry " + std::string(entry_id) + " has no field/value list";
     return false;
   }
-  if (fields->elements > 6) out->headers.reserve(fields->elements / 2 - 3);  // all but id, ct, body
+  if (fields->elements > 6) headers->reserve(fields->elements / 2 - 3);  // all but id, ct, body
+  bool has_id = false;
   for (size_t i = 0; i + 1 < fields->elements; i += 2) {
     const redisReply* k = fields->element[i];
     const redisReply* v = fields->element[i + 1];
-    std::string_view key = k->str == nullptr ? std::string_view{} : std::string_view(k->str, k->len);
-    std::string value = v->str == nullptr ? std::string{} : std::string(v->str, v->len);
+    std::string_view key = reply_text(k);
     if (key == "id") {
-      out->id = std::move(value);
+      out->id = text_of(v);
+      has_id = out->id.len != 0;
     } else if (key == "ct") {
-      out->content_type = std::move(value);
+      out->content_type = text_of(v);
     } else if (key == "body") {
-      out->body = std::move(value);
+      qplug_str b = text_of(v);
+      out->body = qplug_bytes{reinterpret_cast<const uint8_t*>(b.ptr), b.len};
     } else {
-      sdk::OwnedHeader h;
-      if (!decode_typed(key, value, &h)) {
+      qplug_header h{};
+      if (!decode_typed(k, v, &h)) {
         // A plain field written by another client, or a typed field whose
         // value does not parse: kept as a string header under its full name.
-        h = sdk::OwnedHeader{};
-        h.key = std::string(key);
-        h.type = QPLUG_VALUE_STRING;
-        h.data = std::move(value);
+        h.key = text_of(k);
+        h.value = qplug_value{};
+        h.value.type = QPLUG_VALUE_STRING;
+        h.value.as.str = text_of(v);
       }
-      out->headers.push_back(std::move(h));
+      headers->push_back(h);
     }
   }
-  if (out->id.empty()) out->id = std::string(entry_id);
+  if (!has_id) out->id = qplug_str{entry_id.data(), entry_id.size()};
+  out->headers = headers->empty() ? nullptr : headers->data();
+  out->header_count = headers->size();
   return true;
 }
 

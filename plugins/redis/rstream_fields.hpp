@@ -9,7 +9,6 @@
 #pragma once
 
 #include <qplug/driver.h>
-#include <qplug/sdk/message.hpp>
 
 #include <hiredis.h>
 
@@ -28,8 +27,12 @@ struct EncodedFields {
 };
 bool encode_fields(const qplug_message& m, EncodedFields* out, qplug_status* status);
 
-// Decodes the [field, value, ...] array of one stream entry. `entry_id` is
-// used as the message ID when the entry has no `id` field.
-bool decode_fields(const redisReply* fields, std::string_view entry_id, sdk::OwnedMessage* out, std::string* why);
+// Decodes the [field, value, ...] array of one stream entry into `out`, a
+// view whose spans point into the reply (no copies: the caller keeps the
+// reply alive as long as the view) and whose headers are stored in *headers.
+// `entry_id` (which must outlive the view too) is the message ID when the
+// entry has no `id` field. Attempts are left for the caller to set.
+bool decode_fields(const redisReply* fields, std::string_view entry_id, std::vector<qplug_header>* headers,
+                   qplug_message* out, std::string* why);
 
 }  // namespace qplug::rstream

@@ -162,7 +162,7 @@ Reply Subscription::command(const std::vector<std::string_view>& argv, bool bloc
   bool sent = true;
   if (!acks.empty()) {
     FormattedCommand xack = AckBatch::format_xack(p_.key, p_.group, acks);
-    sent = xack.data != nullptr && conn_.append_formatted(xack.data, static_cast<size_t>(xack.len));
+    sent = conn_.append_formatted(xack.data(), xack.size());
   }
   sent = sent && conn_.append(argv);
   bool acked = acks.empty();
@@ -215,7 +215,8 @@ bool Subscription::redeliver_nacked() {
         reply_text(r.get()).data());
     return true;
   }
-  return deliver_entries(r.get(), false, &attempts);
+  const redisReply* entries = r.get();
+  return deliver_entries(SharedReply(std::move(r)), entries, false, &attempts);
 }
 
 bool Subscription::read_history(uint32_t free) {
@@ -236,7 +237,7 @@ bool Subscription::read_history(uint32_t free) {
     return true;
   }
   history_cursor_ = entry_id_of(entries->element[entries->elements - 1]);
-  return deliver_entries(entries, true, nullptr);
+  return deliver_entries(SharedReply(std::move(r)), entries, true, nullptr);
 }
 
 bool Subscription::claim_idle(uint32_t free) {
@@ -255,7 +256,8 @@ bool Subscription::claim_idle(uint32_t free) {
     int64_t interval = std::clamp<int64_t>(p_.options.claim_idle_ms / 2, 50, 5000);
     next_claim_ = Clock::now() + std::chrono::milliseconds(interval);
   }
-  return deliver_entries(r->element[1], true, nullptr);
+  const redisReply* entries = r->element[1];
+  return deliver_entries(SharedReply(std::move(r)), entries, true, nullptr);
 }
 
 bool Subscription::read_new(uint32_t free) {
@@ -276,7 +278,8 @@ bool Subscription::read_new(uint32_t free) {
   }
   if (!is_array(r.get()) || r->elements != 1) return true;  // timed out (nil) or unblocked
   static const std::unordered_map<std::string, uint32_t> kNone;
-  return deliver_entries(r->element[0]->element[1], false, &kNone);
+  const redisReply* entries = r->element[0]->element[1];
+  return deliver_entries(SharedReply(std::move(r)), entries, false, &kNone);
 }
 
 bool Subscription::pending_counts(const std::string& first, const std::string& last, size_t n,
@@ -294,7 +297,7 @@ bool Subscription::pending_counts(const std::string& first, const std::string& l
   return true;
 }
 
-bool Subscription::deliver_entries(const redisReply* entries, bool ask_counts,
+bool Subscription::deliver_entries(const SharedReply& reply, const redisReply* entries, bool ask_counts,
                                    const std::unordered_map<std::string, uint32_t>* known) {
   if (!is_array(entries) || entries->elements == 0) return true;
   std::unordered_map<std::string, uint32_t> counts;
@@ -318,20 +321,20 @@ bool Subscription::deliver_entries(const redisReply* entries, bool ask_counts,
     auto it = known->find(id);
     uint32_t attempts = it != known->end() ? it->second : 1;
     auto d = std::make_unique<Delivery>();
-    d->sub = self;
-    d->entry_id = id;
+    d->entry_id = std::move(id);
     std::string why;
-    if (!decode_fields(e->element[1], id, &d->msg, &why)) {
+    if (!decode_fields(e->element[1], d->entry_id, &d->headers, &d->view, &why)) {
       log(host_, QPLUG_LOG_ERROR, "stream %s: %s; left pending", p_.key.c_str(), why.c_str());
       continue;
     }
-    d->msg.attempts = attempts;
-    d->view = d->msg.view();
+    d->view.attempts = attempts;
     {
       std::lock_guard lock(mu_);
-      if (stop_ || held_.count(id) != 0) continue;  // stopping, or already in the host's hands
-      held_[id] = attempts;
+      // Stopping, or already in the host's hands.
+      if (stop_ || !held_.try_emplace(d->entry_id, attempts).second) continue;
     }
+    d->sub = self;
+    d->reply = reply;
     Delivery* raw = d.release();
     p_.deliver(p_.host_ud, reinterpret_cast<qplug_delivery*>(raw), &raw->view);
   }

@@ -22,7 +22,6 @@
 
 #include <qplug/driver.h>
 #include <qplug/sdk/backoff.hpp>
-#include <qplug/sdk/message.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -37,11 +36,18 @@ namespace qplug::rstream {
 
 class Subscription;
 
-// What a qplug_delivery* points to. Owns the decoded message until settled.
+// The reply an entry list came in, shared by the deliveries made from it:
+// freed when the last of them is settled (an arena: a few free() calls, see
+// rstream_reply_arena.hpp).
+using SharedReply = std::shared_ptr<const redisReply>;
+
+// What a qplug_delivery* points to. `view` borrows from `reply` (fields),
+// `headers` and `entry_id`; all live until the delivery is settled.
 struct Delivery {
   std::shared_ptr<Subscription> sub;
+  SharedReply reply;
   std::string entry_id;
-  sdk::OwnedMessage msg;
+  std::vector<qplug_header> headers;
   qplug_message view{};
 };
 
@@ -84,7 +90,9 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   bool read_new(uint32_t room);
   // Delivers the entries of an XREADGROUP/XCLAIM entry list; attempts come
   // from `attempts` (fresh/nack) or from XPENDING when `ask_counts`.
-  bool deliver_entries(const redisReply* entries, bool ask_counts, const std::unordered_map<std::string, uint32_t>* known);
+  // `entries` lies inside `reply`, which the deliveries keep alive.
+  bool deliver_entries(const SharedReply& reply, const redisReply* entries, bool ask_counts,
+                       const std::unordered_map<std::string, uint32_t>* known);
   bool pending_counts(const std::string& first, const std::string& last, size_t n,
                       std::unordered_map<std::string, uint32_t>* out);
   uint32_t room();

@@ -115,7 +115,7 @@ void Writer::flush(std::vector<WriteJob>& pending) {
     WriteJob& job = pending[jobs_written];
     if (job.acks) job.cmds = std::exchange(job.acks, nullptr)->take();
     for (size_t i = job.replied; i < job.cmds.size(); ++i, ++commands)
-      conn_.append_formatted(job.cmds[i].data, static_cast<size_t>(job.cmds[i].len));
+      conn_.append_formatted(job.cmds[i].data(), job.cmds[i].size());
   }
   // Read: replies arrive in order; complete each job once its last reply is in.
   size_t completed = 0;

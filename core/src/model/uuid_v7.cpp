@@ -9,6 +9,8 @@
 // ignored for the same reason. State is thread_local: the publish hot path takes no
 // lock. IDs from different threads are unique (62 random bits) and ordered by
 // millisecond, but not ordered within one millisecond.
+#include "model/uuid_v7.hpp"
+
 #include <qplug/message.hpp>
 
 #include <chrono>
@@ -72,7 +74,9 @@ void uuid_put_hex(char*& p, uint64_t bits, int nibbles) {
 
 }  // namespace
 
-std::string new_uuid_v7() {
+namespace detail {
+
+void write_uuid_v7(char* out) {
   thread_local UuidState state;
   uint64_t ms = uuid_now_ms() & 0xFFFFFFFFFFFFULL;
   if (ms > state.last_ms) {
@@ -85,8 +89,7 @@ std::string new_uuid_v7() {
   ms = state.last_ms;
   const uint64_t rand_b = state.random.next() & 0x3FFFFFFFFFFFFFFFULL;
 
-  std::string out(36, '\0');
-  char* p = out.data();
+  char* p = out;
   uuid_put_hex(p, ms >> 16, 8);
   *p++ = '-';
   uuid_put_hex(p, ms & 0xFFFF, 4);
@@ -96,6 +99,13 @@ std::string new_uuid_v7() {
   uuid_put_hex(p, 0x8000 | (rand_b >> 48), 4);
   *p++ = '-';
   uuid_put_hex(p, rand_b & 0xFFFFFFFFFFFFULL, 12);
+}
+
+}  // namespace detail
+
+std::string new_uuid_v7() {
+  std::string out(detail::kUuidTextSize, '\0');
+  detail::write_uuid_v7(out.data());
   return out;
 }
 

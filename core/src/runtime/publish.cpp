@@ -1,8 +1,11 @@
 // publish.cpp -- the publish paths: encode, check permissions, one ABI call.
 //
 // Hot path notes: the route lookup is a lock-free read of an immutable map by
-// string_view; the body and header arrays live in thread_local buffers reused
-// from call to call, so a publish allocates only the message ID.
+// string_view; bodies, header arrays, message views and the IDs the core
+// assigns all live in thread_local buffers reused from call to call (the
+// driver copies what it keeps), so a publish allocates nothing per message.
+
+#include "model/uuid_v7.hpp"
 #include "runtime/abi_message.hpp"
 #include "runtime/abi_status.hpp"
 #include "runtime/publish_path.hpp"
@@ -20,6 +23,7 @@ struct PublishScratch {
   std::vector<qplug_header> headers;
   std::vector<qplug_message> views;
   std::vector<const qplug_message*> ptrs;
+  std::vector<char> ids;  // kUuidTextSize bytes per message the core names
 };
 
 PublishScratch& scratch() {
@@ -46,29 +50,45 @@ Status check_accepted(const Route& route, size_t accepted, size_t n) {
                         true);
 }
 
-// Fills ids/content types the caller left empty and checks bodies.
-Status prepare_batch(const Route& route, std::vector<Message>* messages) {
-  if (messages->empty()) return invalid_error("message batch is empty");
-  for (size_t i = 0; i < messages->size(); ++i) {
-    Message& m = (*messages)[i];
-    if (m.body.empty()) return invalid_error("message " + std::to_string(i) + " of the batch: message data is empty");
-    if (m.id.empty()) m.id = new_uuid_v7();
-    if (m.content_type.empty()) m.content_type = std::string(route.codec->content_type());
+// Checks the batch before anything is sent: one bad message fails it whole.
+Status check_batch(const Message* messages, size_t n) {
+  if (n == 0) return invalid_error("message batch is empty");
+  for (size_t i = 0; i < n; ++i) {
+    if (messages[i].body.empty())
+      return invalid_error("message " + std::to_string(i) + " of the batch: message data is empty");
   }
   return ok_status();
 }
 
-// Builds the ABI views of `messages` in the thread's scratch buffers.
-const qplug_message* const* abi_batch(const Message* messages, size_t n) {
+// Builds the ABI views of `messages` in the thread's scratch buffers. A
+// message without an ID gets a new UUIDv7 and one without a content type
+// gets the codec's: both written into the views only (the caller handed the
+// messages over by value, so nobody else sees them).
+const qplug_message* const* abi_batch(const Route& route, const Message* messages, size_t n) {
   PublishScratch& s = scratch();
   s.headers.clear();
-  for (size_t i = 0; i < n; ++i) append_abi_headers(messages[i].headers, &s.headers);
+  size_t unnamed = 0;
+  for (size_t i = 0; i < n; ++i) {
+    append_abi_headers(messages[i].headers, &s.headers);
+    if (messages[i].id.empty()) ++unnamed;
+  }
+  s.ids.resize(unnamed * kUuidTextSize);  // sized before views point into it
+  const qplug_str codec_type = to_abi_str(route.codec->content_type());
   s.views.clear();
   s.ptrs.clear();
   size_t first_header = 0;
+  char* next_id = s.ids.data();
   for (size_t i = 0; i < n; ++i) {
-    const size_t count = messages[i].headers.size();
-    s.views.push_back(abi_message_view(messages[i], s.headers.data() + first_header, count));
+    const Message& m = messages[i];
+    const size_t count = m.headers.size();
+    qplug_message v = abi_message_view(m, s.headers.data() + first_header, count);
+    if (m.id.empty()) {
+      write_uuid_v7(next_id);
+      v.id = qplug_str{next_id, kUuidTextSize};
+      next_id += kUuidTextSize;
+    }
+    if (m.content_type.empty()) v.content_type = codec_type;
+    s.views.push_back(v);
     first_header += count;
   }
   for (const qplug_message& v : s.views) s.ptrs.push_back(&v);
@@ -95,7 +115,7 @@ void on_async_done(void* ud, const qplug_status* status, size_t accepted) {
 }  // namespace
 
 Status publish_on_route(const Route& route, const Message* messages, size_t n, PublishOptions opts) {
-  const qplug_message* const* batch = abi_batch(messages, n);
+  const qplug_message* const* batch = abi_batch(route, messages, n);
   const qplug_publish_options o = abi_options(opts);
   qplug_status st = fresh_abi_status();
   size_t accepted = 0;
@@ -133,9 +153,10 @@ Status RuntimeImpl::publish(std::string_view queue_id, const Value& data, const 
   s.headers.clear();
   append_abi_headers(headers, &s.headers);
 
-  const std::string id = new_uuid_v7();
+  char id[kUuidTextSize];
+  write_uuid_v7(id);
   auto m = qplug::sdk::versioned<qplug_message>();
-  m.id = to_abi_str(id);
+  m.id = qplug_str{id, kUuidTextSize};
   m.content_type = to_abi_str(r.codec->content_type());
   m.body = qplug_bytes{reinterpret_cast<const uint8_t*>(s.body.data()), s.body.size()};
   m.headers = s.headers.empty() ? nullptr : s.headers.data();
@@ -157,8 +178,8 @@ Status RuntimeImpl::publish_batch(std::string_view queue_id, std::vector<Message
                                   const SecurityContext* security, PublishOptions opts) {
   auto route = route_for_publish(queue_id, security);
   if (!route.ok()) return route.status();
-  Status prep = prepare_batch(**route, &messages);
-  if (!prep.ok()) return prep;
+  Status checked = check_batch(messages.data(), messages.size());
+  if (!checked.ok()) return checked;
   return publish_on_route(**route, messages.data(), messages.size(), opts);
 }
 
@@ -167,11 +188,11 @@ void RuntimeImpl::publish_async(std::string_view queue_id, std::vector<Message> 
   if (!done) done = [](Status) {};
   auto route = route_for_publish(queue_id, security);
   if (!route.ok()) return done(route.status());
-  Status prep = prepare_batch(**route, &messages);
-  if (!prep.ok()) return done(std::move(prep));
+  Status checked = check_batch(messages.data(), messages.size());
+  if (!checked.ok()) return done(std::move(checked));
 
   const Route& r = **route;
-  const qplug_message* const* batch = abi_batch(messages.data(), messages.size());
+  const qplug_message* const* batch = abi_batch(r, messages.data(), messages.size());
   auto ctx = std::make_unique<AsyncPublish>(AsyncPublish{&r, messages.size(), std::move(done)});
   qplug_status st = fresh_abi_status();
   const qplug_publish_options o = abi_options({});

@@ -11,7 +11,9 @@
 
 namespace qplug::detail {
 
-// One blocking ABI publish of n messages (ids/content types must be set).
+// One blocking ABI publish of n messages. A message without an id gets a
+// UUIDv7, one without a content type the route codec's, in the ABI views sent
+// to the driver (`messages` itself is not changed).
 Status publish_on_route(const Route& route, const Message* messages, size_t n, PublishOptions opts);
 
 }  // namespace qplug::detail

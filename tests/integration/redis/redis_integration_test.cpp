@@ -2,7 +2,8 @@
 // against a real redis-server: a consumer process killed with SIGKILL is
 // reclaimed by another process, a broker restart during 10k messages loses
 // nothing, redis-cli interoperates with the documented field layout, and
-// acks settled from host threads (batched by the driver) all reach the broker.
+// acks settled from host threads (batched by the driver) all reach the broker,
+// and deliveries read together stay intact until each is settled.
 // Waits are bounded by deadlines; nothing asserts on time.
 #include "redis_it.hpp"
 
@@ -299,6 +300,75 @@ TEST_F(RedisIntegration, AcksFromHostThreadsAllReachTheBrokerExactlyOnce) {
     std::vector<uint32_t> expect = i % 7 == 0 ? std::vector<uint32_t>{1, 2} : std::vector<uint32_t>{1};
     EXPECT_EQ(host.attempts[id], expect) << id;
   }
+}
+
+// Holds every delivery with its borrowed view (no copy), for tests of how
+// long a delivery's buffers stay valid.
+struct Holder {
+  std::mutex mu;
+  std::vector<std::pair<qplug_delivery*, const qplug_message*>> held;
+  static void on_delivery(void* ud, qplug_delivery* d, const qplug_message* m) {
+    auto* h = static_cast<Holder*>(ud);
+    std::lock_guard lock(h->mu);
+    h->held.emplace_back(d, m);
+  }
+  size_t count() {
+    std::lock_guard lock(mu);
+    return held.size();
+  }
+};
+
+// The fields a delivered view must still show (id, body, typed headers).
+void expect_intact(const qplug_message* m) {
+  std::string id(m->id.ptr, m->id.len);
+  ASSERT_EQ(id.substr(0, 1), "v") << id;
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m->body.ptr), m->body.len), "body of " + id);
+  ASSERT_EQ(m->header_count, 2u) << id;
+  EXPECT_EQ(std::string(m->headers[0].key.ptr, m->headers[0].key.len), "n");
+  EXPECT_EQ(m->headers[0].value.type, QPLUG_VALUE_INT64);
+  EXPECT_EQ(m->headers[0].value.as.i64, std::stoll(id.substr(1)));
+  EXPECT_EQ(std::string(m->headers[1].value.as.str.ptr, m->headers[1].value.as.str.len), "tag-" + id);
+}
+
+TEST_F(RedisIntegration, DeliveriesOfOneReadStayValidUntilEachIsSettled) {
+  // Deliveries read together share the reply they came in: each must stay
+  // intact while the others are settled (in any order), and after
+  // unsubscribe until it is settled itself (ASan checks the memory).
+  constexpr int kCount = 40;
+  ASSERT_NO_FATAL_FAILURE(start("views"));
+  qplug_status st = sdk::make_status();
+  std::vector<sdk::OwnedMessage> batch;
+  for (int i = 0; i < kCount; ++i) {
+    std::string id = "v" + std::to_string(i);
+    sdk::OwnedMessage m = message(id, "body of " + id);
+    m.headers.push_back({"n", QPLUG_VALUE_INT64, i, 0, ""});
+    m.headers.push_back({"tag", QPLUG_VALUE_STRING, 0, 0, "tag-" + id});
+    batch.push_back(std::move(m));
+  }
+  std::vector<const qplug_message*> ptrs;
+  for (auto& m : batch) ptrs.push_back(&m.view());
+  ASSERT_EQ(vt_->publish(q_, ptrs.data(), ptrs.size(), nullptr, nullptr, nullptr, nullptr, &st), QPLUG_OK)
+      << st.message;
+  Holder h;
+  qplug_consumer* c = subscribe(q_, &Holder::on_delivery, &h, kCount);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(wait_until([&] { return h.count() >= static_cast<size_t>(kCount); })) << "got " << h.count();
+  std::lock_guard lock(h.mu);
+  // Settle the odd ones, newest first, checking the others after each settle.
+  for (int i = kCount - 1; i >= 0; --i) {
+    if (i % 2 == 0) continue;
+    ASSERT_EQ(vt_->settle(h.held[i].first, QPLUG_ACK, &st), QPLUG_OK) << st.message;
+    for (int j = 0; j < i; j += 2) ASSERT_NO_FATAL_FAILURE(expect_intact(h.held[j].second));
+  }
+  // Unsubscribing hands the rest back to the broker; their views stay valid
+  // until each is settled (which then reports CANCELED).
+  ASSERT_EQ(vt_->unsubscribe(c, &st), QPLUG_OK) << st.message;
+  for (int i = 0; i < kCount; i += 2) {
+    ASSERT_NO_FATAL_FAILURE(expect_intact(h.held[i].second));
+    qplug_status s2 = sdk::make_status();
+    EXPECT_EQ(vt_->settle(h.held[i].first, QPLUG_ACK, &s2), QPLUG_CANCELED);
+  }
+  vt_->consumer_free(c);
 }
 
 TEST_F(RedisIntegration, RedisCliInteroperatesThroughTheDocumentedFields) {
