@@ -170,7 +170,9 @@ void BM_CppHandlerDispatch(benchmark::State& s) {
 
 // The raw ABI baseline for dispatch: the memory driver alone, the same
 // JSON bodies pre-published, drained by a deliver callback that acks inline.
-struct RawDrain {
+// A cache line of its own: the per-message counter must not false-share with
+// the bench's locals (see memory_bench.cpp).
+struct alignas(64) RawDrain {
   const qplug_driver_v1* vt;
   std::atomic<int64_t> done{0};
 };

@@ -5,8 +5,11 @@
 //   publish, batches of 100  raw: 100 pipelined XADDs | Runtime::publish_batch(100 messages)
 //   publish, one per call    raw: one XADD round trip | Runtime::publish(value, headers)
 //   Lua publish, one per call   raw: one XADD round trip | queue.publish(id, body, headers) in a Lua loop
+//   Lua publish, batches of 100 raw: 100 pipelined XADDs | queue.publish_batch(id, {100 items}, headers)
 //   consume+ack              raw: XREADGROUP COUNT 100 + pipelined XACKs |
 //                            Runtime::subscribe(prefetch 100, 1 worker), handler returns ok_status()
+//   Lua consume+ack          the same raw | the same subscription with a Lua handler
+//                            (lua::Worker: payload decoded into Lua, `return true`)
 // Same fields either way (id, ct, 100-byte body, two headers).
 // Usage: redis_api_bench [--messages N] [--rounds R] (default 100000, 5):
 // one-per-call cases use N/10 messages (they measure round trips), run in
@@ -23,6 +26,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -38,7 +43,7 @@ std::unique_ptr<qplug::Runtime> open_runtime(int rounds) {
                      "  - {kind: queue.driver.redis, name: redis, url: '" + g_url +
                      "', max_pending: 1000000, key_prefix: '" + g_prefix + "'}\n";
   for (int r = 0; r < rounds; ++r)
-    for (const char* what : {"batch", "single", "lua"})
+    for (const char* what : {"batch", "single", "lua", "luabatch"})
       yaml += "  - {kind: queue.queue, name: r" + std::to_string(r) + "_" + what + ", driver: redis}\n";
   auto cfg = qplug::parse_config(yaml, "redis_api_bench.yaml");
   if (!cfg.ok()) {
@@ -85,7 +90,10 @@ double api_publish_single(qplug::Runtime& rt, const std::string& queue_id, int n
   return n / seconds_since(t0);
 }
 
-double api_consume_ack(qplug::Runtime& rt, const std::string& queue_id, int n) {
+// Drains n messages from queue_id through Runtime::subscribe (1 worker,
+// prefetch 100), each handled by `handle`; msg/s from subscribe to the last.
+double consume_ack(qplug::Runtime& rt, const std::string& queue_id, int n,
+                   const std::function<qplug::Status(qplug::Delivery&)>& handle) {
   std::mutex mu;
   std::condition_variable cv;
   std::atomic<long> got{0};
@@ -94,13 +102,14 @@ double api_consume_ack(qplug::Runtime& rt, const std::string& queue_id, int n) {
   o.concurrency = 1;
   o.prefetch = kBatch;
   auto t0 = Clock::now();
-  auto sub = rt.subscribe(queue_id, o, [&](qplug::Delivery&) {
+  auto sub = rt.subscribe(queue_id, o, [&](qplug::Delivery& d) {
+    qplug::Status st = handle(d);
     if (++got == n) {
       std::lock_guard lock(mu);
       t_end = Clock::now();
       cv.notify_all();
     }
-    return qplug::ok_status();
+    return st;
   });
   check(sub.status(), "subscribe");
   {
@@ -112,29 +121,63 @@ double api_consume_ack(qplug::Runtime& rt, const std::string& queue_id, int n) {
   return rate;
 }
 
+double api_consume_ack(qplug::Runtime& rt, const std::string& queue_id, int n) {
+  return consume_ack(rt, queue_id, n, [](qplug::Delivery&) { return qplug::ok_status(); });
+}
+
 #ifdef QPLUG_BENCH_LUA
-double lua_publish_single(qplug::Runtime& rt, const std::string& queue_id, int n) {
+// A Lua state with the queue module bound to rt and `code` run in it.
+lua_State* lua_with(qplug::Runtime& rt, const std::string& code) {
   lua_State* L = luaL_newstate();
   luaL_openlibs(L);
   qplug::lua::open_modules(L, rt);
-  std::string code = "local queue = require('queue')\nlocal body = string.rep('x', 100)\n"
-                     "function run(n)\n  for i = 1, n do\n"
-                     "    local ok, err = queue.publish('" + queue_id + "', body, {tenant = 'acme', seq = 12345})\n"
-                     "    if not ok then error(tostring(err)) end\n  end\nend\n";
   if (luaL_dostring(L, code.c_str()) != LUA_OK) {
     std::fprintf(stderr, "redis_api_bench: %s\n", lua_tostring(L, -1));
     std::exit(1);
   }
+  return L;
+}
+
+// Calls the global `run(n)`; returns msg/s.
+double lua_run(lua_State* L, int n, const char* what) {
   auto t0 = Clock::now();
   lua_getglobal(L, "run");
   lua_pushinteger(L, n);
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-    std::fprintf(stderr, "redis_api_bench: Lua publish: %s\n", lua_tostring(L, -1));
+    std::fprintf(stderr, "redis_api_bench: %s: %s\n", what, lua_tostring(L, -1));
     std::exit(1);
   }
   double rate = n / seconds_since(t0);
   lua_close(L);
   return rate;
+}
+
+// Building the 100-item table is part of the work, as building the
+// std::vector<Message> is on the C++ side.
+double lua_publish_batch(qplug::Runtime& rt, const std::string& queue_id, int n) {
+  lua_State* L = lua_with(rt, "local queue = require('queue')\nlocal body = string.rep('x', 100)\n"
+                              "function run(n)\n  for i = 1, n, " + std::to_string(kBatch) + " do\n"
+                              "    local items = {}\n    for j = 1, " + std::to_string(kBatch) + " do items[j] = body end\n"
+                              "    local ok, err = queue.publish_batch('" + queue_id + "', items, {tenant = 'acme', seq = 12345})\n"
+                              "    if not ok then error(tostring(err)) end\n  end\nend\n");
+  return lua_run(L, n, "Lua publish_batch");
+}
+
+double lua_consume_ack(qplug::Runtime& rt, const std::string& queue_id, int n) {
+  const std::string path = "/tmp/qplug_redis_api_bench_handler.lua";
+  std::ofstream(path) << "function handle(payload)\n  return true\nend\n";
+  auto w = qplug::lua::Worker::create(rt, {}, path, "handle");
+  check(w.status(), "Lua worker");
+  std::unique_ptr<qplug::lua::Worker> worker = std::move(w).value();
+  return consume_ack(rt, queue_id, n, [&](qplug::Delivery& d) { return worker->handle(d); });
+}
+
+double lua_publish_single(qplug::Runtime& rt, const std::string& queue_id, int n) {
+  lua_State* L = lua_with(rt, "local queue = require('queue')\nlocal body = string.rep('x', 100)\n"
+                              "function run(n)\n  for i = 1, n do\n"
+                              "    local ok, err = queue.publish('" + queue_id + "', body, {tenant = 'acme', seq = 12345})\n"
+                              "    if not ok then error(tostring(err)) end\n  end\nend\n");
+  return lua_run(L, n, "Lua publish");
 }
 #endif
 
@@ -152,13 +195,16 @@ int main(int argc, char** argv) {
   std::unique_ptr<qplug::Runtime> rt = open_runtime(rounds);
   std::printf("redis_api_bench: %d messages (%d one per call), 100-byte body, 2 headers, median of %d rounds, %s\n", n,
               n1, rounds, g_url.c_str());
-  std::vector<double> raw_pub, api_pub, raw_one, api_one, lua_one, raw_con, api_con;
+  std::vector<double> raw_pub, api_pub, lua_pub, raw_one, api_one, lua_one, raw_con, api_con, lua_con;
   std::vector<std::string> keys;
   for (int r = 0; r < rounds; ++r) {
     std::string q = "bench:r" + std::to_string(r) + "_", k = g_prefix + "r" + std::to_string(r) + "_";
-    keys.insert(keys.end(), {k + "raw", k + "raw1", k + "batch", k + "single", k + "lua"});
+    keys.insert(keys.end(), {k + "raw", k + "raw1", k + "batch", k + "single", k + "lua", k + "luabatch"});
     raw_pub.push_back(raw_publish(k + "raw", n));
     api_pub.push_back(api_publish_batch(*rt, q + "batch", n));
+#ifdef QPLUG_BENCH_LUA
+    lua_pub.push_back(lua_publish_batch(*rt, q + "luabatch", n));
+#endif
     // One-per-call cases measure a round trip's latency, which on a shared
     // VM flips between a fast and a slow mode from one second to the next:
     // interleave raw, C++ and Lua in slices so all three see the same modes.
@@ -181,18 +227,25 @@ int main(int argc, char** argv) {
 #endif
     raw_con.push_back(raw_consume_ack(k + "raw", n));
     api_con.push_back(api_consume_ack(*rt, q + "batch", n));
-    std::printf("  round %d: batch raw %.0f api %.0f | one raw %.0f api %.0f lua %.0f | consume+ack raw %.0f api %.0f\n",
-                r + 1, raw_pub.back(), api_pub.back(), raw_one.back(), api_one.back(),
-                lua_one.empty() ? 0.0 : lua_one.back(), raw_con.back(), api_con.back());
+#ifdef QPLUG_BENCH_LUA
+    lua_con.push_back(lua_consume_ack(*rt, q + "luabatch", n));
+#endif
+    auto last = [](const std::vector<double>& v) { return v.empty() ? 0.0 : v.back(); };
+    std::printf("  round %d: batch raw %.0f api %.0f lua %.0f | one raw %.0f api %.0f lua %.0f |"
+                " consume+ack raw %.0f api %.0f lua %.0f\n",
+                r + 1, raw_pub.back(), api_pub.back(), last(lua_pub), raw_one.back(), api_one.back(), last(lua_one),
+                raw_con.back(), api_con.back(), last(lua_con));
   }
   std::printf("%-40s %12s %12s %9s\n", "case (msg/s, medians)", "raw hiredis", "qplug", "ratio");
   row("C++ publish_batch, batches of 100", median(raw_pub), median(api_pub));
+  if (!lua_pub.empty()) row("Lua queue.publish_batch, batches of 100", median(raw_pub), median(lua_pub));
   row("C++ publish, one per call", median(raw_one), median(api_one));
   if (!lua_one.empty())
     row("Lua queue.publish, one per call", median(raw_one), median(lua_one));
   else
     std::printf("Lua queue.publish: not measured (built without the Lua binding)\n");
   row("C++ consume+ack, prefetch 100", median(raw_con), median(api_con));
+  if (!lua_con.empty()) row("Lua handler consume+ack, prefetch 100", median(raw_con), median(lua_con));
   rt->stop();
   delete_keys(keys);
   return 0;
