@@ -19,6 +19,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace qplug::codec {
@@ -31,6 +33,7 @@ class JsonStringSink {
   using Ch = char;
   explicit JsonStringSink(std::string* out) : out_(out) {}
   void Put(char c) { out_->push_back(c); }
+  void Append(const char* s, size_t n) { out_->append(s, n); }
   void Flush() {}
 
  private:
@@ -40,7 +43,47 @@ class JsonStringSink {
 // No kWriteValidateEncodingFlag: RapidJSON 1.1's validator reads up to two bytes
 // past the end of a string that ends inside a multi-byte sequence (found by
 // tests/fuzz under ASan). We validate with json_valid_utf8() before writing.
-using JsonWriter = rapidjson::Writer<JsonStringSink>;
+// Bytes of `v` that are zero, flagged in their high bit (exact for "any").
+constexpr uint64_t json_zero_bytes(uint64_t v) {
+  return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
+}
+
+// True if `s` holds a byte JSON must escape (a control character, '"' or
+// '\\'), eight bytes at a time: most strings are clean and long enough.
+bool json_needs_escape(const char* s, size_t len) {
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s + i, 8);
+    const uint64_t control = (w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull;  // a byte < 0x20
+    if ((control | json_zero_bytes(w ^ 0x2222222222222222ull) | json_zero_bytes(w ^ 0x5C5C5C5C5C5C5C5Cull)) != 0)
+      return true;
+  }
+  for (; i < len; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == '"' || c == '\\') return true;
+  }
+  return false;
+}
+
+// RapidJSON's writer emits every string one character at a time through the
+// sink (a push_back each, ~15% of a Lua publish). A string that needs no
+// escaping goes in with one append instead, after the writer's own Prefix()
+// bookkeeping (commas, colons), so the output is byte-identical.
+class JsonWriter : public rapidjson::Writer<JsonStringSink> {
+ public:
+  using Base = rapidjson::Writer<JsonStringSink>;
+  using Base::Base;
+  bool String(const char* s, rapidjson::SizeType n) {
+    if (json_needs_escape(s, n)) return Base::String(s, n);
+    Prefix(rapidjson::kStringType);
+    os_->Put('"');
+    os_->Append(s, n);
+    os_->Put('"');
+    return EndValue(true);
+  }
+  bool Key(const char* s, rapidjson::SizeType n) { return String(s, n); }
+};
 
 bool json_valid_utf8(const char* s, size_t len);
 
@@ -92,6 +135,9 @@ Status json_write(const Value& v, JsonWriter& w, int depth) {
 // turns a lone "\udc00" escape into surrogate bytes, which no one can re-encode.
 bool json_valid_utf8(const char* s, size_t len) {
   const auto* p = reinterpret_cast<const unsigned char*>(s);
+  unsigned char any_high = 0;  // all-ASCII is the common case: one vectorised pass
+  for (size_t k = 0; k < len; ++k) any_high |= p[k];
+  if (any_high < 0x80) return true;
   size_t i = 0;
   while (i < len) {
     const unsigned char c = p[i];
