@@ -183,6 +183,13 @@ TEST(CodecJsonTest, StringsAreWrittenExactlyAsRapidJsonWritesThem) {
         ASSERT_EQ(decode_ok(encode_ok(v)), v);
       }
     }
+    // Invalid UTF-8 anywhere (in a word or the tail) is still refused.
+    for (size_t pos = 0; pos <= len; ++pos) {
+      std::string bad(len, 'a');
+      bad.insert(pos, "\xff");
+      std::string out;
+      EXPECT_EQ(json().encode(Value(bad), &out).kind(), ErrorKind::INVALID) << "length " << len << ", at " << pos;
+    }
   }
 }
 

@@ -135,9 +135,16 @@ Status json_write(const Value& v, JsonWriter& w, int depth) {
 // turns a lone "\udc00" escape into surrogate bytes, which no one can re-encode.
 bool json_valid_utf8(const char* s, size_t len) {
   const auto* p = reinterpret_cast<const unsigned char*>(s);
-  unsigned char any_high = 0;  // all-ASCII is the common case: one vectorised pass
-  for (size_t k = 0; k < len; ++k) any_high |= p[k];
-  if (any_high < 0x80) return true;
+  // All-ASCII is the common case: OR the bytes together, eight at a time.
+  uint64_t any_high = 0;
+  size_t k = 0;
+  for (; k + 8 <= len; k += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + k, 8);
+    any_high |= w;
+  }
+  for (; k < len; ++k) any_high |= p[k];
+  if ((any_high & 0x8080808080808080ull) == 0) return true;
   size_t i = 0;
   while (i < len) {
     const unsigned char c = p[i];
