@@ -5,7 +5,10 @@
 
 #include <qplug/sdk/status.hpp>
 
+#include <sys/socket.h>
 #include <sys/time.h>
+
+#include <utility>
 
 namespace qplug::rstream {
 
@@ -41,8 +44,11 @@ bool Connection::connect(const Endpoint& ep, int64_t extra_read_timeout_ms, qplu
     redisFree(c);
     return false;
   }
-  ctx_ = c;
   use_reply_arenas(c->reader, &arena_);
+  {
+    std::lock_guard lock(ctx_mu_);
+    ctx_ = c;
+  }
   redisEnableKeepAlive(c);
   redisSetTimeout(c, to_timeval(ep.command_timeout_ms + extra_read_timeout_ms));
   if (!ep.password.empty()) {
@@ -68,8 +74,17 @@ bool Connection::connect(const Endpoint& ep, int64_t extra_read_timeout_ms, qplu
 }
 
 void Connection::reset() {
-  if (ctx_ != nullptr) redisFree(ctx_);
-  ctx_ = nullptr;
+  redisContext* old = nullptr;
+  {
+    std::lock_guard lock(ctx_mu_);
+    std::swap(old, ctx_);
+  }
+  if (old != nullptr) redisFree(old);  // closes the fd: interrupt() can no longer see it
+}
+
+void Connection::interrupt() {
+  std::lock_guard lock(ctx_mu_);
+  if (ctx_ != nullptr && ctx_->fd >= 0) ::shutdown(ctx_->fd, SHUT_RDWR);
 }
 
 void Connection::fail_io(qplug_status* st) {

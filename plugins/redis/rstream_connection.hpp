@@ -12,6 +12,7 @@
 #include <hiredis.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,7 +42,10 @@ class Connection {
   void reset();
   bool connected() const { return ctx_ != nullptr; }
   redisContext* raw() { return ctx_; }
-  int fd() const { return ctx_ == nullptr ? -1 : ctx_->fd; }
+
+  // Any thread: shuts the socket down so a blocked read on the owning thread
+  // returns with an I/O error (unsubscribe interrupting a BLOCKing read).
+  void interrupt();
 
   // Sends one command and reads its reply. nullptr on an I/O failure (the
   // connection is then reset and `status` says why); an error REPLY is
@@ -57,7 +61,12 @@ class Connection {
   void fail_io(qplug_status* status);
 
  private:
+  // Used by the owning thread only, except that interrupt() reads it from
+  // another: every change of ctx_ happens under ctx_mu_, so interrupt()
+  // never shuts down a socket that is being freed (or whose fd number was
+  // already reused by another connection).
   redisContext* ctx_ = nullptr;
+  std::mutex ctx_mu_;
   ReplyArenaCursor arena_;  // the reply ctx_ is building (see use_reply_arenas)
   std::string address_;
 };

@@ -9,7 +9,6 @@
 #include <qplug/sdk/waiter.hpp>
 
 #include <pthread.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 
@@ -54,10 +53,7 @@ bool Subscription::start(qplug_status* st) {
 }
 
 bool Subscription::connect(qplug_status* st) {
-  {
-    std::lock_guard lock(fd_mu_);
-    if (!conn_.connect(settings_.endpoint, p_.options.block_ms, st)) return false;
-  }
+  if (!conn_.connect(settings_.endpoint, p_.options.block_ms, st)) return false;
   Reply id = conn_.command({"CLIENT", "ID"}, st);
   if (!id) return false;
   client_id_ = id->type == REDIS_REPLY_INTEGER ? id->integer : 0;
@@ -76,7 +72,6 @@ bool Subscription::ensure_group(qplug_status* st) {
   if (!r) return false;
   if (r->type == REDIS_REPLY_ERROR && reply_text(r.get()).substr(0, 9) != "BUSYGROUP") {
     fail_reply(st, r.get(), "XGROUP CREATE");
-    std::lock_guard lock(fd_mu_);
     conn_.reset();
     return false;
   }
@@ -114,12 +109,8 @@ void Subscription::run() {
         log(host_, QPLUG_LOG_INFO, "consumer %s/%s reconnected", p_.group.c_str(), p_.consumer.c_str());
       backoff_.reset();
     }
-    if (!step()) {
-      std::lock_guard lock(fd_mu_);
-      conn_.reset();
-    }
+    if (!step()) conn_.reset();
   }
-  std::lock_guard lock(fd_mu_);
   conn_.reset();
 }
 
@@ -408,11 +399,7 @@ int32_t Subscription::unsubscribe(qplug_status* /*status: never fails*/) {
     stop_ = true;
   }
   cv_.notify_all();
-  {
-    // Interrupt a blocking XREADGROUP: the reader sees an I/O error and exits.
-    std::lock_guard lock(fd_mu_);
-    if (conn_.fd() >= 0) ::shutdown(conn_.fd(), SHUT_RDWR);
-  }
+  conn_.interrupt();  // a blocking XREADGROUP returns with an I/O error; the reader exits
   if (thread_.joinable()) thread_.join();
   std::vector<std::string> ids, acks;
   {

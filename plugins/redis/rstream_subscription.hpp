@@ -105,8 +105,7 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   const qplug_host_v1* host_;
   SubscriptionParams p_;
 
-  Connection conn_;            // reader thread only (fd_mu_ guards replacing it)
-  std::mutex fd_mu_;           // lets unsubscribe() shutdown() the socket safely
+  Connection conn_;            // reader thread only, but for unsubscribe()'s conn_.interrupt()
   int64_t client_id_ = 0;      // CLIENT ID of conn_, for CLIENT UNBLOCK
   std::atomic<int64_t> blocked_client_{0};
   bool window_used_ = false;   // waited for settlements once since the last read
