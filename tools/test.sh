@@ -64,17 +64,17 @@ if [ "$asan" = 1 ]; then
   # The lock-free and multi-threaded parts once more under ThreadSanitizer:
   # the drivers' hand-offs between host, dispatcher and I/O threads and the
   # consumer runtime. Only their tests are built (a third full build would
-  # double CI time); amqp_integration is left out (too slow under TSan).
+  # double CI time).
   step "building the threaded parts with ThreadSanitizer"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQPLUG_SANITIZE_THREAD=ON \
     -DQPLUG_BUILD_BENCH=OFF >/dev/null
   cmake --build build-tsan -j "$JOBS" --target memory_driver_test conformance_memory consumer_runtime_test \
-    runtime_test conformance_redis redis_integration_test redis_runtime_test conformance_amqp
+    runtime_test conformance_redis redis_integration_test redis_runtime_test conformance_amqp amqp_integration_test
   step "running the threaded tests under ThreadSanitizer"
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   ctest --test-dir build-tsan --output-on-failure -j "$JOBS" --timeout 900 \
     -R '^(memory_driver|memory|ConsumerRuntimeTest|RuntimeTest)\.' || status=1
   ctest --test-dir build-tsan --output-on-failure -j 1 --timeout 900 \
-    -R '^(redis|redis_integration|redis_runtime|amqp)\.' || status=1
+    -R '^(redis|redis_integration|redis_runtime|amqp|amqp_integration)\.' || status=1
 fi
 exit $status
