@@ -75,6 +75,6 @@ if [ "$asan" = 1 ]; then
   ctest --test-dir build-tsan --output-on-failure -j "$JOBS" --timeout 900 \
     -R '^(memory_driver|memory|ConsumerRuntimeTest|RuntimeTest)\.' || status=1
   ctest --test-dir build-tsan --output-on-failure -j 1 --timeout 900 \
-    -R '^(redis|redis_integration|redis_runtime|amqp|amqp_integration)\.' || status=1
+    -R '^(redis|redis_integration|redis_runtime|amqp)\.' || status=1
 fi
 exit $status
