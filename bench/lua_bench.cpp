@@ -14,6 +14,8 @@
 #include <qplug/loader.hpp>
 #include <qplug/lua.hpp>
 
+#include "abi_ack_counter.hpp"
+
 #include <lua.hpp>
 
 #include <algorithm>
@@ -170,21 +172,6 @@ void BM_CppHandlerDispatch(benchmark::State& s) {
 
 // The raw ABI baseline for dispatch: the memory driver alone, the same
 // JSON bodies pre-published, drained by a deliver callback that acks inline.
-// A cache line of its own: the per-message counter must not false-share with
-// the bench's locals (see memory_bench.cpp).
-struct alignas(64) RawDrain {
-  const qplug_driver_v1* vt;
-  std::atomic<int64_t> done{0};
-};
-
-void raw_ack_inline(void* ud, qplug_delivery* d, const qplug_message* m) {
-  auto* r = static_cast<RawDrain*>(ud);
-  benchmark::DoNotOptimize(m->body.ptr);
-  qplug_status st;
-  r->vt->settle(d, QPLUG_ACK, &st);
-  if (r->done.fetch_add(1, std::memory_order_acq_rel) + 1 == kMessages) r->done.notify_all();
-}
-
 void BM_RawAbiDrain(benchmark::State& state) {
   std::string error;
   const qplug::loader::Plugin* plugin = qplug::loader::load_driver("memory", qplug::loader::search_dirs(), &error);
@@ -214,17 +201,17 @@ void BM_RawAbiDrain(benchmark::State& state) {
       size_t accepted = 0;
       vt->publish(q, &one, 1, nullptr, nullptr, nullptr, &accepted, &st);
     }
-    RawDrain drain{vt};
+    qplug_bench::AckCounter drain{vt, kMessages};
     auto so = qplug::sdk::versioned<qplug_subscribe_options>();
     so.prefetch = kDispatchPrefetch;
     const double cpu_start = process_cpu_seconds();
     auto start = std::chrono::steady_clock::now();
-    qplug_consumer* c = vt->subscribe(q, &so, raw_ack_inline, &drain, &st);
+    qplug_consumer* c = vt->subscribe(q, &so, qplug_bench::AckCounter::ack_inline, &drain, &st);
     if (c == nullptr) {
       state.SkipWithError(st.message);
       break;
     }
-    for (int64_t v = drain.done.load(); v < kMessages; v = drain.done.load()) drain.done.wait(v);
+    drain.wait_all();
     auto elapsed = std::chrono::steady_clock::now() - start;
     cpu += process_cpu_seconds() - cpu_start;
     vt->unsubscribe(c, &st);
