@@ -10,16 +10,17 @@
 //
 // Performance notes (the memory driver is what the benchmarks compare the
 // framework overhead against, so it must not be the bottleneck):
-//  - one malloc per message: a mem_node holds the list links, the
+//  - one block per message: a mem_node holds the list links, the
 //    qplug_message view, the qplug_header array and every byte of the
-//    message in one block, so delivering needs no further copy;
+//    message, so delivering needs no further copy; acked blocks are reused;
 //  - the delivery handle IS the node, so settle needs no lookup;
+//  - publishers take no lock: one CAS reserves room, one CAS pushes the
+//    batch onto a lock-free inbox that a dispatcher drains whole;
 //  - a dispatcher thread grabs a whole batch per lock acquisition and calls
 //    the host outside every lock;
-//  - ready messages and unsettled deliveries are guarded by two different
-//    mutexes, so publishers and settlers do not contend; acked blocks go
-//    back to publishers in chains through a lock-free stack, so a publisher
-//    never takes the settlers' lock either;
+//  - unsettled deliveries have their own mutex, which publishers never
+//    take: acked blocks go back to publishers in chains of 32 through a
+//    second lock-free stack;
 //  - hot locks spin briefly before sleeping (sdk/spin_lock.hpp): their
 //    critical sections are far shorter than a futex sleep and wake;
 //  - condition variables are only signalled when somebody waits, and a
