@@ -141,6 +141,14 @@ struct mem_list {
     size += front.size;
     front = mem_list{};
   }
+  // Moves all of `back` after the current tail, keeping its order.
+  void splice_back(mem_list& back) {
+    if (back.head == nullptr) return;
+    if (tail != nullptr) tail->next = back.head; else head = back.head;
+    tail = back.tail;
+    size += back.size;
+    back = mem_list{};
+  }
   // Detaches up to k nodes from the front, in order.
   mem_list take_front(size_t k) {
     mem_list out;
@@ -560,12 +568,19 @@ qplug_queue* mem_declare(qplug_driver* driver, qplug_str name, const qplug_kv* o
 /* publish                                                                    */
 /* ------------------------------------------------------------------------ */
 
-// Wakes sleeping dispatchers after `added` messages arrived. Called after
-// the change that made them ready, without q->mu (taken here if needed).
-void mem_wake_dispatchers(mem_queue* q, size_t added) {
-  if (q->waiting_dispatchers.load() == 0) return;  // seq_cst: pairs with the sleeper's increment
+// Wakes sleepers on `cv` (one or all) if `waiting` counts any. Called after
+// the change they wait for, without q->mu: the seq_cst load pairs with the
+// sleeper's increment (Dekker style), and the notify under q->mu cannot slip
+// between a sleeper's last check and its wait.
+void mem_notify_waiters(mem_queue* q, const std::atomic<uint32_t>& waiting, std::condition_variable& cv, bool all) {
+  if (waiting.load() == 0) return;
   std::lock_guard lock(q->mu);
-  if (added == 1) q->not_empty.notify_one(); else q->not_empty.notify_all();
+  if (all) cv.notify_all(); else cv.notify_one();
+}
+
+// Wakes sleeping dispatchers after `added` messages arrived.
+void mem_wake_dispatchers(mem_queue* q, size_t added) {
+  mem_notify_waiters(q, q->waiting_dispatchers, q->not_empty, added != 1);
 }
 
 // Reserves room for up to `want` messages under max_length; returns how many.
@@ -753,10 +768,7 @@ void mem_inbox_drain(mem_queue* q) {
     fresh.head = n;
     n = next;
   }
-  if (fresh.size == 0) return;
-  if (q->ready.tail != nullptr) q->ready.tail->next = fresh.head; else q->ready.head = fresh.head;
-  q->ready.tail = fresh.tail;
-  q->ready.size += fresh.size;
+  q->ready.splice_back(fresh);
 }
 
 // Waits for ready messages and takes up to `room` of them (empty when stopping).
@@ -780,10 +792,7 @@ mem_list mem_grab(mem_consumer* c, size_t room) {
   mem_list batch = q->ready.take_front(room);
   lock.unlock();
   q->backlog.fetch_sub(static_cast<int64_t>(batch.size));  // seq_cst: pairs with waiting_publishers
-  if (q->waiting_publishers.load() != 0) {
-    std::lock_guard relock(q->mu);
-    q->not_full.notify_all();
-  }
+  mem_notify_waiters(q, q->waiting_publishers, q->not_full, true);
   return batch;
 }
 

@@ -139,7 +139,11 @@ bool encode_fields(const qplug_message& m, EncodedFields* out, qplug_status* st)
 }
 
 namespace {
-qplug_str text_of(const redisReply* r) { return qplug_str{r->str == nullptr ? "" : r->str, r->str == nullptr ? 0 : r->len}; }
+// reply_text() as an ABI span (borrowed from the reply).
+qplug_str text_of(const redisReply* r) {
+  std::string_view t = reply_text(r);
+  return qplug_str{t.data() == nullptr ? "" : t.data(), t.size()};
+}
 
 // Fills `h` from a typed field ("h.i:attempts" = "3"). False when the field
 // is not typed or its value does not parse as its type.
