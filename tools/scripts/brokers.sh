@@ -15,7 +15,9 @@ REDIS_PORT=${QPLUG_TEST_REDIS_PORT:-6390}
 AMQP_PORT=${QPLUG_TEST_AMQP_PORT:-5690}
 AMQP_DIST_PORT=${QPLUG_TEST_AMQP_DIST_PORT:-25690}
 MQTT_PORT=${QPLUG_TEST_MQTT_PORT:-1890}
-RABBIT_NODE=qplug-test@localhost
+# Several developers (or CI and a developer) can run side by side with their
+# own ports, state dir and node name.
+RABBIT_NODE=${QPLUG_TEST_AMQP_NODE:-qplug-test@localhost}
 mkdir -p "$DIR"
 
 log() { echo "brokers: $*" >&2; }
