@@ -76,7 +76,9 @@ rabbit_env() {
   export RABBITMQ_ALLOW_INPUT=false
   export ERL_EPMD_ADDRESS=127.0.0.1
   # Keep the Erlang distribution port on loopback as well.
-  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  # +sbwt none: idle schedulers sleep instead of spinning, so the node does not
+  # take CPU from the tests on a 2-core machine.
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"
 }
 rabbitctl() { "$RABBIT_BIN/rabbitmqctl" -n "$RABBIT_NODE" "$@"; }
 rabbit_amqp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$AMQP_PORT") 2>/dev/null; }
