@@ -45,7 +45,7 @@ inline qplug_status make_status() {
 }
 
 // Runs `body` and converts any escaping exception into QPLUG_INTERNAL (or a
-// retryable QPLUG_FULL for std::bad_alloc). `fallback` is returned in that case
+// retryable QPLUG_INTERNAL for std::bad_alloc). `fallback` is returned in that case
 // (nullptr for handle-returning ops, the code for int32_t ops). Wrap EVERY
 // extern "C" entry point body in this.
 template <typename R, typename F>

@@ -1,0 +1,155 @@
+// message.hpp: OwnedMessage, the deep copy of a borrowed qplug_message every
+// driver that keeps a message makes, and QPLUG_SDK_HAS_FIELD.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <qplug/sdk/message.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+using qplug::sdk::OwnedMessage;
+
+namespace {
+
+qplug_str str(const std::string& s) { return {s.data(), s.size()}; }
+
+// A borrowed message with one header of every type, all in caller buffers.
+struct Borrowed {
+  std::string id = "id-1", ct = "application/json", body = std::string("b\0dy", 4);
+  std::string s = "text", raw = std::string("\x00\xff", 2);
+  std::string keys[6] = {"n", "b", "i", "d", "s", "raw"};
+  qplug_header headers[6]{};
+  qplug_message m{};
+  Borrowed() {
+    for (int i = 0; i < 6; ++i) headers[i].key = str(keys[i]);
+    headers[0].value.type = QPLUG_VALUE_NULL;
+    headers[1].value.type = QPLUG_VALUE_BOOL;
+    headers[1].value.as.boolean = 1;
+    headers[2].value.type = QPLUG_VALUE_INT64;
+    headers[2].value.as.i64 = -42;
+    headers[3].value.type = QPLUG_VALUE_DOUBLE;
+    headers[3].value.as.f64 = 2.5;
+    headers[4].value.type = QPLUG_VALUE_STRING;
+    headers[4].value.as.str = str(s);
+    headers[5].value.type = QPLUG_VALUE_BYTES;
+    headers[5].value.as.bytes = {reinterpret_cast<const uint8_t*>(raw.data()), raw.size()};
+    m.struct_size = sizeof m;
+    m.abi_major = QPLUG_ABI_MAJOR;
+    m.id = str(id);
+    m.content_type = str(ct);
+    m.body = {reinterpret_cast<const uint8_t*>(body.data()), body.size()};
+    m.headers = headers;
+    m.header_count = 6;
+    m.attempts = 3;
+  }
+};
+
+std::string text(qplug_str s) { return std::string(s.ptr, s.len); }
+
+void expect_round_trip(const qplug_message& v) {
+  EXPECT_EQ(v.struct_size, sizeof(qplug_message));
+  EXPECT_EQ(v.abi_major, QPLUG_ABI_MAJOR);
+  EXPECT_EQ(v.abi_minor, QPLUG_ABI_MINOR);
+  EXPECT_EQ(text(v.id), "id-1");
+  EXPECT_EQ(text(v.content_type), "application/json");
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(v.body.ptr), v.body.len), std::string("b\0dy", 4));
+  EXPECT_EQ(v.attempts, 3u);
+  ASSERT_EQ(v.header_count, 6u);
+  EXPECT_EQ(text(v.headers[0].key), "n");
+  EXPECT_EQ(v.headers[0].value.type, QPLUG_VALUE_NULL);
+  EXPECT_EQ(v.headers[1].value.type, QPLUG_VALUE_BOOL);
+  EXPECT_EQ(v.headers[1].value.as.boolean, 1);
+  EXPECT_EQ(v.headers[2].value.as.i64, -42);
+  EXPECT_EQ(v.headers[3].value.as.f64, 2.5);
+  EXPECT_EQ(text(v.headers[4].value.as.str), "text");
+  EXPECT_EQ(v.headers[5].value.type, QPLUG_VALUE_BYTES);
+  EXPECT_EQ(
+      std::string(reinterpret_cast<const char*>(v.headers[5].value.as.bytes.ptr), v.headers[5].value.as.bytes.len),
+      std::string("\x00\xff", 2));
+}
+
+TEST(OwnedMessage, CopiesEverySpanAndHeaderType) {
+  auto src = std::make_unique<Borrowed>();
+  OwnedMessage owned(src->m);
+  src.reset();  // the borrowed buffers are gone: the copy must not point into them
+  expect_round_trip(owned.view());
+}
+
+TEST(OwnedMessage, NullSpansWithZeroLengthBecomeEmpty) {
+  qplug_header h{};
+  h.value.type = QPLUG_VALUE_STRING;  // key and value NULL with length 0
+  qplug_message m{};
+  m.struct_size = sizeof m;
+  m.headers = &h;
+  m.header_count = 1;
+  OwnedMessage owned(m);
+  EXPECT_EQ(owned.id, "");
+  EXPECT_EQ(owned.body, "");
+  ASSERT_EQ(owned.headers.size(), 1u);
+  EXPECT_EQ(owned.headers[0].key, "");
+  EXPECT_EQ(owned.headers[0].data, "");
+  const qplug_message& v = owned.view();
+  EXPECT_EQ(v.body.len, 0u);
+  EXPECT_EQ(v.header_count, 1u);
+}
+
+TEST(OwnedMessage, AnUnknownHeaderTypeIsKeptAsNull) {
+  qplug_header h{};
+  std::string key = "weird";
+  h.key = str(key);
+  h.value.type = 99;
+  qplug_message m{};
+  m.headers = &h;
+  m.header_count = 1;
+  OwnedMessage owned(m);
+  EXPECT_EQ(owned.headers[0].type, QPLUG_VALUE_NULL);
+}
+
+TEST(OwnedMessage, NoHeadersGivesANullHeaderArray) {
+  OwnedMessage owned;
+  owned.body = "x";
+  const qplug_message& v = owned.view();
+  EXPECT_EQ(v.headers, nullptr);
+  EXPECT_EQ(v.header_count, 0u);
+  EXPECT_EQ(v.body.len, 1u);
+}
+
+TEST(OwnedMessage, ViewAfterAMoveOrCopyPointsIntoTheNewObject) {
+  Borrowed src;
+  std::vector<OwnedMessage> many;
+  for (int i = 0; i < 50; ++i) many.emplace_back(src.m);  // reallocations move the elements
+  for (auto& o : many) {
+    const qplug_message& v = o.view();
+    EXPECT_EQ(v.id.ptr, o.id.data());
+    expect_round_trip(v);
+  }
+  OwnedMessage copy = many[0];
+  many.clear();
+  const qplug_message& v = copy.view();
+  EXPECT_EQ(v.headers[4].value.as.str.ptr, copy.headers[4].data.data());
+  expect_round_trip(v);
+}
+
+TEST(OwnedMessage, AssignReplacesThePreviousContent) {
+  Borrowed src;
+  OwnedMessage owned(src.m);
+  qplug_message empty{};
+  owned.assign(empty);
+  EXPECT_EQ(owned.id, "");
+  EXPECT_TRUE(owned.headers.empty());
+  EXPECT_EQ(owned.view().header_count, 0u);
+  EXPECT_EQ(owned.attempts, 0u);
+}
+
+TEST(HasField, CoversOnlyWhatTheWritersStructSizeCovers) {
+  qplug_publish_options o{};
+  o.struct_size = sizeof o;
+  EXPECT_TRUE(QPLUG_SDK_HAS_FIELD(&o, qplug_publish_options, timeout_ms));
+  o.struct_size = offsetof(qplug_publish_options, timeout_ms);  // an older, shorter writer
+  EXPECT_FALSE(QPLUG_SDK_HAS_FIELD(&o, qplug_publish_options, timeout_ms));
+  const qplug_publish_options* none = nullptr;
+  EXPECT_FALSE(QPLUG_SDK_HAS_FIELD(none, qplug_publish_options, timeout_ms));
+}
+
+}  // namespace
