@@ -8,6 +8,7 @@
 #include <mutex>
 #include <qplug/sdk/config.hpp>
 #include <qplug/sdk/message.hpp>
+#include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/status.hpp>
 
 #include "amqp_config.hpp"
@@ -123,6 +124,10 @@ int32_t amqp_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n,
       if (const char* bad = amqp_bad_span(*msgs[i]))
         return fail(st, QPLUG_INVALID, false, "amqp: publish: message %zu has a bad %s (NULL pointer with a length)", i,
                     bad);
+      // delay/priority: the SDK's one reader, so every driver refuses the same values the same way.
+      qplug::sdk::ScheduleHeaders sched;
+      int32_t bad_schedule = qplug::sdk::read_schedule_headers(*msgs[i], i, "amqp: publish", &sched, st);
+      if (bad_schedule != QPLUG_OK) return bad_schedule;
       b->msgs.emplace_back(*msgs[i]);
       std::string bad = check.build(b->msgs.back(), q->options.persistent, io.config().default_message_ttl_ms, 0,
                                     q->options.max_priority > 0, true);

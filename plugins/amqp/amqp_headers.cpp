@@ -270,6 +270,9 @@ void read_incoming(const amqp_message_t& in, bool redelivered, sdk::OwnedMessage
         if (h.type == QPLUG_VALUE_INT64 && h.i64 > 0) carried_attempts = h.i64;
         continue;
       }
+      // `delay` was applied by the level queue: consumed, as on every driver,
+      // so a message republished from its delivery is not delayed again.
+      if (key == "delay") continue;
       if (key == "x-delivery-count" && h.type == QPLUG_VALUE_INT64) delivery_count = h.i64;
       out->headers.push_back(std::move(h));
     }

@@ -169,12 +169,9 @@ TEST_F(AmqpDriver, DelayedMessageWaitsAndHoldsUpNothing) {
   EXPECT_LT(arrivals.of("soon"), arrivals.of("late")) << "a 3s delay held up a 400 ms one";
   EXPECT_GE(arrivals.of("late") - t0, std::chrono::milliseconds(3000)) << "delivered before its delay";
   EXPECT_GE(arrivals.of("soon") - t1, std::chrono::milliseconds(400)) << "delivered before its delay";
-  for (const auto& r : got.snapshot()) {
-    if (r.message.id != "late") continue;
-    bool kept = false;
-    for (const auto& h : r.message.headers) kept |= h.key == "delay" && h.data == "3s";
-    EXPECT_TRUE(kept) << "the delay header did not come back verbatim";
-  }
+  // Applied, so consumed (as on every driver): a republish is not delayed again.
+  for (const auto& r : got.snapshot())
+    for (const auto& h : r.message.headers) EXPECT_NE(h.key, "delay") << r.message.id;
 }
 
 TEST_F(AmqpDriver, DelayedMessageReachesEveryGroup) {
