@@ -2,13 +2,77 @@
 // malformed values are INVALID naming the key (qplug::sdk::ConfigReader).
 #include "amqp_config.hpp"
 
+#include <algorithm>
 #include <qplug/sdk/config.hpp>
 #include <qplug/sdk/status.hpp>
 #include <qplug/sdk/url.hpp>
+#include <string_view>
 
 namespace qplug::amqp {
 
 using sdk::fail;
+
+namespace {
+
+// queue.declare arguments qplug sets itself (its delay and dead-letter
+// topology, priority), or that have a typed queue option of their own.
+struct ManagedArgument {
+  const char* key;
+  const char* use_instead;  // nullptr: never passed through
+};
+constexpr ManagedArgument kManagedArguments[] = {
+    {"x-dead-letter-exchange", "dead_letter_exchange / dead_letter_queue"},
+    {"x-dead-letter-routing-key", "dead_letter_routing_key / dead_letter_queue"},
+    {"x-max-priority", "max_priority"},
+};
+
+// `arguments.<name>` keys: each is passed through to queue.declare. Reads the
+// raw kv list (ConfigReader has no prefix query) and marks each key used.
+bool read_queue_arguments(const qplug_kv* kv, size_t n, sdk::ConfigReader& cfg, QueueOptions* q, qplug_status* st) {
+  constexpr std::string_view kPrefix = "arguments.";
+  for (size_t i = 0; i < n; ++i) {
+    std::string_view key = sdk::view(kv[i].key);
+    if (key.substr(0, kPrefix.size()) != kPrefix) continue;
+    std::string name(key.substr(kPrefix.size()));
+    std::string value = cfg.str(key, "");
+    if (name.rfind("x-", 0) != 0 || name.size() < 3) {
+      fail(st, QPLUG_INVALID, false, "amqp queue options: key '%.*s': RabbitMQ queue arguments start with 'x-'",
+           static_cast<int>(key.size()), key.data());
+      return false;
+    }
+    for (const ManagedArgument& m : kManagedArguments) {
+      if (name == m.key) {
+        fail(st, QPLUG_INVALID, false, "amqp queue options: key '%.*s' is managed by qplug; use '%s'",
+             static_cast<int>(key.size()), key.data(), m.use_instead);
+        return false;
+      }
+    }
+    auto same = [&](const auto& a) { return a.first == name; };
+    auto it = std::find_if(q->arguments.begin(), q->arguments.end(), same);
+    if (it == q->arguments.end())
+      q->arguments.emplace_back(name, value);
+    else
+      it->second = value;  // the last one wins, like ConfigReader
+  }
+  // A typed option and its raw argument both set: which one wins would be a guess.
+  const std::pair<const char*, bool> typed[] = {{"x-max-length", q->max_length > 0},
+                                                {"x-message-ttl", q->message_ttl_ms >= 0},
+                                                {"x-expires", q->queue_expiry_ms > 0},
+                                                {"x-queue-type", !q->queue_type.empty()}};
+  for (const auto& [name, set] : typed) {
+    if (!set) continue;
+    for (auto& a : q->arguments) {
+      if (a.first == name) {
+        fail(st, QPLUG_INVALID, false,
+             "amqp queue options: key 'arguments.%s' conflicts with the typed option that sets it; keep one", name);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 std::optional<DriverConfig> parse_driver_config(const qplug_kv* kv, size_t n, qplug_status* st) {
   sdk::ConfigReader cfg(kv, n);
@@ -70,6 +134,7 @@ std::optional<QueueOptions> parse_queue_options(const qplug_kv* kv, size_t n, qp
   q.dead_letter_exchange = cfg.str("dead_letter_exchange", "");
   q.dead_letter_routing_key = cfg.str("dead_letter_routing_key", "");
   q.dead_letter_queue = cfg.str("dead_letter_queue", "");
+  if (!read_queue_arguments(kv, n, cfg, &q, st)) return std::nullopt;
   if (!cfg.finish(st, "amqp queue options")) return std::nullopt;
   if (!q.queue_type.empty() && q.queue_type != "classic" && q.queue_type != "quorum") {
     fail(st, QPLUG_INVALID, false, "amqp queue options: key 'queue_type' has value '%s', expected classic or quorum",
@@ -78,7 +143,8 @@ std::optional<QueueOptions> parse_queue_options(const qplug_kv* kv, size_t n, qp
   }
   // A dead-letter queue without an exchange goes through the default
   // exchange with the DLQ's name as routing key.
-  if (!q.dead_letter_queue.empty() && q.dead_letter_routing_key.empty()) q.dead_letter_routing_key = q.dead_letter_queue;
+  if (!q.dead_letter_queue.empty() && q.dead_letter_routing_key.empty())
+    q.dead_letter_routing_key = q.dead_letter_queue;
   return q;
 }
 

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace qplug::amqp {
 
@@ -22,7 +24,7 @@ struct DriverConfig {
   int64_t connection_timeout_ms = 5000;
   int64_t reconnect_delay_ms = 200;
   int64_t reconnect_max_delay_ms = 10000;
-  uint16_t prefetch_count = 10;       // default per-subscription prefetch
+  uint16_t prefetch_count = 10;         // default per-subscription prefetch
   int64_t default_message_ttl_ms = -1;  // -1: none; applied to publishes without a ttl header
   int64_t publish_timeout_ms = 30000;   // how long a publish waits for a connection
   uint32_t confirm_window = 4096;       // max unconfirmed messages in flight
@@ -45,6 +47,9 @@ struct QueueOptions {
   std::string dead_letter_exchange;
   std::string dead_letter_routing_key;
   std::string dead_letter_queue;  // declared and bound for you (via the default exchange)
+  // `arguments.<x-...>` passed through to queue.declare: key, raw text (typed
+  // when declared: integer -> long, true/false -> bool, else string).
+  std::vector<std::pair<std::string, std::string>> arguments;
 };
 
 struct ConsumerOptions {

@@ -1,22 +1,26 @@
 // amqp_connection.cpp -- librabbitmq connection setup, channel RPCs, teardown.
 #include "amqp_connection.hpp"
 
-#include "amqp_errors.hpp"
-
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <qplug/sdk/status.hpp>
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <qplug/sdk/status.hpp>
 #include <vector>
+
+#include "amqp_errors.hpp"
 
 namespace qplug::amqp {
 namespace {
 
-timeval amqp_timeval_ms(int64_t ms) { return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)}; }
+timeval amqp_timeval_ms(int64_t ms) {
+  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
 amqp_bytes_t amqp_bytes_of(const std::string& s) { return amqp_bytes_t{s.size(), const_cast<char*>(s.data())}; }
 
 amqp_table_entry_t amqp_long_arg(const char* key, int64_t v) {
@@ -31,6 +35,28 @@ amqp_table_entry_t amqp_string_arg(const char* key, const std::string& v) {
   e.key = amqp_cstring_bytes(key);
   e.value.kind = AMQP_FIELD_KIND_UTF8;
   e.value.value.bytes = amqp_bytes_of(v);
+  return e;
+}
+
+// A pass-through `arguments.<x-...>` value, typed: a whole number is a long
+// (x-max-length: 1000 must not arrive as the string "1000"), true/false a
+// boolean, anything else a string.
+amqp_table_entry_t amqp_typed_arg(const std::string& key, const std::string& raw) {
+  amqp_table_entry_t e{};
+  e.key = amqp_bytes_of(key);
+  char* end = nullptr;
+  errno = 0;
+  long long n = raw.empty() ? 0 : std::strtoll(raw.c_str(), &end, 10);
+  if (!raw.empty() && errno == 0 && *end == '\0') {
+    e.value.kind = AMQP_FIELD_KIND_I64;
+    e.value.value.i64 = n;
+  } else if (raw == "true" || raw == "false") {
+    e.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    e.value.value.boolean = raw == "true";
+  } else {
+    e.value.kind = AMQP_FIELD_KIND_UTF8;
+    e.value.value.bytes = amqp_bytes_of(raw);
+  }
   return e;
 }
 
@@ -50,7 +76,8 @@ int32_t Connection::open(const DriverConfig& cfg, qplug_status* st) {
       amqp_ssl_socket_set_verify_hostname(sock, cfg.tls_verify_hostname ? 1 : 0);
       if (!cfg.tls_ca_file.empty() && amqp_ssl_socket_set_cacert(sock, cfg.tls_ca_file.c_str()) != AMQP_STATUS_OK) {
         close(0);
-        return sdk::fail(st, QPLUG_INVALID, false, "amqp driver: key 'tls.ca_file': cannot load '%s'", cfg.tls_ca_file.c_str());
+        return sdk::fail(st, QPLUG_INVALID, false, "amqp driver: key 'tls.ca_file': cannot load '%s'",
+                         cfg.tls_ca_file.c_str());
       }
       if (!cfg.tls_cert_file.empty() &&
           amqp_ssl_socket_set_key(sock, cfg.tls_cert_file.c_str(), cfg.tls_key_file.c_str()) != AMQP_STATUS_OK) {
@@ -92,7 +119,9 @@ int32_t Connection::open(const DriverConfig& cfg, qplug_status* st) {
   amqp_rpc_reply_t r = amqp_login_with_properties(conn_, cfg.vhost.c_str(), 0, 131072, cfg.heartbeat_s, &client_props,
                                                   AMQP_SASL_METHOD_PLAIN, cfg.user.c_str(), cfg.password.c_str());
   if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-    int32_t code = status_from_reply(r, "login to " + cfg.host + ":" + std::to_string(cfg.port) + " vhost '" + cfg.vhost + "' as '" + cfg.user + "'", st);
+    int32_t code = status_from_reply(
+        r, "login to " + cfg.host + ":" + std::to_string(cfg.port) + " vhost '" + cfg.vhost + "' as '" + cfg.user + "'",
+        st);
     close(0);
     return code;
   }
@@ -176,7 +205,9 @@ int32_t Connection::declare(uint16_t ch, const std::string& name, const QueueOpt
     if (!q.queue_type.empty()) args.push_back(amqp_string_arg("x-queue-type", q.queue_type));
     if (!q.dead_letter_exchange.empty() || !q.dead_letter_queue.empty())
       args.push_back(amqp_string_arg("x-dead-letter-exchange", q.dead_letter_exchange));
-    if (!q.dead_letter_routing_key.empty()) args.push_back(amqp_string_arg("x-dead-letter-routing-key", q.dead_letter_routing_key));
+    if (!q.dead_letter_routing_key.empty())
+      args.push_back(amqp_string_arg("x-dead-letter-routing-key", q.dead_letter_routing_key));
+    for (const auto& [key, raw] : q.arguments) args.push_back(amqp_typed_arg(key, raw));
   }
   amqp_table_t table{static_cast<int>(args.size()), args.empty() ? nullptr : args.data()};
   amqp_queue_declare_ok_t* ok =
@@ -187,6 +218,17 @@ int32_t Connection::declare(uint16_t ch, const std::string& name, const QueueOpt
     if (consumers) *consumers = ok->consumer_count;
   }
   return rc;
+}
+
+int32_t Connection::declare_fanout(uint16_t ch, const std::string& exchange, bool durable, qplug_status* st) {
+  amqp_exchange_declare(conn_, ch, amqp_bytes_of(exchange), amqp_cstring_bytes("fanout"), 0, durable, 0, 0,
+                        amqp_empty_table);
+  return check(ch, "declare exchange '" + exchange + "'", st);
+}
+
+int32_t Connection::bind(uint16_t ch, const std::string& queue, const std::string& exchange, qplug_status* st) {
+  amqp_queue_bind(conn_, ch, amqp_bytes_of(queue), amqp_bytes_of(exchange), amqp_empty_bytes, amqp_empty_table);
+  return check(ch, "bind queue '" + queue + "' to exchange '" + exchange + "'", st);
 }
 
 int32_t Connection::consume(uint16_t ch, const std::string& queue, uint16_t prefetch, const std::string& tag,

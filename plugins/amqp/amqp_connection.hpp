@@ -4,13 +4,13 @@
 // thread at a time (open() in the caller of qplug open(), then the I/O thread).
 #pragma once
 
-#include "amqp_config.hpp"
-
 #include <amqp.h>
 #include <qplug/driver.h>
 
 #include <cstdint>
 #include <string>
+
+#include "amqp_config.hpp"
 
 namespace qplug::amqp {
 
@@ -36,6 +36,10 @@ class Connection {
   // only checks existence and reads the counts.
   int32_t declare(uint16_t ch, const std::string& name, const QueueOptions& q, bool passive, int64_t* messages,
                   int64_t* consumers, qplug_status* st);
+  // A fanout exchange (idempotent when it exists with the same type), and a
+  // binding of `queue` to it (idempotent too).
+  int32_t declare_fanout(uint16_t ch, const std::string& exchange, bool durable, qplug_status* st);
+  int32_t bind(uint16_t ch, const std::string& queue, const std::string& exchange, qplug_status* st);
   int32_t consume(uint16_t ch, const std::string& queue, uint16_t prefetch, const std::string& tag, bool exclusive,
                   std::string* actual_tag, qplug_status* st);
   int32_t cancel(uint16_t ch, const std::string& tag, qplug_status* st);

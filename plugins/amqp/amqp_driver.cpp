@@ -1,18 +1,20 @@
 // amqp_driver.cpp -- the RabbitMQ / AMQP 0-9-1 driver's C ABI surface: the
 // vtable, argument checks, and marshalling every call to the I/O thread
 // (amqp_io.cpp), which alone touches librabbitmq.
-#include "amqp_config.hpp"
-#include "amqp_headers.hpp"
-#include "amqp_io.hpp"
-
 #include <qplug/driver.h>
-#include <qplug/sdk/config.hpp>
-#include <qplug/sdk/message.hpp>
-#include <qplug/sdk/status.hpp>
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <qplug/sdk/config.hpp>
+#include <qplug/sdk/message.hpp>
+#include <qplug/sdk/schedule_headers.hpp>
+#include <qplug/sdk/status.hpp>
+
+#include "amqp_config.hpp"
+#include "amqp_headers.hpp"
+#include "amqp_io.hpp"
+#include "amqp_topology.hpp"
 
 struct qplug_driver {
   std::unique_ptr<qplug::amqp::Io> io;
@@ -79,10 +81,14 @@ void amqp_close(qplug_driver* d, uint32_t timeout_ms) {
 qplug_queue* amqp_declare(qplug_driver* d, qplug_str name, const qplug_kv* options, size_t n, qplug_status* st) {
   return guarded<qplug_queue*>(st, nullptr, [&]() -> qplug_queue* {
     std::string qname(qplug::sdk::view(name));
-    if (qname.empty() || qname.size() > 255)
-      return fail(st, QPLUG_INVALID, false, "amqp: queue name must be 1-255 bytes, got %zu", qname.size()), nullptr;
+    // 249: its exchange "qplug.<name>" must fit AMQP's 255-byte names too.
+    const size_t max_name = kMaxNameBytes - exchange_name("").size();
+    if (qname.empty() || qname.size() > max_name)
+      return fail(st, QPLUG_INVALID, false, "amqp: queue name must be 1-%zu bytes, got %zu", max_name, qname.size()),
+             nullptr;
     if (qname.rfind("amq.", 0) == 0)
-      return fail(st, QPLUG_INVALID, false, "amqp: queue name '%s' uses the reserved prefix 'amq.'", qname.c_str()), nullptr;
+      return fail(st, QPLUG_INVALID, false, "amqp: queue name '%s' uses the reserved prefix 'amq.'", qname.c_str()),
+             nullptr;
     auto opts = parse_queue_options(options, n, st);
     if (!opts) return nullptr;
     std::lock_guard<std::mutex> lock(d->mu);
@@ -90,6 +96,7 @@ qplug_queue* amqp_declare(qplug_driver* d, qplug_str name, const qplug_kv* optio
     if (it != d->queues.end()) return it->second.get();
     auto q = std::make_unique<qplug_queue>();
     q->name = qname;
+    q->exchange = exchange_name(qname);
     q->options = *opts;
     q->io = d->io.get();
     Command c(Command::kDeclare);
@@ -105,7 +112,8 @@ int32_t amqp_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n,
                      qplug_publish_done_fn done, void* done_ud, size_t* accepted, qplug_status* st) {
   if (accepted != nullptr) *accepted = 0;
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
-    if (q == nullptr || msgs == nullptr || n == 0) return fail(st, QPLUG_INVALID, false, "amqp: publish needs a queue and n >= 1 messages");
+    if (q == nullptr || msgs == nullptr || n == 0)
+      return fail(st, QPLUG_INVALID, false, "amqp: publish needs a queue and n >= 1 messages");
     Io& io = *q->io;
     auto b = std::make_shared<PublishBatch>();
     b->queue = q;
@@ -114,19 +122,37 @@ int32_t amqp_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n,
     for (size_t i = 0; i < n; ++i) {
       if (msgs[i] == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: publish: message %zu is NULL", i);
       if (const char* bad = amqp_bad_span(*msgs[i]))
-        return fail(st, QPLUG_INVALID, false, "amqp: publish: message %zu has a bad %s (NULL pointer with a length)", i, bad);
+        return fail(st, QPLUG_INVALID, false, "amqp: publish: message %zu has a bad %s (NULL pointer with a length)", i,
+                    bad);
+      // delay/priority: the SDK's one reader, so every driver refuses the same values the same way.
+      qplug::sdk::ScheduleHeaders sched;
+      int32_t bad_schedule = qplug::sdk::read_schedule_headers(*msgs[i], i, "amqp: publish", &sched, st);
+      if (bad_schedule != QPLUG_OK) return bad_schedule;
       b->msgs.emplace_back(*msgs[i]);
-      std::string bad = check.build(b->msgs.back(), q->options.persistent, io.config().default_message_ttl_ms, 0);
-      if (!bad.empty()) return fail(st, QPLUG_INVALID, false, "amqp: publish to '%s': message %zu: %s", q->name.c_str(), i, bad.c_str());
+      std::string bad = check.build(b->msgs.back(), q->options.persistent, io.config().default_message_ttl_ms, 0,
+                                    q->options.max_priority > 0, true);
+      if (bad.empty() && check.delay_ms() > 0 &&
+          delay_queue_name(q->name, delay_level_ms(check.delay_ms())).size() > kMaxNameBytes)
+        bad = "header 'delay': the delay queue's name would exceed 255 bytes (shorten the queue name)";
+      if (!bad.empty())
+        return fail(st, QPLUG_INVALID, false, "amqp: publish to '%s': message %zu: %s", q->name.c_str(), i,
+                    bad.c_str());
+      if (check.has_priority() && q->options.max_priority <= 0 && !q->priority_warned.exchange(true))
+        io.log(QPLUG_LOG_WARN, "queue '" + q->name +
+                                   "' was declared without max_priority: RabbitMQ ignores the 'priority' header there "
+                                   "(set driver_options.amqp.max_priority on a new queue)");
     }
     b->ok.assign(n, 0);
     int64_t timeout_ms = io.config().publish_timeout_ms;
-    if (QPLUG_SDK_HAS_FIELD(options, qplug_publish_options, timeout_ms) && options->timeout_ms >= 0) timeout_ms = options->timeout_ms;
+    if (QPLUG_SDK_HAS_FIELD(options, qplug_publish_options, timeout_ms) && options->timeout_ms >= 0)
+      timeout_ms = options->timeout_ms;
     b->deadline_ns = io.now_ns() + timeout_ms * 1000000;
     if (done == nullptr && io.on_io_thread())
-      return fail(st, QPLUG_INTERNAL, false, "amqp: synchronous publish from inside a delivery callback would deadlock");
+      return fail(st, QPLUG_INTERNAL, false,
+                  "amqp: synchronous publish from inside a delivery callback would deadlock");
     if (!io.reserve(n, timeout_ms))
-      return fail(st, QPLUG_FULL, true, "amqp: publish to '%s': too many messages waiting for the broker", q->name.c_str());
+      return fail(st, QPLUG_FULL, true, "amqp: publish to '%s': too many messages waiting for the broker",
+                  q->name.c_str());
     Command c(Command::kPublish);
     if (done != nullptr) {
       b->done = done;
@@ -151,7 +177,8 @@ int32_t amqp_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n,
 qplug_consumer* amqp_subscribe(qplug_queue* q, const qplug_subscribe_options* options, qplug_deliver_fn cb, void* ud,
                                qplug_status* st) {
   return guarded<qplug_consumer*>(st, nullptr, [&]() -> qplug_consumer* {
-    if (q == nullptr || cb == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: subscribe needs a queue and a callback"), nullptr;
+    if (q == nullptr || cb == nullptr)
+      return fail(st, QPLUG_INVALID, false, "amqp: subscribe needs a queue and a callback"), nullptr;
     auto c = std::make_shared<ConsumerState>();
     c->io = q->io;
     c->queue = q;
@@ -163,8 +190,16 @@ qplug_consumer* amqp_subscribe(qplug_queue* q, const qplug_subscribe_options* op
       if (!co) return nullptr;
       c->options = *co;
       if (options->prefetch > 0) c->prefetch = static_cast<uint16_t>(std::min<uint32_t>(options->prefetch, 65535));
-      if (c->options.consumer_tag.empty()) c->options.consumer_tag = std::string(qplug::sdk::view(options->consumer_name));
+      if (c->options.consumer_tag.empty())
+        c->options.consumer_tag = std::string(qplug::sdk::view(options->consumer_name));
+      c->group = std::string(qplug::sdk::view(options->group));
     }
+    c->source = group_queue_name(q->name, c->group);
+    if (c->source.size() > kMaxNameBytes)
+      return fail(st, QPLUG_INVALID, false,
+                  "amqp: group '%.40s...' of queue '%s': its queue '<queue>.group.<group>' would exceed 255 bytes",
+                  c->group.c_str(), q->name.c_str()),
+             nullptr;
     Command cmd(Command::kSubscribe);
     cmd.consumer = c;
     if (q->io->call(std::move(cmd), st) != QPLUG_OK) return nullptr;
@@ -176,13 +211,28 @@ int32_t amqp_settle(qplug_delivery* d, int32_t disposition, qplug_status* st) {
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
     if (d == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: settle of a NULL delivery");
     std::unique_ptr<qplug_delivery> owned(d);
-    if (disposition != QPLUG_ACK && disposition != QPLUG_NACK_REQUEUE && disposition != QPLUG_REJECT)
-      return fail(st, QPLUG_INVALID, false, "amqp: unknown disposition %d (message goes back to the broker)", disposition);
+    const bool known = disposition == QPLUG_ACK || disposition == QPLUG_NACK_REQUEUE || disposition == QPLUG_REJECT;
     ConsumerState& c = *d->consumer;
+    if (!known) {
+      // The delivery is invalid after settle() whatever the result (driver.h),
+      // so it cannot stay unsettled: it goes back to the queue, and its
+      // prefetch slot with it. Already the broker's again when stale.
+      bool live = !c.cancelled.load() && c.io->epoch() == d->epoch && c.subscription.load() == d->subscription;
+      if (live) {
+        Command cmd(Command::kSettle);
+        cmd.delivery = owned.release();
+        cmd.disposition = kGiveBack;
+        c.io->submit(std::move(cmd));
+      }
+      return fail(st, QPLUG_INVALID, false, "amqp: unknown disposition %d; the message goes back to the queue",
+                  disposition);
+    }
     if (c.cancelled.load())
-      return fail(st, QPLUG_CANCELED, false, "amqp: consumer of '%s' unsubscribed; the broker redelivers the message", c.queue->name.c_str());
+      return fail(st, QPLUG_CANCELED, false, "amqp: consumer of '%s' unsubscribed; the broker redelivers the message",
+                  c.queue->name.c_str());
     if (c.io->epoch() != d->epoch)
-      return fail(st, QPLUG_UNAVAILABLE, true, "amqp: connection lost since delivery; the broker redelivers the message");
+      return fail(st, QPLUG_UNAVAILABLE, true,
+                  "amqp: connection lost since delivery; the broker redelivers the message");
     if (c.subscription.load() != d->subscription)
       return fail(st, QPLUG_UNAVAILABLE, true,
                   "amqp: the broker cancelled the consumer of '%s' since delivery; the message goes back to the queue",
@@ -215,7 +265,8 @@ void amqp_consumer_free(qplug_consumer* c) {
 
 int32_t amqp_queue_info(qplug_queue* q, qplug_queue_info* info, qplug_status* st) {
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
-    if (q == nullptr || info == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: queue_info needs a queue and an info struct");
+    if (q == nullptr || info == nullptr)
+      return fail(st, QPLUG_INVALID, false, "amqp: queue_info needs a queue and an info struct");
     qplug_queue_info tmp{};
     Command cmd(Command::kInspect);
     cmd.queue = q;
@@ -229,11 +280,11 @@ int32_t amqp_queue_info(qplug_queue* q, qplug_queue_info* info, qplug_status* st
   });
 }
 
-constexpr uint64_t amqp_capabilities =
-    QPLUG_CAP_PERSISTENT | QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE | QPLUG_CAP_ORDERED |
-    QPLUG_CAP_PRIORITY | QPLUG_CAP_TTL | QPLUG_CAP_DEAD_LETTER | QPLUG_CAP_COMPETING_CONSUMERS |
-    QPLUG_CAP_BATCH_PUBLISH | QPLUG_CAP_ASYNC_PUBLISH | QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_QUEUE_INFO |
-    QPLUG_CAP_HEADER_TYPES;
+constexpr uint64_t amqp_capabilities = QPLUG_CAP_PERSISTENT | QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE |
+                                       QPLUG_CAP_ORDERED | QPLUG_CAP_PRIORITY | QPLUG_CAP_DELAY | QPLUG_CAP_TTL |
+                                       QPLUG_CAP_DEAD_LETTER | QPLUG_CAP_COMPETING_CONSUMERS |
+                                       QPLUG_CAP_CONSUMER_GROUPS | QPLUG_CAP_BATCH_PUBLISH | QPLUG_CAP_ASYNC_PUBLISH |
+                                       QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_QUEUE_INFO | QPLUG_CAP_HEADER_TYPES;
 
 const qplug_driver_v1 amqp_vtable = {
     .struct_size = sizeof(qplug_driver_v1),

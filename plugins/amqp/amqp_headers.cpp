@@ -1,46 +1,38 @@
 // amqp_headers.cpp -- qplug message <-> AMQP properties and header table.
 #include "amqp_headers.hpp"
 
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
+#include <optional>
+#include <qplug/sdk/parse.hpp>
 #include <string_view>
 
 namespace qplug::amqp {
 namespace {
 
 amqp_bytes_t amqp_bytes_of(const std::string& s) { return amqp_bytes_t{s.size(), const_cast<char*>(s.data())}; }
-std::string amqp_string_of(amqp_bytes_t b) { return b.len == 0 ? std::string() : std::string(static_cast<const char*>(b.bytes), b.len); }
+std::string amqp_string_of(amqp_bytes_t b) {
+  return b.len == 0 ? std::string() : std::string(static_cast<const char*>(b.bytes), b.len);
+}
 
-// "high|normal|low" or 0..9 (also as an int64 header) -> AMQP priority.
+// The neutral `priority` header through the SDK's one parser.
 bool amqp_priority_of(const sdk::OwnedHeader& h, uint8_t* out) {
-  int64_t n = -1;
-  if (h.type == QPLUG_VALUE_INT64) n = h.i64;
-  if (h.type == QPLUG_VALUE_STRING) {
-    if (h.data == "high") n = 9;
-    else if (h.data == "normal") n = 5;
-    else if (h.data == "low") n = 1;
-    else if (h.data.size() == 1 && h.data[0] >= '0' && h.data[0] <= '9') n = h.data[0] - '0';
-  }
-  if (n < 0 || n > 9) return false;
-  *out = static_cast<uint8_t>(n);
+  std::optional<int> p;
+  if (h.type == QPLUG_VALUE_INT64) p = sdk::parse_priority(h.i64);
+  if (h.type == QPLUG_VALUE_STRING) p = sdk::parse_priority(std::string_view(h.data));
+  if (!p) return false;
+  *out = static_cast<uint8_t>(*p);
   return true;
 }
 
-// ttl as int64 milliseconds or a duration string ("500", "500ms", "2s").
-bool amqp_ttl_ms_of(const sdk::OwnedHeader& h, int64_t* out) {
+// `ttl` and `delay`: int64 milliseconds or a duration string ("500", "2s").
+bool amqp_duration_ms_of(const sdk::OwnedHeader& h, int64_t* out) {
   if (h.type == QPLUG_VALUE_INT64) {
     *out = h.i64;
     return h.i64 >= 0;
   }
-  if (h.type != QPLUG_VALUE_STRING || h.data.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(h.data.c_str(), &end);
-  std::string_view unit(end);
-  double mult = unit.empty() || unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : unit == "h" ? 3600000 : -1;
-  if (errno != 0 || end == h.data.c_str() || mult < 0 || v < 0) return false;
-  *out = static_cast<int64_t>(v * mult);
+  if (h.type != QPLUG_VALUE_STRING) return false;
+  std::optional<int64_t> ms = sdk::parse_duration_ms(h.data);
+  if (!ms) return false;
+  *out = *ms;
   return true;
 }
 
@@ -68,7 +60,9 @@ amqp_table_entry_t amqp_entry_of(const sdk::OwnedHeader& h) {
       e.value.kind = AMQP_FIELD_KIND_BYTES;
       e.value.value.bytes = amqp_bytes_of(h.data);
       break;
-    default: e.value.kind = AMQP_FIELD_KIND_VOID; break;
+    default:
+      e.value.kind = AMQP_FIELD_KIND_VOID;
+      break;
   }
   return e;
 }
@@ -76,8 +70,11 @@ amqp_table_entry_t amqp_entry_of(const sdk::OwnedHeader& h) {
 }  // namespace
 
 std::string OutgoingProperties::build(const sdk::OwnedMessage& m, bool persistent, int64_t default_ttl_ms,
-                                      uint32_t attempts) {
+                                      uint32_t attempts, bool priority_queue, bool honour_delay) {
   props_ = amqp_basic_properties_t{};
+  delay_ms_ = 0;
+  has_priority_ = false;
+  int64_t ttl_header_ms = -1;
   entries_.clear();
   entries_.reserve(m.headers.size() + 1);
   auto set = [&](amqp_flags_t flag) { props_._flags |= flag; };
@@ -113,8 +110,14 @@ std::string OutgoingProperties::build(const sdk::OwnedMessage& m, bool persisten
     if (h.key == "priority") {
       if (!amqp_priority_of(h, &props_.priority)) return "header 'priority' must be high, normal, low or 0-9";
       set(AMQP_BASIC_PRIORITY_FLAG);
+      has_priority_ = true;
     } else if (h.key == "ttl") {
-      if (!amqp_ttl_ms_of(h, &ttl_ms)) return "header 'ttl' must be milliseconds or a duration like 5s";
+      if (!amqp_duration_ms_of(h, &ttl_ms)) return "header 'ttl' must be milliseconds or a duration like 5s";
+      ttl_header_ms = ttl_ms;
+    } else if (h.key == "delay") {
+      int64_t d = 0;
+      if (!amqp_duration_ms_of(h, &d)) return "header 'delay' must be milliseconds or a duration like 5s";
+      if (honour_delay) delay_ms_ = d;
     } else if (h.key == "content_type" && is_string && m.content_type.empty()) {
       props_.content_type = amqp_bytes_of(h.data);
       set(AMQP_BASIC_CONTENT_TYPE_FLAG);
@@ -127,6 +130,21 @@ std::string OutgoingProperties::build(const sdk::OwnedMessage& m, bool persisten
     e.value.kind = AMQP_FIELD_KIND_I64;
     e.value.value.i64 = attempts;
     entries_.push_back(e);
+  }
+  // A priority queue treats a message without priority as 0; qplug's
+  // contract says absent = normal (5).
+  if (priority_queue && !(props_._flags & AMQP_BASIC_PRIORITY_FLAG)) {
+    props_.priority = static_cast<uint8_t>(sdk::kDefaultPriority);
+    set(AMQP_BASIC_PRIORITY_FLAG);
+  }
+  if (delay_ms_ > 0) {
+    // RabbitMQ drops `expiration` when the delay queue dead-letters the
+    // message, so a ttl cannot outlive the delay on the broker; one that runs
+    // out before it would hand a dead message over early.
+    if (ttl_header_ms >= 0 && ttl_header_ms <= delay_ms_)
+      return "header 'ttl' (" + std::to_string(ttl_header_ms) + " ms) expires before header 'delay' (" +
+             std::to_string(delay_ms_) + " ms) is due";
+    ttl_ms = -1;
   }
   if (ttl_ms >= 0) {
     expiration_ = std::to_string(ttl_ms);
@@ -149,27 +167,71 @@ namespace {
 void amqp_header_from(const std::string& key, const amqp_field_value_t& v, sdk::OwnedHeader* h) {
   h->key = key;
   switch (v.kind) {
-    case AMQP_FIELD_KIND_BOOLEAN: h->type = QPLUG_VALUE_BOOL; h->i64 = v.value.boolean ? 1 : 0; break;
-    case AMQP_FIELD_KIND_I8: h->type = QPLUG_VALUE_INT64; h->i64 = v.value.i8; break;
-    case AMQP_FIELD_KIND_U8: h->type = QPLUG_VALUE_INT64; h->i64 = v.value.u8; break;
-    case AMQP_FIELD_KIND_I16: h->type = QPLUG_VALUE_INT64; h->i64 = v.value.i16; break;
-    case AMQP_FIELD_KIND_U16: h->type = QPLUG_VALUE_INT64; h->i64 = v.value.u16; break;
-    case AMQP_FIELD_KIND_I32: h->type = QPLUG_VALUE_INT64; h->i64 = v.value.i32; break;
-    case AMQP_FIELD_KIND_U32: h->type = QPLUG_VALUE_INT64; h->i64 = v.value.u32; break;
-    case AMQP_FIELD_KIND_I64: h->type = QPLUG_VALUE_INT64; h->i64 = v.value.i64; break;
+    case AMQP_FIELD_KIND_BOOLEAN:
+      h->type = QPLUG_VALUE_BOOL;
+      h->i64 = v.value.boolean ? 1 : 0;
+      break;
+    case AMQP_FIELD_KIND_I8:
+      h->type = QPLUG_VALUE_INT64;
+      h->i64 = v.value.i8;
+      break;
+    case AMQP_FIELD_KIND_U8:
+      h->type = QPLUG_VALUE_INT64;
+      h->i64 = v.value.u8;
+      break;
+    case AMQP_FIELD_KIND_I16:
+      h->type = QPLUG_VALUE_INT64;
+      h->i64 = v.value.i16;
+      break;
+    case AMQP_FIELD_KIND_U16:
+      h->type = QPLUG_VALUE_INT64;
+      h->i64 = v.value.u16;
+      break;
+    case AMQP_FIELD_KIND_I32:
+      h->type = QPLUG_VALUE_INT64;
+      h->i64 = v.value.i32;
+      break;
+    case AMQP_FIELD_KIND_U32:
+      h->type = QPLUG_VALUE_INT64;
+      h->i64 = v.value.u32;
+      break;
+    case AMQP_FIELD_KIND_I64:
+      h->type = QPLUG_VALUE_INT64;
+      h->i64 = v.value.i64;
+      break;
     case AMQP_FIELD_KIND_U64:
-    case AMQP_FIELD_KIND_TIMESTAMP: h->type = QPLUG_VALUE_INT64; h->i64 = static_cast<int64_t>(v.value.u64); break;
-    case AMQP_FIELD_KIND_F32: h->type = QPLUG_VALUE_DOUBLE; h->f64 = v.value.f32; break;
-    case AMQP_FIELD_KIND_F64: h->type = QPLUG_VALUE_DOUBLE; h->f64 = v.value.f64; break;
-    case AMQP_FIELD_KIND_UTF8: h->type = QPLUG_VALUE_STRING; h->data = amqp_string_of(v.value.bytes); break;
-    case AMQP_FIELD_KIND_BYTES: h->type = QPLUG_VALUE_BYTES; h->data = amqp_string_of(v.value.bytes); break;
-    case AMQP_FIELD_KIND_VOID: h->type = QPLUG_VALUE_NULL; break;
+    case AMQP_FIELD_KIND_TIMESTAMP:
+      h->type = QPLUG_VALUE_INT64;
+      h->i64 = static_cast<int64_t>(v.value.u64);
+      break;
+    case AMQP_FIELD_KIND_F32:
+      h->type = QPLUG_VALUE_DOUBLE;
+      h->f64 = v.value.f32;
+      break;
+    case AMQP_FIELD_KIND_F64:
+      h->type = QPLUG_VALUE_DOUBLE;
+      h->f64 = v.value.f64;
+      break;
+    case AMQP_FIELD_KIND_UTF8:
+      h->type = QPLUG_VALUE_STRING;
+      h->data = amqp_string_of(v.value.bytes);
+      break;
+    case AMQP_FIELD_KIND_BYTES:
+      h->type = QPLUG_VALUE_BYTES;
+      h->data = amqp_string_of(v.value.bytes);
+      break;
+    case AMQP_FIELD_KIND_VOID:
+      h->type = QPLUG_VALUE_NULL;
+      break;
     case AMQP_FIELD_KIND_DECIMAL:
       h->type = QPLUG_VALUE_DOUBLE;
       h->f64 = v.value.decimal.value;
       for (int i = 0; i < v.value.decimal.decimals; ++i) h->f64 /= 10;
       break;
-    default: h->type = QPLUG_VALUE_STRING; h->data = v.kind == AMQP_FIELD_KIND_TABLE ? "<table>" : "<array>"; break;
+    default:
+      h->type = QPLUG_VALUE_STRING;
+      h->data = v.kind == AMQP_FIELD_KIND_TABLE ? "<table>" : "<array>";
+      break;
   }
 }
 
@@ -208,6 +270,9 @@ void read_incoming(const amqp_message_t& in, bool redelivered, sdk::OwnedMessage
         if (h.type == QPLUG_VALUE_INT64 && h.i64 > 0) carried_attempts = h.i64;
         continue;
       }
+      // `delay` was applied by the level queue: consumed, as on every driver,
+      // so a message republished from its delivery is not delayed again.
+      if (key == "delay") continue;
       if (key == "x-delivery-count" && h.type == QPLUG_VALUE_INT64) delivery_count = h.i64;
       out->headers.push_back(std::move(h));
     }
@@ -216,7 +281,10 @@ void read_incoming(const amqp_message_t& in, bool redelivered, sdk::OwnedMessage
   if (p._flags & AMQP_BASIC_REPLY_TO_FLAG) amqp_add_string(out, "reply_to", p.reply_to);
   if (p._flags & AMQP_BASIC_TYPE_FLAG) amqp_add_string(out, "message_type", p.type);
   if (p._flags & AMQP_BASIC_EXPIRATION_FLAG) amqp_add_string(out, "ttl", p.expiration);
-  if ((p._flags & AMQP_BASIC_PRIORITY_FLAG) && !amqp_has_header(*out, "priority")) {
+  // Priority 5 is "normal", what a message without the header has (and what
+  // the driver sets on a priority queue), so it adds no header.
+  if ((p._flags & AMQP_BASIC_PRIORITY_FLAG) && p.priority != sdk::kDefaultPriority &&
+      !amqp_has_header(*out, "priority")) {
     sdk::OwnedHeader h;
     h.key = "priority";
     h.type = QPLUG_VALUE_INT64;

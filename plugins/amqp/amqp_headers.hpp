@@ -2,7 +2,8 @@
 // a typed header table, and back.
 //
 // Publish: neutral keys become native properties (correlation_id, reply_to,
-// message_type -> type, priority -> priority, ttl -> expiration); every other
+// message_type -> type, priority -> priority, ttl -> expiration, delay -> the
+// delay level queue it is published to, see amqp_topology.hpp); every other
 // header goes into the header table with its type (string -> longstr 'S',
 // int64 -> 'l', double -> 'd', bool -> 't', bytes -> 'x', null -> 'V').
 // `priority`, `ttl` and `content_type` are ALSO kept verbatim in the table
@@ -12,8 +13,8 @@
 #pragma once
 
 #include <amqp.h>
-#include <qplug/sdk/message.hpp>
 
+#include <qplug/sdk/message.hpp>
 #include <string>
 #include <vector>
 
@@ -27,13 +28,22 @@ inline constexpr const char* kAttemptsHeader = "x-qplug-attempts";
 class OutgoingProperties {
  public:
   // Returns "" on success, else why the message cannot be published (INVALID).
-  std::string build(const sdk::OwnedMessage& m, bool persistent, int64_t default_ttl_ms, uint32_t attempts);
+  // priority_queue: the queue has x-max-priority, so a message without the
+  // header gets priority 5 ("normal"). honour_delay: read the `delay` header
+  // into delay_ms() (false for a requeued copy, which is due at once); it
+  // is validated either way.
+  std::string build(const sdk::OwnedMessage& m, bool persistent, int64_t default_ttl_ms, uint32_t attempts,
+                    bool priority_queue, bool honour_delay);
   const amqp_basic_properties_t* get() const { return &props_; }
+  int64_t delay_ms() const { return delay_ms_; }  // 0: due now
+  bool has_priority() const { return has_priority_; }
 
  private:
   amqp_basic_properties_t props_{};
   std::vector<amqp_table_entry_t> entries_;
   std::string expiration_;
+  int64_t delay_ms_ = 0;
+  bool has_priority_ = false;
 };
 
 // Copies a delivered AMQP message into `out` (id, content type, body, typed

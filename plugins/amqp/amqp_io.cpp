@@ -2,14 +2,15 @@
 // acks and reconnects. See amqp_io.hpp for the threading model.
 #include "amqp_io.hpp"
 
-#include "amqp_errors.hpp"
-#include "amqp_headers.hpp"
-
 #include <poll.h>
-#include <qplug/sdk/status.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <qplug/sdk/status.hpp>
+
+#include "amqp_errors.hpp"
+#include "amqp_headers.hpp"
+#include "amqp_topology.hpp"
 
 namespace qplug::amqp {
 namespace {
@@ -17,8 +18,8 @@ namespace {
 constexpr const char* amqp_name = "amqp";
 constexpr uint16_t amqp_publish_channel = 1;
 constexpr uint16_t amqp_control_channel = 2;
-constexpr int amqp_idle_poll_ms = 200;       // heartbeats and deadlines are checked this often
-constexpr int amqp_frames_per_pass = 2048;   // then go back to host commands (fairness)
+constexpr int amqp_idle_poll_ms = 200;      // heartbeats and deadlines are checked this often
+constexpr int amqp_frames_per_pass = 2048;  // then go back to host commands (fairness)
 // Acks settled one by one from worker threads are held this long at most so
 // that one multiple-ack covers several (see Io::acks_due).
 constexpr int64_t amqp_ack_delay_ns = 1000000;
@@ -37,7 +38,8 @@ Io::Io(DriverConfig cfg, const qplug_host_v1* host)
 Io::~Io() { stop(1000); }
 
 int64_t Io::now_ns() const {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 void Io::log(int32_t level, const std::string& msg) const {
@@ -66,7 +68,8 @@ void Io::stop(uint32_t timeout_ms) {
 int32_t Io::call(Command c, qplug_status* st) {
   auto done = std::make_shared<sdk::Waiter>();
   c.done = done;
-  if (on_io_thread()) return sdk::fail(st, QPLUG_INTERNAL, false, "amqp: blocking call from inside a delivery callback");
+  if (on_io_thread())
+    return sdk::fail(st, QPLUG_INTERNAL, false, "amqp: blocking call from inside a delivery callback");
   if (stopping_.load()) return sdk::fail(st, QPLUG_CANCELED, false, "amqp: driver is closing");
   submit(std::move(c));
   qplug_status result{};
@@ -105,7 +108,8 @@ int32_t Io::setup_session(qplug_status* st) {
   free_channels_.clear();
   for (qplug_queue* q : topology_) {
     qplug_status qst{};
-    if (conn_.declare(amqp_control_channel, q->name, q->options, false, nullptr, nullptr, &qst) != QPLUG_OK) {
+    q->delay_declared_ns.clear();  // a new connection declares each level again before using it
+    if (declare_topology(q, &qst) != QPLUG_OK) {
       log(QPLUG_LOG_ERROR, std::string("re-declare after reconnect failed: ") + qst.message);
       if (conn_.broken()) return sdk::fail(st, qst.code, true, "%s", qst.message);
     }
@@ -270,13 +274,16 @@ void Io::handle(Command& c) {
     case Command::kDeclare:
     case Command::kInspect: {
       if (!connected()) {
-        sdk::fail(&st, QPLUG_UNAVAILABLE, true, "amqp: not connected to %s:%d (reconnecting)", cfg_.host.c_str(), cfg_.port);
+        sdk::fail(&st, QPLUG_UNAVAILABLE, true, "amqp: not connected to %s:%d (reconnecting)", cfg_.host.c_str(),
+                  cfg_.port);
         break;
       }
       bool passive = c.kind == Command::kInspect;
       int64_t messages = -1, consumers = -1;
-      if (conn_.declare(amqp_control_channel, c.queue->name, c.queue->options, passive, &messages, &consumers, &st) ==
-          QPLUG_OK) {
+      int32_t rc = passive ? conn_.declare(amqp_control_channel, c.queue->name, c.queue->options, true, &messages,
+                                           &consumers, &st)
+                           : declare_topology(c.queue, &st);
+      if (rc == QPLUG_OK) {
         if (!passive) topology_.push_back(c.queue);
         if (c.info != nullptr) {
           c.info->messages = messages;
@@ -307,11 +314,41 @@ uint16_t Io::take_channel() {
   return next_channel_++;
 }
 
+int32_t Io::declare_topology(qplug_queue* q, qplug_status* st) {
+  int32_t rc = conn_.declare(amqp_control_channel, q->name, q->options, false, nullptr, nullptr, st);
+  if (rc == QPLUG_OK) rc = conn_.declare_fanout(amqp_control_channel, q->exchange, q->options.durable, st);
+  if (rc == QPLUG_OK) rc = conn_.bind(amqp_control_channel, q->name, q->exchange, st);
+  return rc;
+}
+
+int32_t Io::ensure_delay_queue(qplug_queue* q, int64_t level_ms, qplug_status* st) {
+  int64_t now = now_ns();
+  auto it = q->delay_declared_ns.find(level_ms);
+  if (it != q->delay_declared_ns.end() && now - it->second < kDelayRedeclareMs * 1000000) return QPLUG_OK;
+  QueueOptions level;
+  level.durable = q->options.durable;
+  level.message_ttl_ms = level_ms;
+  level.queue_expiry_ms = level_ms + kDelayQueueIdleMs;
+  level.dead_letter_exchange = q->exchange;
+  int32_t rc =
+      conn_.declare(amqp_control_channel, delay_queue_name(q->name, level_ms), level, false, nullptr, nullptr, st);
+  if (rc == QPLUG_OK) q->delay_declared_ns[level_ms] = now;
+  return rc;
+}
+
 int32_t Io::subscribe(const std::shared_ptr<ConsumerState>& c, qplug_status* st) {
+  if (!is_default_group(c->queue->name, c->group)) {
+    // A group's own queue, with the options of the queue it copies, bound to
+    // the queue's exchange: from now on it gets every message (idempotent).
+    int32_t rc = conn_.declare(amqp_control_channel, c->source, c->queue->options, false, nullptr, nullptr, st);
+    if (rc == QPLUG_OK) rc = conn_.bind(amqp_control_channel, c->source, c->queue->exchange, st);
+    if (rc != QPLUG_OK) return rc;
+  }
   uint16_t ch = take_channel();
   int32_t rc = conn_.open_channel(ch, st);
   std::string tag;
-  if (rc == QPLUG_OK) rc = conn_.consume(ch, c->queue->name, c->prefetch, c->options.consumer_tag, c->options.exclusive, &tag, st);
+  if (rc == QPLUG_OK)
+    rc = conn_.consume(ch, c->source, c->prefetch, c->options.consumer_tag, c->options.exclusive, &tag, st);
   if (rc != QPLUG_OK) {
     if (!conn_.broken()) {
       qplug_status ignored{};
@@ -359,6 +396,9 @@ void Io::handle_settle(qplug_delivery* d, int32_t disposition) {
   amqp_connection_state_t conn = conn_.get();
   if (disposition == QPLUG_ACK) {
     queue_ack(c, d->tag);
+  } else if (disposition == kGiveBack) {
+    c.unsettled.erase(d->tag);
+    if (amqp_basic_reject(conn, c.channel, d->tag, 1) != AMQP_STATUS_OK) conn_.mark_broken();
   } else if (disposition == QPLUG_REJECT) {
     c.unsettled.erase(d->tag);  // requeue=false: dead-lettered when the queue has a DLX
     if (amqp_basic_reject(conn, c.channel, d->tag, 0) != AMQP_STATUS_OK) conn_.mark_broken();
@@ -369,6 +409,7 @@ void Io::handle_settle(qplug_delivery* d, int32_t disposition) {
     auto b = std::make_shared<PublishBatch>();
     b->queue = c.queue;
     b->attempts = d->message.attempts + 1;
+    b->immediate = true;
     b->msgs.push_back(std::move(d->message));
     b->ok.assign(1, 0);
     b->deadline_ns = now_ns() + cfg_.publish_timeout_ms * 1000000;
@@ -407,22 +448,43 @@ void Io::send_publishes() {
       continue;
     }
     const sdk::OwnedMessage& m = b->msgs[b->sent];
-    const QueueOptions& q = b->queue->options;
-    std::string bad = props.build(m, q.persistent, cfg_.default_message_ttl_ms, b->attempts);
+    qplug_queue& q = *b->queue;
+    std::string bad = props.build(m, q.options.persistent, cfg_.default_message_ttl_ms, b->attempts,
+                                  q.options.max_priority > 0, !b->immediate);
     if (!bad.empty()) {  // validated in publish(); kept as a guard
       fail_batch(b, QPLUG_INVALID, false, "amqp: " + bad);
       continue;
     }
-    amqp_bytes_t rk{b->queue->name.size(), const_cast<char*>(b->queue->name.data())};
+    // Due now: to the queue's fanout exchange (every group). Delayed: to its
+    // delay level queue through the default exchange; it dead-letters into
+    // the same exchange when due.
+    int64_t level = props.delay_ms() > 0 ? delay_level_ms(props.delay_ms()) : 0;
+    std::string delay_queue;
+    if (level > 0) {
+      delay_queue = delay_queue_name(q.name, level);
+      conn_.cork(false);  // the declare RPC must not sit in a corked segment
+      qplug_status dst{};
+      int32_t drc = ensure_delay_queue(&q, level, &dst);
+      conn_.cork(true);
+      if (conn_.broken()) break;
+      if (drc != QPLUG_OK) {
+        fail_batch(b, dst.code, (dst.flags & QPLUG_STATUS_RETRYABLE) != 0, dst.message);
+        continue;
+      }
+    }
+    const std::string& key = level > 0 ? delay_queue : q.name;
+    amqp_bytes_t ex =
+        level > 0 ? amqp_empty_bytes : amqp_bytes_t{q.exchange.size(), const_cast<char*>(q.exchange.data())};
+    amqp_bytes_t rk{key.size(), const_cast<char*>(key.data())};
     amqp_bytes_t body{m.body.size(), const_cast<char*>(m.body.data())};
     // mandatory=1: a message no queue takes comes back as basic.return
     // (an error for the publisher) instead of vanishing.
-    int rc = amqp_basic_publish(conn, amqp_publish_channel, amqp_empty_bytes, rk, 1, 0, props.get(), body);
+    int rc = amqp_basic_publish(conn, amqp_publish_channel, ex, rk, 1, 0, props.get(), body);
     if (rc != AMQP_STATUS_OK) {
       conn_.mark_broken();
       break;
     }
-    window_.push_back(InFlight{b, b->sent, now_ns()});
+    window_.push_back(InFlight{b, b->sent, now_ns(), level});
     b->sent++;
     sent_now++;
     if (b->sent == b->msgs.size()) pending_.pop_front();
@@ -516,18 +578,22 @@ void Io::on_return(uint16_t ch, const amqp_basic_return_t& m) {
     return;
   }
   std::string rk(static_cast<const char*>(m.routing_key.bytes), m.routing_key.len);
-  std::string id = (msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
-                       ? std::string(static_cast<const char*>(msg.properties.message_id.bytes), msg.properties.message_id.len)
-                       : std::string();
+  std::string id =
+      (msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+          ? std::string(static_cast<const char*>(msg.properties.message_id.bytes), msg.properties.message_id.len)
+          : std::string();
   std::string text(static_cast<const char*>(m.reply_text.bytes), m.reply_text.len);
   amqp_destroy_message(&msg);
   // The return precedes the confirm of the same message, so it is the first
   // unconfirmed, not yet returned entry with this queue and message ID.
   for (InFlight& e : window_) {
-    if (e.settled || e.returned || e.batch->queue->name != rk || e.batch->msgs[e.index].id != id) continue;
+    const std::string& name = e.batch->queue->name;
+    bool same_key = e.delay_level_ms > 0 ? rk == delay_queue_name(name, e.delay_level_ms) : rk == name;
+    if (e.settled || e.returned || !same_key || e.batch->msgs[e.index].id != id) continue;
     e.returned = true;
-    fail_batch(e.batch, QPLUG_NOT_FOUND, false,
-               "amqp: message returned by the broker: " + std::to_string(m.reply_code) + " " + text + " (queue '" + rk + "')");
+    fail_batch(
+        e.batch, QPLUG_NOT_FOUND, false,
+        "amqp: message returned by the broker: " + std::to_string(m.reply_code) + " " + text + " (queue '" + rk + "')");
     return;
   }
 }
@@ -618,15 +684,22 @@ void Io::handle_frame(const amqp_frame_t& f) {
       if (f.channel == amqp_publish_channel) on_confirm(m->delivery_tag, m->multiple, false);
       break;
     }
-    case AMQP_BASIC_RETURN_METHOD: on_return(f.channel, *static_cast<amqp_basic_return_t*>(decoded)); break;
-    case AMQP_BASIC_DELIVER_METHOD: on_deliver(f.channel, *static_cast<amqp_basic_deliver_t*>(decoded)); break;
-    case AMQP_BASIC_CANCEL_METHOD: on_broker_cancel(f.channel); break;
+    case AMQP_BASIC_RETURN_METHOD:
+      on_return(f.channel, *static_cast<amqp_basic_return_t*>(decoded));
+      break;
+    case AMQP_BASIC_DELIVER_METHOD:
+      on_deliver(f.channel, *static_cast<amqp_basic_deliver_t*>(decoded));
+      break;
+    case AMQP_BASIC_CANCEL_METHOD:
+      on_broker_cancel(f.channel);
+      break;
     case AMQP_CHANNEL_CLOSE_METHOD: {
       auto* m = static_cast<amqp_channel_close_t*>(decoded);
       std::string text(static_cast<const char*>(m->reply_text.bytes), m->reply_text.len);
       // Simplest correct recovery: start a fresh connection, which fails
       // in-flight publishes (retryable) and re-subscribes every consumer.
-      connection_lost("broker closed channel " + std::to_string(f.channel) + ": " + std::to_string(m->reply_code) + " " + text);
+      connection_lost("broker closed channel " + std::to_string(f.channel) + ": " + std::to_string(m->reply_code) +
+                      " " + text);
       break;
     }
     case AMQP_CONNECTION_CLOSE_METHOD: {
@@ -637,9 +710,14 @@ void Io::handle_frame(const amqp_frame_t& f) {
       connection_lost("broker closed the connection: " + std::to_string(m->reply_code) + " " + text);
       break;
     }
-    case AMQP_CONNECTION_BLOCKED_METHOD: log(QPLUG_LOG_WARN, "broker blocked publishing (resource alarm)"); break;
-    case AMQP_CONNECTION_UNBLOCKED_METHOD: log(QPLUG_LOG_INFO, "broker unblocked publishing"); break;
-    default: break;
+    case AMQP_CONNECTION_BLOCKED_METHOD:
+      log(QPLUG_LOG_WARN, "broker blocked publishing (resource alarm)");
+      break;
+    case AMQP_CONNECTION_UNBLOCKED_METHOD:
+      log(QPLUG_LOG_INFO, "broker unblocked publishing");
+      break;
+    default:
+      break;
   }
 }
 
@@ -715,7 +793,7 @@ void Io::resubscribe_due() {
     // Declared again as after a reconnect: a deleted queue comes back with
     // the options it was declared with (a no-op when it exists).
     qplug_status st{};
-    if (conn_.declare(amqp_control_channel, c->queue->name, c->queue->options, false, nullptr, nullptr, &st) != QPLUG_OK) {
+    if (declare_topology(c->queue, &st) != QPLUG_OK) {
       if (conn_.broken()) return;
       log(QPLUG_LOG_WARN, std::string("re-declare before re-subscribing failed: ") + st.message);
     }

@@ -9,14 +9,7 @@
 // sdk::CommandQueue whose eventfd the thread poll()s beside the socket.
 #pragma once
 
-#include "amqp_config.hpp"
-#include "amqp_connection.hpp"
-
 #include <qplug/driver.h>
-#include <qplug/sdk/backoff.hpp>
-#include <qplug/sdk/command_queue.hpp>
-#include <qplug/sdk/waiter.hpp>
-#include <qplug/sdk/message.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -26,10 +19,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <qplug/sdk/backoff.hpp>
+#include <qplug/sdk/command_queue.hpp>
+#include <qplug/sdk/message.hpp>
+#include <qplug/sdk/waiter.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "amqp_config.hpp"
+#include "amqp_connection.hpp"
 
 namespace qplug::amqp {
 class Io;
@@ -37,8 +37,13 @@ class Io;
 
 struct qplug_queue {
   std::string name;
+  std::string exchange;  // the fanout exchange publishes go to (amqp_topology.hpp)
   qplug::amqp::QueueOptions options;
   qplug::amqp::Io* io = nullptr;
+  std::atomic<bool> priority_warned{false};  // "RabbitMQ ignores priority here" logged once
+  // I/O thread only: delay level (ms) -> when its queue was last declared on
+  // this connection (see kDelayRedeclareMs).
+  std::map<int64_t, int64_t> delay_declared_ns;
 };
 
 namespace qplug::amqp {
@@ -50,7 +55,8 @@ class Io;
 struct PublishBatch {
   qplug_queue* queue = nullptr;
   std::vector<sdk::OwnedMessage> msgs;
-  uint32_t attempts = 0;  // >1 only for republish-on-nack
+  uint32_t attempts = 0;   // >1 only for republish-on-nack
+  bool immediate = false;  // a requeued copy: its `delay` header does not apply again
   qplug_publish_done_fn done = nullptr;
   void* done_ud = nullptr;
   std::shared_ptr<sdk::Waiter> waiter;
@@ -69,6 +75,8 @@ struct ConsumerState {
   qplug_queue* queue = nullptr;
   uint16_t prefetch = 10;
   ConsumerOptions options;
+  std::string group;   // as subscribed ("" = the default group)
+  std::string source;  // the broker queue it consumes: Q or Q.group.G (amqp_topology.hpp)
   qplug_deliver_fn deliver = nullptr;
   void* host_ud = nullptr;
   std::atomic<bool> cancelled{false};
@@ -104,6 +112,10 @@ struct qplug_delivery {
 };
 
 namespace qplug::amqp {
+
+// An internal disposition: an unknown one given to settle() hands the message
+// back to the queue (basic.reject requeue=true) so its prefetch slot is freed.
+inline constexpr int32_t kGiveBack = -1;
 
 struct Command {
   enum Kind { kDeclare, kInspect, kPublish, kSubscribe, kUnsubscribe, kSettle };
@@ -147,6 +159,7 @@ class Io {
     std::shared_ptr<PublishBatch> batch;
     size_t index;
     int64_t sent_ns;
+    int64_t delay_level_ms = 0;  // published to that delay queue (0: to the exchange)
     bool settled = false;
     bool returned = false;
   };
@@ -160,6 +173,10 @@ class Io {
   bool has_work_to_send() const;
   void handle(Command& c);
   void handle_settle(qplug_delivery* d, int32_t disposition);
+  // Declares Q, its fanout exchange and the binding (amqp_topology.hpp).
+  int32_t declare_topology(qplug_queue* q, qplug_status* st);
+  // Declares the delay level queue unless done recently on this connection.
+  int32_t ensure_delay_queue(qplug_queue* q, int64_t level_ms, qplug_status* st);
   int32_t subscribe(const std::shared_ptr<ConsumerState>& c, qplug_status* st);
   void unsubscribe(const std::shared_ptr<ConsumerState>& c);
   void send_publishes();

@@ -30,11 +30,6 @@
 //    clock is read only when a publish has to wait.
 
 #include <qplug/driver.h>
-#include <qplug/sdk/versioned.hpp>
-#include <qplug/sdk/config.hpp>
-#include <qplug/sdk/message.hpp>
-#include <qplug/sdk/spin_lock.hpp>
-#include <qplug/sdk/status.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -47,11 +42,21 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <qplug/sdk/config.hpp>
+#include <qplug/sdk/message.hpp>
+#include <qplug/sdk/schedule_headers.hpp>
+#include <qplug/sdk/spin_lock.hpp>
+#include <qplug/sdk/status.hpp>
+#include <qplug/sdk/versioned.hpp>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "memory_delay_heap.hpp"
+#include "memory_list.hpp"
+#include "memory_ready_list.hpp"
 
 namespace {
 
@@ -59,6 +64,7 @@ using qplug::sdk::ConfigReader;
 using qplug::sdk::fail;
 using qplug::sdk::guarded;
 using qplug::sdk::lock_spinning;
+using qplug::sdk::ScheduleHeaders;
 using qplug::sdk::view;
 
 constexpr int64_t mem_default_max_length = 1000;
@@ -116,52 +122,17 @@ struct mem_node {
   mem_queue* queue;        // owning queue; immutable
   mem_consumer* consumer;  // while grabbed/delivered; guarded by queue->flight_mu
   mem_state state;
+  uint8_t priority;    // 0..9 from the `priority` header (5 without); immutable
   size_t capacity;     // bytes of the whole block (for reuse)
   qplug_message view;  // view.attempts counts deliveries so far
 };
 
 // An intrusive FIFO of nodes (singly linked through next).
-struct mem_list {
-  mem_node* head = nullptr;
-  mem_node* tail = nullptr;
-  size_t size = 0;
-
-  void push_back(mem_node* n) {
-    n->next = nullptr;
-    if (tail != nullptr) tail->next = n; else head = n;
-    tail = n;
-    ++size;
-  }
-  // Moves all of `front` before the current head, keeping its order.
-  void splice_front(mem_list& front) {
-    if (front.head == nullptr) return;
-    front.tail->next = head;
-    if (tail == nullptr) tail = front.tail;
-    head = front.head;
-    size += front.size;
-    front = mem_list{};
-  }
-  // Moves all of `back` after the current tail, keeping its order.
-  void splice_back(mem_list& back) {
-    if (back.head == nullptr) return;
-    if (tail != nullptr) tail->next = back.head; else head = back.head;
-    tail = back.tail;
-    size += back.size;
-    back = mem_list{};
-  }
-  // Detaches up to k nodes from the front, in order.
-  mem_list take_front(size_t k) {
-    mem_list out;
-    while (k-- > 0 && head != nullptr) {
-      mem_node* n = head;
-      head = n->next;
-      out.push_back(n);
-      --size;
-    }
-    if (head == nullptr) tail = nullptr;
-    return out;
-  }
-};
+using mem_list = qplug::memory::IntrusiveList<mem_node>;
+// Ready messages, highest priority first (memory_ready_list.hpp).
+using mem_ready_list = qplug::memory::PriorityReadyList<mem_node>;
+// Delayed messages until they are due (memory_delay_heap.hpp).
+using mem_delay_heap = qplug::memory::DelayHeap<mem_node>;
 
 struct mem_driver;
 
@@ -170,29 +141,29 @@ struct mem_consumer {
   mem_queue* queue;
   qplug_deliver_fn deliver_cb;
   void* host_ud;
-  uint32_t prefetch;                    // most unsettled deliveries at once
-  std::thread dispatcher;               // joined by unsubscribe()
-  std::atomic<bool> stopping{false};    // set by unsubscribe(), read by the dispatcher
-  std::mutex stop_mu;                   // serialises concurrent unsubscribe() calls
-  bool unsubscribed = false;            // unsubscribe() ran (idempotence); guarded by stop_mu
+  uint32_t prefetch;                  // most unsettled deliveries at once
+  std::thread dispatcher;             // joined by unsubscribe()
+  std::atomic<bool> stopping{false};  // set by unsubscribe(), read by the dispatcher
+  std::mutex stop_mu;                 // serialises concurrent unsubscribe() calls
+  bool unsubscribed = false;          // unsubscribe() ran (idempotence); guarded by stop_mu
   // Guarded by queue->flight_mu:
-  mem_node* flight_head = nullptr;      // grabbed + delivered nodes, delivery order
+  mem_node* flight_head = nullptr;  // grabbed + delivered nodes, delivery order
   mem_node* flight_tail = nullptr;
   // Length of that list. Written under flight_mu; the dispatcher (the only
   // thread that raises it) reads it without the lock to skip the lock when
   // there is room: a stale value is only ever too high, so room is a floor.
   std::atomic<uint32_t> in_flight{0};
-  bool waiting_room = false;            // dispatcher sleeps on room_cv
-  bool room_urgent = false;             // ... and wants the first settle, not half the prefetch
-  std::condition_variable room_cv;      // signalled when in_flight drops to prefetch/2 (or 0)
+  bool waiting_room = false;        // dispatcher sleeps on room_cv
+  bool room_urgent = false;         // ... and wants the first settle, not half the prefetch
+  std::condition_variable room_cv;  // signalled when in_flight drops to prefetch/2 (or 0)
 };
 
 // One named queue. Lives until the driver closes.
 struct mem_queue {
   mem_driver* driver;
   std::string name;
-  int64_t max_length;           // admission bound of the ready list
-  int64_t publish_timeout_ms;   // default wait for room
+  int64_t max_length;          // admission bound of the ready list
+  int64_t publish_timeout_ms;  // default wait for room
 
   // Publishers never lock: they reserve room in `backlog` (one CAS) and push
   // their batch onto `inbox` (one CAS); the dispatcher holding `mu` drains
@@ -201,7 +172,7 @@ struct mem_queue {
   // per message -- and touch two cache lines:
   //   inbox:   a Treiber stack, newest first; only ever taken whole, so no
   //            ABA. Idle dispatchers spin on it, so it has a line of its own.
-  //   backlog: messages admitted and not yet grabbed (inbox + ready): the
+  //   backlog: messages admitted and not yet grabbed (inbox + ready + delayed): the
   //            max_length admission count. Dispatchers touch it once per grab.
   //   waiting_*: sleepers on the condition variables below. A waker checks
   //            them after its own change (seq_cst both sides, Dekker style)
@@ -211,16 +182,17 @@ struct mem_queue {
   std::atomic<uint32_t> waiting_publishers{0};
   std::atomic<uint32_t> waiting_dispatchers{0};
 
-  alignas(64) std::mutex mu;    // dispatchers' lock: guards `ready` and `consumers`; the cvs wait on it
-  mem_list ready;               // drained from the inbox or requeued, not yet grabbed
-  std::condition_variable not_full;   // publishers wait for room here
-  std::condition_variable not_empty;  // dispatchers wait for messages here
+  alignas(64) std::mutex mu;         // dispatchers' lock: guards `ready`, `delayed` and `consumers`; the cvs wait on it
+  mem_ready_list ready;              // drained from the inbox, requeued or due, not yet grabbed
+  mem_delay_heap delayed;            // published with a `delay`, not due yet (admitted: counted in backlog)
+  std::condition_variable not_full;  // publishers wait for room here
+  std::condition_variable not_empty;     // dispatchers wait for messages here
   std::vector<mem_consumer*> consumers;  // active subscriptions
 
   alignas(64) std::mutex flight_mu;  // guards node state/consumer, every consumer's in-flight list, `settled`
-  int64_t in_flight = 0;        // sum over consumers
+  int64_t in_flight = 0;             // sum over consumers
   int64_t canceled_outstanding = 0;  // canceled deliveries the host has not settled yet
-  mem_list settled;             // acked nodes gathering into the next chain for `returned`
+  mem_list settled;                  // acked nodes gathering into the next chain for `returned`
 
   // Spare blocks on their way back to publishers. Settlers push whole chains
   // onto `returned`; a publisher takes the whole stack at once into `spares`
@@ -230,7 +202,7 @@ struct mem_queue {
   std::atomic<size_t> spare_total{0};  // nodes in settled chains handed over + spares
   size_t spare_cap = 0;                // most spare_total may reach: min(max_length, mem_max_spares)
   alignas(64) std::mutex spare_mu;
-  mem_node* spares = nullptr;   // taken from `returned`, linked through next
+  mem_node* spares = nullptr;  // taken from `returned`, linked through next
 };
 
 // One driver instance, as opened from a queue.driver.memory YAML block.
@@ -259,6 +231,18 @@ bool mem_spin_until(Pred ready) {
     }
   }
   return ready();
+}
+
+// Steady-clock milliseconds: the time base of delayed messages. A message
+// is due once mem_now_ms() reaches publish time + delay, with publish time
+// rounded UP (mem_now_ms_ceil), so it is never handed out early by a
+// fraction of a millisecond.
+int64_t mem_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+int64_t mem_now_ms_ceil() {
+  return std::chrono::ceil<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 void mem_log(const mem_driver* d, qplug_log_level level, const std::string& msg) {
@@ -334,11 +318,16 @@ const char* mem_put(char** cursor, const void* src, size_t len) {
 // Deep-copies a (validated) message into one node: `spare` (an acked node,
 // may be NULL) when it is big enough, else a new block. Throws bad_alloc.
 // Every field is written exactly once (no zero-fill first): this runs once
-// per published message.
-mem_node* mem_node_make(mem_queue* q, const qplug_message& m, mem_node* spare = nullptr) {
+// per published message. `sched` (NULL: none) gives the priority and the
+// `delay` header, which is consumed here: a delivery never shows it, so a
+// message the host publishes again from a delivery is not delayed twice.
+mem_node* mem_node_make(mem_queue* q, const qplug_message& m, mem_node* spare = nullptr,
+                        const ScheduleHeaders* sched = nullptr) {
+  const size_t skip = sched != nullptr ? sched->delay_index : ScheduleHeaders::kNone;
   size_t bytes = m.id.len + m.content_type.len + m.body.len;
   for (size_t h = 0; h < m.header_count; ++h) bytes += m.headers[h].key.len + mem_value_bytes(m.headers[h].value);
-  size_t total = sizeof(mem_node) + m.header_count * sizeof(qplug_header) + bytes;
+  const size_t header_count = m.header_count - (skip != ScheduleHeaders::kNone ? 1 : 0);
+  size_t total = sizeof(mem_node) + header_count * sizeof(qplug_header) + bytes;
   total = (total + mem_size_class - 1) / mem_size_class * mem_size_class;
   void* block = nullptr;
   if (spare != nullptr && spare->capacity >= total) {
@@ -360,9 +349,10 @@ mem_node* mem_node_make(mem_queue* q, const qplug_message& m, mem_node* spare = 
   n->queue = q;
   n->consumer = nullptr;
   n->state = mem_state::ready;
+  n->priority = static_cast<uint8_t>(sched != nullptr ? sched->priority : qplug::sdk::kDefaultPriority);
   n->capacity = total;
   auto* headers = reinterpret_cast<qplug_header*>(n + 1);  // sizeof(mem_node) keeps 8-byte alignment
-  char* cursor = reinterpret_cast<char*>(headers + m.header_count);
+  char* cursor = reinterpret_cast<char*>(headers + header_count);
 
   qplug_message& v = n->view;
   v.struct_size = sizeof(qplug_message);
@@ -371,9 +361,10 @@ mem_node* mem_node_make(mem_queue* q, const qplug_message& m, mem_node* spare = 
   v.id = {mem_put(&cursor, m.id.ptr, m.id.len), m.id.len};
   v.content_type = {mem_put(&cursor, m.content_type.ptr, m.content_type.len), m.content_type.len};
   v.body = {reinterpret_cast<const uint8_t*>(mem_put(&cursor, m.body.ptr, m.body.len)), m.body.len};
-  for (size_t h = 0; h < m.header_count; ++h) {
+  for (size_t h = 0, out = 0; h < m.header_count; ++h) {
+    if (h == skip) continue;
     const qplug_header& src = m.headers[h];
-    qplug_header* dst = new (&headers[h]) qplug_header;
+    qplug_header* dst = new (&headers[out++]) qplug_header;
     dst->key = {mem_put(&cursor, src.key.ptr, src.key.len), src.key.len};
     dst->value = src.value;
     dst->value.reserved = 0;
@@ -386,8 +377,8 @@ mem_node* mem_node_make(mem_queue* q, const qplug_message& m, mem_node* spare = 
     else if (src.value.type == QPLUG_VALUE_BOOL)
       dst->value.as.boolean = src.value.as.boolean != 0;
   }
-  v.headers = m.header_count == 0 ? nullptr : headers;
-  v.header_count = m.header_count;
+  v.headers = header_count == 0 ? nullptr : headers;
+  v.header_count = header_count;
   v.attempts = 0;
   v.reserved = 0;
   return n;
@@ -497,7 +488,9 @@ void mem_close(qplug_driver* driver, uint32_t /*timeout_ms: nothing here can han
         left = q->consumers;
       }
       for (mem_consumer* c : left) mem_stop_consumer(c);
-      mem_list_free(q->ready);
+      mem_list all = q->ready.take_all();
+      mem_list_free(all);
+      q->delayed.drain(mem_node_free);
       mem_chain_free(q->inbox.exchange(nullptr));
       mem_chain_free(q->spares);
       mem_chain_free(q->returned.exchange(nullptr));
@@ -575,7 +568,10 @@ qplug_queue* mem_declare(qplug_driver* driver, qplug_str name, const qplug_kv* o
 void mem_notify_waiters(mem_queue* q, const std::atomic<uint32_t>& waiting, std::condition_variable& cv, bool all) {
   if (waiting.load() == 0) return;
   std::lock_guard lock(q->mu);
-  if (all) cv.notify_all(); else cv.notify_one();
+  if (all)
+    cv.notify_all();
+  else
+    cv.notify_one();
 }
 
 // Wakes sleeping dispatchers after `added` messages arrived.
@@ -604,9 +600,44 @@ void mem_inbox_push(mem_queue* q, mem_node* const* nodes, size_t n) {
   } while (!q->inbox.compare_exchange_weak(head, nodes[n - 1]));  // seq_cst: see waiting_dispatchers
 }
 
+// Puts a delayed node into the delay heap (room reserved by reserve_more)
+// and wakes the dispatchers if it is due before all others: they sleep until
+// the first due time they know of.
+void mem_delay_push(mem_queue* q, mem_node* n, int64_t due_ms) {
+  std::lock_guard lock(q->mu);
+  const bool first = q->delayed.empty() || due_ms < q->delayed.next_due_ms();
+  q->delayed.push(due_ms, n);
+  if (first) q->not_empty.notify_all();
+}
+
+// Hands admitted nodes[0..n) on: immediate ones to the inbox, delayed ones
+// (due[i] != 0; `due` NULL means none) to the delay heap, in order.
+void mem_admit(mem_queue* q, mem_node* const* nodes, const int64_t* due, size_t n) {
+  if (due == nullptr) {  // the fast path: no delayed message in the batch
+    mem_inbox_push(q, nodes, n);
+    mem_wake_dispatchers(q, n);
+    return;
+  }
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && due[j] == 0) ++j;
+    if (j > i) {
+      mem_inbox_push(q, nodes + i, j - i);
+      mem_wake_dispatchers(q, j - i);
+    }
+    if (j < n) {
+      mem_delay_push(q, nodes[j], due[j]);
+      ++j;
+    }
+    i = j;
+  }
+}
+
 // Appends nodes[0..n) as room allows, waiting up to `timeout_ms` for room.
-// Returns how many were enqueued, always a prefix of `nodes`.
-size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, size_t n, int64_t timeout_ms) {
+// Delayed messages (due[i] != 0) take room too: they are admitted now and
+// wait in the queue's delay heap. Returns how many were enqueued, always a
+// prefix of `nodes`.
+size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, const int64_t* due, size_t n, int64_t timeout_ms) {
   size_t done = 0;
   timeout_ms = std::min<int64_t>(timeout_ms, int64_t{1} << 40);  // ~35 years: no clock overflow
   // The clock is read only when the queue is full: most publishes never wait.
@@ -614,9 +645,8 @@ size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, size_t n, int64_t timeo
   bool dated = false;
   while (done < n) {
     if (size_t got = mem_reserve(q, n - done); got != 0) {
-      mem_inbox_push(q, nodes + done, got);
+      mem_admit(q, nodes + done, due == nullptr ? nullptr : due + done, got);
       done += got;
-      mem_wake_dispatchers(q, got);
       continue;
     }
     if (timeout_ms == 0) return done;
@@ -649,15 +679,21 @@ size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, size_t n, int64_t timeo
  * report the shortfall through done(status, accepted).
  */
 int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t n,
-                    const qplug_publish_options* options, qplug_publish_done_fn done, void* done_ud,
-                    size_t* accepted, qplug_status* st) {
+                    const qplug_publish_options* options, qplug_publish_done_fn done, void* done_ud, size_t* accepted,
+                    qplug_status* st) {
   if (accepted != nullptr) *accepted = 0;
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
     mem_queue* q = mem_cast(queue);
     if (n == 0) return fail(st, QPLUG_INVALID, false, "memory: publish to '%s' with n=0 messages", q->name.c_str());
-    if (msgs == nullptr) return fail(st, QPLUG_INVALID, false, "memory: publish to '%s': msgs is NULL", q->name.c_str());
-    for (size_t i = 0; i < n; ++i)
+    if (msgs == nullptr)
+      return fail(st, QPLUG_INVALID, false, "memory: publish to '%s': msgs is NULL", q->name.c_str());
+    size_t delayed = 0;  // messages with a `delay` > 0 (the fast path has none)
+    for (size_t i = 0; i < n; ++i) {
       if (int32_t rc = mem_check_message(msgs[i], i, st); rc != QPLUG_OK) return rc;
+      ScheduleHeaders sched;
+      if (int32_t rc = qplug::sdk::read_schedule_headers(*msgs[i], i, "memory", &sched, st); rc != QPLUG_OK) return rc;
+      if (sched.delay_ms > 0) ++delayed;
+    }
     int64_t timeout = q->publish_timeout_ms;
     if (QPLUG_SDK_HAS_FIELD(options, qplug_publish_options, timeout_ms) && options->timeout_ms >= 0)
       timeout = options->timeout_ms;
@@ -670,11 +706,24 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
       heap.resize(n);
       nodes = heap.data();
     }
+    // Due times of delayed messages (0 = immediate); only when there are any.
+    std::vector<int64_t> due;
+    if (delayed != 0) {
+      due.assign(n, 0);
+      std::lock_guard lock(q->mu);
+      q->delayed.reserve_more(delayed);  // so that admitting them cannot fail half way
+    }
+    const int64_t now_ms = delayed != 0 ? mem_now_ms_ceil() : 0;
     // Take acked nodes to reuse (one lock per call), then copy outside every lock.
     size_t spares = mem_spares_take(q, nodes, n);
     size_t made = 0;
     try {
-      for (; made < n; ++made) nodes[made] = mem_node_make(q, *msgs[made], made < spares ? nodes[made] : nullptr);
+      for (; made < n; ++made) {
+        ScheduleHeaders sched;  // checked above: cannot fail now
+        (void)qplug::sdk::read_schedule_headers(*msgs[made], made, "memory", &sched, nullptr);
+        nodes[made] = mem_node_make(q, *msgs[made], made < spares ? nodes[made] : nullptr, &sched);
+        if (sched.delay_ms > 0) due[made] = now_ms + sched.delay_ms;
+      }
     } catch (...) {
       for (size_t i = 0; i < std::max(made, spares); ++i) {
         if (i == made) continue;  // the spare handed to the failing call was freed by it
@@ -683,15 +732,15 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
       throw;
     }
 
-    size_t ok = mem_enqueue(q, nodes, n, timeout);
+    size_t ok = mem_enqueue(q, nodes, due.empty() ? nullptr : due.data(), n, timeout);
     for (size_t i = ok; i < n; ++i) mem_node_free(nodes[i]);
     if (accepted != nullptr) *accepted = ok;
     if (ok == n && done == nullptr) return QPLUG_OK;  // the common case builds no status
 
     qplug_status result = qplug::sdk::make_status();
     if (ok < n)
-      fail(&result, QPLUG_FULL, true, "memory: queue '%s' is full (max_length %lld); waited %lld ms",
-           q->name.c_str(), static_cast<long long>(q->max_length), static_cast<long long>(timeout));
+      fail(&result, QPLUG_FULL, true, "memory: queue '%s' is full (max_length %lld); waited %lld ms", q->name.c_str(),
+           static_cast<long long>(q->max_length), static_cast<long long>(timeout));
     if (done != nullptr && ok > 0) {
       done(done_ud, &result, ok);
       return QPLUG_OK;
@@ -713,19 +762,28 @@ void mem_flight_append(mem_consumer* c, mem_list& batch) {
     n->consumer = c;
     n->prev = c->flight_tail;
     n->next = nullptr;
-    if (c->flight_tail != nullptr) c->flight_tail->next = n; else c->flight_head = n;
+    if (c->flight_tail != nullptr)
+      c->flight_tail->next = n;
+    else
+      c->flight_head = n;
     c->flight_tail = n;
     n = next;
   }
   c->in_flight.store(c->in_flight.load(std::memory_order_relaxed) + static_cast<uint32_t>(batch.size),
-                    std::memory_order_relaxed);
+                     std::memory_order_relaxed);
   c->queue->in_flight += static_cast<int64_t>(batch.size);
 }
 
 // Unlinks one node from its consumer's in-flight list. flight_mu held.
 void mem_flight_remove(mem_consumer* c, mem_node* n) {
-  if (n->prev != nullptr) n->prev->next = n->next; else c->flight_head = n->next;
-  if (n->next != nullptr) n->next->prev = n->prev; else c->flight_tail = n->prev;
+  if (n->prev != nullptr)
+    n->prev->next = n->next;
+  else
+    c->flight_head = n->next;
+  if (n->next != nullptr)
+    n->next->prev = n->prev;
+  else
+    c->flight_tail = n->prev;
   n->next = n->prev = nullptr;
   c->in_flight.store(c->in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   --c->queue->in_flight;
@@ -742,8 +800,7 @@ size_t mem_wait_room(mem_consumer* c) {
   // First wait for half the prefetch to free up (settle() wakes us then);
   // past mem_room_patience, take any room, woken by the next settle.
   c->room_urgent = false;
-  while (!c->stopping.load(std::memory_order_relaxed) &&
-         c->in_flight.load(std::memory_order_relaxed) >= c->prefetch) {
+  while (!c->stopping.load(std::memory_order_relaxed) && c->in_flight.load(std::memory_order_relaxed) >= c->prefetch) {
     c->waiting_room = true;
     if (c->room_urgent) {
       c->room_cv.wait(lock);
@@ -761,14 +818,27 @@ void mem_inbox_drain(mem_queue* q) {
   mem_node* n = q->inbox.exchange(nullptr, std::memory_order_acquire);
   mem_list fresh;  // the stack is newest first: reverse it
   fresh.tail = n;
+  uint32_t levels = 0;  // priorities seen: one (the usual case) appends the list whole
   for (mem_node* prev = nullptr; n != nullptr; ++fresh.size) {
     mem_node* next = n->next;
     n->next = prev;
+    levels |= 1u << n->priority;
     prev = n;
     fresh.head = n;
     n = next;
   }
-  q->ready.splice_back(fresh);
+  q->ready.append(fresh, levels);
+}
+
+// Moves the delayed messages that are due into `ready`. q->mu held.
+void mem_release_due(mem_queue* q) {
+  mem_list due;
+  uint32_t levels = 0;
+  q->delayed.pop_due(mem_now_ms(), [&](mem_node* n) {
+    due.push_back(n);
+    levels |= 1u << n->priority;
+  });
+  q->ready.append(due, levels);
 }
 
 // Waits for ready messages and takes up to `room` of them (empty when stopping).
@@ -781,12 +851,23 @@ mem_list mem_grab(mem_consumer* c, size_t room) {
   if (q->inbox.load(std::memory_order_relaxed) == nullptr)
     mem_spin_until([&] { return q->inbox.load(std::memory_order_relaxed) != nullptr || stopping(); });
   auto lock = lock_spinning(q->mu);
-  if (q->ready.size < room) mem_inbox_drain(q);
-  while (!stopping() && q->ready.size == 0) {
+  if (q->ready.size() < room) mem_inbox_drain(q);
+  if (!q->delayed.empty()) mem_release_due(q);
+  while (!stopping() && q->ready.empty()) {
     q->waiting_dispatchers.fetch_add(1);  // seq_cst: pairs with the publisher's inbox push
-    if (q->inbox.load() == nullptr && !stopping()) q->not_empty.wait(lock);
+    if (q->inbox.load() == nullptr && !stopping()) {
+      // With delayed messages waiting, sleep only until the first is due
+      // (a publisher of an earlier one wakes us to shorten the wait).
+      if (q->delayed.empty()) {
+        q->not_empty.wait(lock);
+      } else {
+        q->not_empty.wait_until(
+            lock, std::chrono::steady_clock::time_point(std::chrono::milliseconds(q->delayed.next_due_ms())));
+      }
+    }
     q->waiting_dispatchers.fetch_sub(1);
     mem_inbox_drain(q);
+    if (!q->delayed.empty()) mem_release_due(q);
   }
   if (stopping()) return {};
   mem_list batch = q->ready.take_front(room);
@@ -896,7 +977,7 @@ void mem_requeue_front(mem_queue* q, mem_list& nodes) {
   size_t added = nodes.size;
   {
     std::lock_guard lock(q->mu);
-    q->ready.splice_front(nodes);
+    q->ready.prepend(nodes);
     q->backlog.fetch_add(static_cast<int64_t>(added));
   }
   mem_wake_dispatchers(q, added);
@@ -934,8 +1015,7 @@ int32_t mem_settle(qplug_delivery* delivery, int32_t disposition, qplug_status* 
         // (or it asked for any room): one wakeup then refills many slots.
         // Notify under the lock: once we release it, unsubscribe() and
         // consumer_free() may destroy the consumer.
-        if (c->waiting_room &&
-            (c->room_urgent || c->in_flight.load(std::memory_order_relaxed) <= c->prefetch / 2)) {
+        if (c->waiting_room && (c->room_urgent || c->in_flight.load(std::memory_order_relaxed) <= c->prefetch / 2)) {
           c->waiting_room = false;
           c->room_cv.notify_one();
         }
@@ -950,8 +1030,10 @@ int32_t mem_settle(qplug_delivery* delivery, int32_t disposition, qplug_status* 
     }
     if (canceled) {
       mem_node_free(n);
-      return fail(st, QPLUG_CANCELED, false, "memory: queue '%s': the subscription was unsubscribed; the message was "
-                  "returned to the queue", q->name.c_str());
+      return fail(st, QPLUG_CANCELED, false,
+                  "memory: queue '%s': the subscription was unsubscribed; the message was "
+                  "returned to the queue",
+                  q->name.c_str());
     }
     if (disposition == QPLUG_ACK || disposition == QPLUG_REJECT) {
       mem_node_free(n);
@@ -1002,6 +1084,7 @@ void mem_stop_consumer(mem_consumer* c) {
       if (n->state == mem_state::delivered) {
         mem_node* copy = mem_node_make(q, n->view);
         copy->view.attempts = n->view.attempts;
+        copy->priority = n->priority;
         n->state = mem_state::canceled;
         n->consumer = nullptr;
         ++q->canceled_outstanding;
@@ -1104,10 +1187,10 @@ const char* mem_config_schema() {
 /* The vtable                                                                 */
 /* ------------------------------------------------------------------------ */
 
-constexpr uint64_t mem_capabilities =
-    QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE | QPLUG_CAP_ORDERED | QPLUG_CAP_COMPETING_CONSUMERS |
-    QPLUG_CAP_BATCH_PUBLISH | QPLUG_CAP_ASYNC_PUBLISH | QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_QUEUE_INFO |
-    QPLUG_CAP_HEADER_TYPES;
+constexpr uint64_t mem_capabilities = QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE | QPLUG_CAP_ORDERED |
+                                      QPLUG_CAP_COMPETING_CONSUMERS | QPLUG_CAP_BATCH_PUBLISH |
+                                      QPLUG_CAP_ASYNC_PUBLISH | QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_QUEUE_INFO |
+                                      QPLUG_CAP_HEADER_TYPES | QPLUG_CAP_DELAY | QPLUG_CAP_PRIORITY;
 
 const qplug_driver_v1 mem_vtable = {
     .struct_size = sizeof(qplug_driver_v1),
