@@ -29,10 +29,10 @@ Status parse_top_security(const FileContext& fc, const YAML::Node& n, Config* ou
   if (!n.IsMap()) return file_error(fc, n, "'security' must be a map ({strict: true})");
   for (auto it = n.begin(); it != n.end(); ++it) {
     if (it->first.IsScalar() && it->first.Scalar() == "sandbox") {
-      // false: Lua entries run with full Lua (docs/security.md "Lua sandbox").
+      // false (in any file): Lua entries run with full Lua (docs/security.md "Lua sandbox").
       std::optional<bool> v = it->second.IsScalar() ? sdk::parse_bool(it->second.Scalar()) : std::nullopt;
       if (!v) return file_error(fc, it->second, "'security.sandbox' must be true or false");
-      out->lua_sandbox = *v;
+      if (!*v) out->lua_sandbox = false;
       continue;
     }
     if (!it->first.IsScalar() || it->first.Scalar() != "strict") {
