@@ -82,7 +82,7 @@ Status run_script(Runtime& runtime, const SecurityContext* security, const Scrip
   int code_storage = 0;
   int* code = exit_code != nullptr ? exit_code : &code_storage;
   *code = 1;
-  Result<detail::StatePtr> state = detail::new_bound_state(runtime, security, options.source);
+  Result<detail::StatePtr> state = detail::new_bound_state(runtime, security, options.source, options.sandbox);
   if (!state.ok()) return state.status();
   lua_State* L = state->get();
   lua_pushcfunction(L, prepare_script);

@@ -15,10 +15,12 @@ struct StateCloser {
 };
 using StatePtr = std::unique_ptr<lua_State, StateCloser>;
 
-// A fresh state: standard libraries, queue/errors bound to `runtime` as
-// `security`, os.exit made host-safe, and the source's directory first on
-// package.path (so a handler can require its sibling modules).
-Result<StatePtr> new_bound_state(Runtime& runtime, const SecurityContext* security, const std::string& source);
+// A fresh state: queue/errors bound to `runtime` as `security`, os.exit made
+// host-safe, and either the sandbox (lua_sandbox.hpp; require reaches the
+// source's directory) or, with sandbox.enabled false, every standard library
+// with the source's directory first on package.path.
+Result<StatePtr> new_bound_state(Runtime& runtime, const SecurityContext* security, const std::string& source,
+                                 const Sandbox& sandbox);
 
 // Loads `source` (text chunks only) and pushes the chunk. [-0, +1, m]
 Status load_source(lua_State* L, const std::string& source);

@@ -3,6 +3,7 @@
 #include "lua_binding.hpp"
 #include "lua_budget.hpp"
 #include "lua_errors.hpp"
+#include "lua_sandbox.hpp"
 #include "lua_state.hpp"
 
 #include <qplug/lua.hpp>
@@ -18,6 +19,7 @@ struct SetupArgs {
   Runtime* runtime;
   const SecurityContext* security;
   const char* package_dir;  // "dir/" or ""
+  const Sandbox* sandbox;
 };
 
 // Runs inside lua_pcall so a memory error during setup is an error, not a panic.  [-1, +0, m]
@@ -26,6 +28,10 @@ int setup_state(lua_State* L) {
   luaL_openlibs(L);
   open_modules(L, *a->runtime, a->security);
   install_safe_exit(L);
+  if (a->sandbox->enabled) {
+    apply_sandbox(L, *a->sandbox, a->package_dir);
+    return 0;
+  }
   if (a->package_dir[0] != '\0' && lua_getglobal(L, "package") == LUA_TTABLE) {
     lua_getfield(L, -1, "path");
     lua_pushfstring(L, "%s?.lua;%s?/init.lua;%s", a->package_dir, a->package_dir, lua_tostring(L, -1));
@@ -52,11 +58,12 @@ int call_handler(lua_State* L) {
 
 }  // namespace
 
-Result<StatePtr> new_bound_state(Runtime& runtime, const SecurityContext* security, const std::string& source) {
+Result<StatePtr> new_bound_state(Runtime& runtime, const SecurityContext* security, const std::string& source,
+                                 const Sandbox& sandbox) {
   StatePtr L(luaL_newstate());
   if (!L) return internal_error("cannot create a Lua state (out of memory)");
   std::string dir = directory_of(source);
-  SetupArgs args{&runtime, security, dir.c_str()};
+  SetupArgs args{&runtime, security, dir.c_str(), &sandbox};
   lua_pushcfunction(L.get(), setup_state);
   lua_pushlightuserdata(L.get(), &args);
   if (lua_pcall(L.get(), 1, 0, 0) != LUA_OK) {
@@ -84,12 +91,12 @@ Status push_method(lua_State* L, int index, const std::string& source, const std
 }  // namespace detail
 
 Result<std::unique_ptr<Worker>> Worker::create(Runtime& runtime, const SecurityContext& security,
-                                               const std::string& source, const std::string& method,
-                                               Budget budget) {
+                                               const std::string& source, const std::string& method, Budget budget,
+                                               const Sandbox& sandbox) {
   std::unique_ptr<Worker> w(new Worker());
   w->security_ = security;
   w->budget_ = budget;
-  Result<detail::StatePtr> state = detail::new_bound_state(runtime, &w->security_, source);
+  Result<detail::StatePtr> state = detail::new_bound_state(runtime, &w->security_, source, sandbox);
   if (!state.ok()) return state.status();
   lua_State* L = state->get();
   Status st = detail::load_source(L, source);
@@ -165,9 +172,10 @@ Result<HandlerFactory> consumer_handler_factory(Runtime& runtime, const Consumer
   if (consumer.limits.max_instructions) budget.max_instructions = *consumer.limits.max_instructions;
   if (consumer.limits.timeout_ms) budget.max_time = std::chrono::milliseconds(*consumer.limits.timeout_ms);
   SecurityContext security = security_context(consumer.security);
+  Sandbox sandbox = Sandbox::for_entry(runtime.config(), spec);
   Runtime* rt = &runtime;
-  return HandlerFactory([rt, security, spec, budget](int) -> Result<Handler> {
-    Result<std::unique_ptr<Worker>> w = Worker::create(*rt, security, spec.source, spec.method, budget);
+  return HandlerFactory([rt, security, spec, budget, sandbox](int) -> Result<Handler> {
+    Result<std::unique_ptr<Worker>> w = Worker::create(*rt, security, spec.source, spec.method, budget, sandbox);
     if (!w.ok()) return w.status();
     std::shared_ptr<Worker> worker(std::move(w).value());
     return Handler([worker](Delivery& d) { return worker->handle(d); });

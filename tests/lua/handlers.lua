@@ -30,7 +30,7 @@ local function checked(name, fn)
     if ok then
       assert(queue.publish("app:results", {case = name}))
     else
-      io.stderr:write("handler check failed: ", name, ": ", tostring(err), "\n")
+      print("handler check failed: " .. name .. ": " .. tostring(err))  -- no io in the sandbox
       assert(queue.publish("app:failures", {case = name, error = tostring(err)}))
     end
   end

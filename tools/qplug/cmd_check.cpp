@@ -2,6 +2,7 @@
 // validates a config, loads and opens its driver plugins, declares its
 // queues, prints the routing table, and optionally explains one permission
 // decision.
+#include "check_sandbox.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "table.hpp"
@@ -111,6 +112,7 @@ int cmd_check(int argc, char** argv) {
   } else {
     print_table(std::cout, rows);
   }
+  print_sandbox(std::cout, config);
   if (!explain_args.empty()) explain(config, explain_args[0], explain_args[1], explain_args[2]);
   (*rt)->stop();
   return kExitOk;

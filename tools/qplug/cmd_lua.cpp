@@ -35,21 +35,28 @@ void print_help() {
                "the consumed queues hold no ready or in-flight message (at most --drain-timeout,\n"
                "default 60), stops the consumers and exits with the script's status: the integer\n"
                "it returns or passes to os.exit, 1 if it raised or returned false / nil, err.\n\n"
-               "  --as ENTRY   publish as the actor (security:) of this process.lua or\n"
-               "               queue.consumer entry; default: the host (always allowed unless\n"
+               "  --as ENTRY   run as this process.lua or queue.consumer entry would: publish\n"
+               "               as its actor (security:) and in its Lua sandbox (modules:);\n"
+               "               default: the host (full Lua; always allowed unless\n"
                "               security.strict).\n\n"
                "Handler budgets: a consumer's limits:, else QPLUG_LUA_MAX_INSTRUCTIONS, QPLUG_LUA_TIMEOUT_MS.\n"
             << kExitCodesHelp;
 }
 
-const SecuritySpec* find_security(const Config& config, const std::string& id) {
+// The process.lua or queue.consumer entry `id`: its security and its handler
+// (whose `modules:` the sandbox grants).
+struct ActingEntry {
+  const SecuritySpec* security = nullptr;
+  const HandlerSpec* handler = nullptr;
+};
+ActingEntry find_entry(const Config& config, const std::string& id) {
   for (const ProcessEntry& p : config.processes) {
-    if (p.id == id) return &p.security;
+    if (p.id == id) return {&p.security, &p.handler};
   }
   for (const ConsumerEntry& c : config.consumers) {
-    if (c.id == id) return &c.security;
+    if (c.id == id) return {&c.security, &c.handler};
   }
-  return nullptr;
+  return {};
 }
 
 struct Args {
@@ -94,13 +101,19 @@ int cmd_lua(int argc, char** argv) {
   if (!loaded.ok()) return fail(kCmd, loaded.status());
   Runtime& rt = **loaded;
 
+  // The operator's own script is the host (full Lua, as lua5.4); --as runs it
+  // as that entry would run: its actor, policies and sandbox.
   SecurityContext security;
   const SecurityContext* acting = nullptr;
+  args->script.sandbox = lua::Sandbox::off();
   if (!args->as.empty()) {
-    const SecuritySpec* spec = find_security(rt.config(), args->as);
-    if (spec == nullptr) return fail(kCmd, "--as: no process.lua or queue.consumer entry '" + args->as + "'", kExitUsage);
-    security = lua::security_context(*spec);
+    ActingEntry entry = find_entry(rt.config(), args->as);
+    if (entry.security == nullptr) {
+      return fail(kCmd, "--as: no process.lua or queue.consumer entry '" + args->as + "'", kExitUsage);
+    }
+    security = lua::security_context(*entry.security);
     acting = &security;
+    args->script.sandbox = lua::Sandbox::for_entry(rt.config(), *entry.handler);
   }
 
   auto started = start_consumers(rt);

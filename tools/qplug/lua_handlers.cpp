@@ -26,6 +26,7 @@ Status run_lua_process(Runtime& runtime, const ProcessEntry& process, const std:
   options.source = process.handler.source;
   options.method = process.handler.method;
   options.stop = &stop;
+  options.sandbox = lua::Sandbox::for_entry(runtime.config(), process.handler);
   const SecurityContext security = lua::security_context(process.security);
   Status st = lua::run_script(runtime, &security, options);
   if (st.ok() || (st.kind() == ErrorKind::CANCELED && stop.load())) return ok_status();

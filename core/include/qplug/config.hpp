@@ -127,6 +127,7 @@ struct Config {
   std::vector<ProcessEntry> processes;
   std::vector<PolicyEntry> policies;
   bool strict_security = false;  // security.strict: true
+  bool lua_sandbox = true;       // security.sandbox: false = Lua entries run with full Lua (trusted hosts)
   std::string base_dir;          // directory of the config file(s)
 
   const DriverEntry* find_driver(std::string_view id) const;

@@ -3,9 +3,12 @@
 #include "config/config_resolver.hpp"
 #include "config/entry_parsers.hpp"
 
+#include <qplug/sdk/parse.hpp>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace qplug {
@@ -21,14 +24,21 @@ Status file_error(const FileContext& fc, const YAML::Node& at, const std::string
 
 bool given(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
 
-// Top-level `security: {strict: bool}`.
+// Top-level `security: {strict: bool, sandbox: bool}`.
 Status parse_top_security(const FileContext& fc, const YAML::Node& n, Config* out) {
   if (!n.IsMap()) return file_error(fc, n, "'security' must be a map ({strict: true})");
   for (auto it = n.begin(); it != n.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == "sandbox") {
+      // false (in any file): Lua entries run with full Lua (docs/security.md "Lua sandbox").
+      std::optional<bool> v = it->second.IsScalar() ? sdk::parse_bool(it->second.Scalar()) : std::nullopt;
+      if (!v) return file_error(fc, it->second, "'security.sandbox' must be true or false");
+      if (!*v) out->lua_sandbox = false;
+      continue;
+    }
     if (!it->first.IsScalar() || it->first.Scalar() != "strict") {
-      return file_error(fc, it->first, "unknown field 'security." +
-                                           (it->first.IsScalar() ? it->first.Scalar() : std::string("?")) +
-                                           "' (expected: security.strict)");
+      return file_error(fc, it->first,
+                        "unknown field 'security." + (it->first.IsScalar() ? it->first.Scalar() : std::string("?")) +
+                            "' (expected: security.strict, security.sandbox)");
     }
     const std::string v = it->second.IsScalar() ? it->second.Scalar() : "";
     if (v == "true" || v == "yes" || v == "on") {

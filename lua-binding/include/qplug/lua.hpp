@@ -74,6 +74,27 @@ void push_headers(lua_State* L, const Headers& headers);
 // Pushes an error value of the `errors` module (kind(), message(), retryable()). [-0, +1, m]
 void push_error(lua_State* L, const Status& status);
 
+// The environment a Worker or run_script() state runs in (docs/security.md
+// "Lua sandbox"). Enabled: a safe subset of the standard library (no io, no
+// debug, os without execute/getenv/remove/..., no package.loadlib or C
+// modules, text-only load, no __gc, collectgarbage without stop/tuning),
+// read-only queue/errors modules, and `require` limited to the qplug
+// modules, `grants` and Lua files under the source's directory. `grants` is
+// the entry's `modules:`: `io`, `os`, `debug`, `package` lift those
+// libraries; any other name may be required through the standard searchers
+// (package.path / package.cpath). Disabled: every standard library, as
+// luaL_openlibs gives it (os.exit made host-safe): the trusted host's choice.
+struct Sandbox {
+  bool enabled = true;
+  std::vector<std::string> grants;
+  static Sandbox off() { return Sandbox{false, {}}; }
+  // An entry's sandbox: its `modules:`, or off when the config says
+  // `security: {sandbox: false}` (a trusted deployment).
+  static Sandbox for_entry(const Config& config, const HandlerSpec& handler) {
+    return Sandbox{config.lua_sandbox, handler.modules};
+  }
+};
+
 // Limits on one handler call. Exceeding either raises a Lua error inside the
 // handler (so the delivery is nacked) instead of hanging the worker. C
 // functions that block are not interrupted.
@@ -85,8 +106,8 @@ struct Budget {
   static Budget from_env();
 };
 
-// A Lua consumer handler on one worker: its own lua_State with the standard
-// libraries and queue/errors bound to `runtime` as `security`; the source is
+// A Lua consumer handler on one worker: its own lua_State with the libraries
+// `sandbox` allows and queue/errors bound to `runtime` as `security`; the source is
 // loaded once. handle() calls the method with the decoded payload and maps the
 // return to a Status: true/nothing/non-false -> OK (ack); false, `nil, err` or
 // a raised error -> error (nack, reason = the error's text).
@@ -96,7 +117,7 @@ class Worker {
   // returns (if it returns one), else among the globals.
   static Result<std::unique_ptr<Worker>> create(Runtime& runtime, const SecurityContext& security,
                                                 const std::string& source, const std::string& method,
-                                                Budget budget = Budget::from_env());
+                                                Budget budget = Budget::from_env(), const Sandbox& sandbox = Sandbox{});
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -113,23 +134,26 @@ class Worker {
 };
 
 // The HandlerFactory for a queue.consumer entry: `source:`+`method:` or `func:`
-// (a function.lua entry of runtime.config()). Each worker gets its own Worker.
+// (a function.lua entry of runtime.config()). Each worker gets its own Worker,
+// sandboxed as Sandbox::for_entry() says.
 // `budget` is the host's default; the entry's `limits:` override it per field.
 Result<HandlerFactory> consumer_handler_factory(Runtime& runtime, const ConsumerEntry& consumer,
                                                 Budget budget = Budget::from_env());
 
 // Runs a script to completion in a fresh lua_State bound to `runtime` as
-// `security`: loads `source` with `arg` set to `args` (arg[0] = source) and,
-// if `method` is not empty, then calls that function with `args`. `stop`, if
-// given, is polled from a count hook: once true, the script is interrupted
-// with CANCELED. Returns OK, or the error raised / returned (`nil, err` or
-// false) by the script. *exit_code (if given) receives the integer the script
-// or method returned, 0 on success without one, 1 on error.
+// `security`, in `options.sandbox` (sandboxed unless the host says off):
+// loads `source` with `arg` set to `args` (arg[0] = source) and, if `method`
+// is not empty, then calls that function with `args`. `stop`, if given, is
+// polled from a count hook: once true, the script is interrupted with
+// CANCELED. Returns OK, or the error raised / returned (`nil, err` or false)
+// by the script. *exit_code (if given) receives the integer the script or
+// method returned, 0 on success without one, 1 on error.
 struct ScriptOptions {
   std::string source;
   std::string method;
   std::vector<std::string> args;
   const std::atomic<bool>* stop = nullptr;
+  Sandbox sandbox;
 };
 Status run_script(Runtime& runtime, const SecurityContext* security, const ScriptOptions& options,
                   int* exit_code = nullptr);
