@@ -28,7 +28,7 @@ bash tools/scripts/install-deps.sh
 step "starting brokers"
 export QPLUG_BROKER_DIR=${QPLUG_BROKER_DIR:-/tmp/qplug-brokers-$$}
 trap 'step "stopping brokers"; bash "$ROOT/tools/scripts/brokers.sh" stop >/dev/null 2>&1 || true; rm -rf "$QPLUG_BROKER_DIR"' EXIT
-bash tools/scripts/brokers.sh start redis rabbitmq
+bash tools/scripts/brokers.sh start redis rabbitmq mosquitto
 eval "$(bash tools/scripts/brokers.sh env)"
 
 build() {  # build <dir> <cmake args...>
@@ -39,10 +39,10 @@ build() {  # build <dir> <cmake args...>
 
 step "building (RelWithDebInfo)"
 build build
-# Broker-backed tests (names start with the driver: redis.*, amqp.*,
+# Broker-backed tests (names start with the driver: redis.*, amqp.*, mqtt.*,
 # redis_bench_smoke, ...) run one at a time: some restart their broker, which
 # would break a neighbour that shares it. Everything else runs in parallel.
-BROKER_TESTS='^(redis|amqp)'
+BROKER_TESTS='^(redis|amqp|mqtt)'
 run_ctest() {  # run_ctest <build dir> [extra ctest args...]
   local dir=$1; shift
   ctest --test-dir "$dir" --output-on-failure -j "$JOBS" --timeout 900 -E "$BROKER_TESTS" "$@" || status=1

@@ -1,8 +1,6 @@
 // tests/support/broker_env.cpp -- see broker_env.hpp.
 #include "broker_env.hpp"
 
-#include <qplug/sdk/url.hpp>
-
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <qplug/sdk/url.hpp>
 
 #ifndef QPLUG_SOURCE_DIR
 #error "QPLUG_SOURCE_DIR must point at the source tree (for tools/scripts/brokers.sh)"

@@ -21,6 +21,7 @@ struct Broker {
 inline constexpr Broker kRedis{"redis", "redis-server", "QPLUG_TEST_REDIS_URL", "redis://127.0.0.1:6390/0", 6379};
 inline constexpr Broker kRabbitmq{"rabbitmq", "rabbitmq-server", "QPLUG_TEST_AMQP_URL",
                                   "amqp://guest:guest@127.0.0.1:5690/", 5672};
+inline constexpr Broker kMosquitto{"mosquitto", "mosquitto", "QPLUG_TEST_MQTT_URL", "mqtt://127.0.0.1:1890", 1883};
 
 // The environment variable `name`, or `fallback` when it is unset or empty.
 std::string env_or(const char* name, std::string_view fallback);

@@ -117,26 +117,29 @@ stop_rabbitmq() {
 }
 
 mqtt_up() { (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null; }
+# The shipped configuration (tools/scripts/mosquitto.conf.in: zero-loss
+# queueing limits, persistence, $SYS refresh), rendered for this port/dir.
+MOSQUITTO_CONF_IN=$(cd "$(dirname "$0")" && pwd)/mosquitto.conf.in
 start_mosquitto() {
   mqtt_up && return 0
   mkdir -p "$DIR/mosquitto"
-  cat > "$DIR/mosquitto/mosquitto.conf" <<CONF
-user root
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $DIR/mosquitto/
-pid_file $DIR/mosquitto/mosquitto.pid
-log_dest file $DIR/mosquitto/mosquitto.log
-max_queued_messages 100000
-CONF
-  mosquitto -c "$DIR/mosquitto/mosquitto.conf" -d || return 1
-  wait_for 10 mqtt_up || { log "mosquitto did not start on 127.0.0.1:$MQTT_PORT"; return 1; }
+  sed -e "s|@PORT@|$MQTT_PORT|g" -e "s|@DIR@|$DIR/mosquitto|g" -e "s|@USER@|$(id -un)|g" \
+    "$MOSQUITTO_CONF_IN" > "$DIR/mosquitto/mosquitto.conf" || return 1
+  mosquitto -c "$DIR/mosquitto/mosquitto.conf" -d || { log "mosquitto refused $DIR/mosquitto/mosquitto.conf"; return 1; }
+  wait_for 10 mqtt_up || { log "mosquitto did not start on 127.0.0.1:$MQTT_PORT (see $DIR/mosquitto/mosquitto.log)"; return 1; }
   log "mosquitto up on 127.0.0.1:$MQTT_PORT"
 }
 stop_mosquitto() {
-  [ -f "$DIR/mosquitto/mosquitto.pid" ] && kill "$(cat "$DIR/mosquitto/mosquitto.pid")" 2>/dev/null
+  local pid=
+  [ -s "$DIR/mosquitto/mosquitto.pid" ] && pid=$(cat "$DIR/mosquitto/mosquitto.pid")
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  # SIGTERM makes mosquitto save its persistence file: wait for the process
+  # itself, not only the port, so a restart finds the saved sessions.
+  if [ -n "$pid" ]; then
+    wait_for 15 bash -c "! kill -0 $pid" || { kill -9 "$pid" 2>/dev/null || true; }
+  fi
   wait_for 10 bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$MQTT_PORT)" 2>/dev/null || true
+  rm -f "$DIR/mosquitto/mosquitto.pid"
 }
 
 print_env() {
