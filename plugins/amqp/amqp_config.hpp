@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace qplug::amqp {
 
@@ -22,7 +23,7 @@ struct DriverConfig {
   int64_t connection_timeout_ms = 5000;
   int64_t reconnect_delay_ms = 200;
   int64_t reconnect_max_delay_ms = 10000;
-  uint16_t prefetch_count = 10;       // default per-subscription prefetch
+  uint16_t prefetch_count = 10;         // default per-subscription prefetch
   int64_t default_message_ttl_ms = -1;  // -1: none; applied to publishes without a ttl header
   int64_t publish_timeout_ms = 30000;   // how long a publish waits for a connection
   uint32_t confirm_window = 4096;       // max unconfirmed messages in flight
@@ -30,6 +31,7 @@ struct DriverConfig {
   std::string tls_ca_file, tls_cert_file, tls_key_file;
   bool tls_verify_peer = true;
   bool tls_verify_hostname = true;
+  std::vector<std::string> warnings;  // deprecated spellings used, logged by open()
 };
 
 struct QueueOptions {
