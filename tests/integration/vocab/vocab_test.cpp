@@ -203,6 +203,26 @@ TEST(OneVocabulary, MemoryTakesPublishTimeoutAndRefusesNetworkKeys) {
   EXPECT_NE(err.find("memory driver: 'url' is not supported"), std::string::npos) << err;
 }
 
+// amqp's own rules for the common keys: refused before any connection.
+TEST(OneVocabulary, AmqpRefusesWhatItWouldOtherwiseChangeOrIgnore) {
+  const auto amqp = [](const std::string& extra) {
+    return open_error(config_text(
+        "  - {kind: queue.driver.amqp, name: broker, url: 'amqp://127.0.0.1:1/'" + extra + "}\n", "unused"));
+  };
+  EXPECT_NE(amqp(", heartbeat: 1500ms").find("amqp driver: 'heartbeat' is 1500ms; AMQP heartbeats are whole seconds"),
+            std::string::npos)
+      << amqp(", heartbeat: 1500ms");
+  // A bare 30 is 30 ms: refused, not silently turned into "off".
+  EXPECT_NE(amqp(", heartbeat: 30").find("'heartbeat' is 30ms"), std::string::npos) << amqp(", heartbeat: 30");
+  EXPECT_NE(amqp(", tls: {enabled: true, server_name: x}").find("amqp driver: 'tls.server_name' is not supported"),
+            std::string::npos);
+  EXPECT_NE(amqp(", tls: {ca_file: /ca.pem}").find("'tls.ca_file' is given but TLS is off"), std::string::npos)
+      << amqp(", tls: {ca_file: /ca.pem}");
+  const std::string amqps = open_error(config_text(
+      "  - {kind: queue.driver.amqp, name: broker, url: 'amqps://127.0.0.1:1/', tls: {enabled: false}}\n", "unused"));
+  EXPECT_NE(amqps.find("'tls.enabled' is false but the url is amqps://"), std::string::npos) << amqps;
+}
+
 // Queue-level options a driver cannot honour: INVALID naming key and driver.
 TEST(QueueOptions, RedisRefusesOptionsItCannotHonour) {
   REQUIRE_BROKER(kRedis, url);
