@@ -84,6 +84,14 @@ TEST(NetworkSettings, UnsupportedKeyIsInvalidNamingKeyAndDriver) {
   EXPECT_EQ(finish(cfg, "redis driver"), "redis driver: 'tls.enabled' is not supported");
 }
 
+TEST(NetworkSettings, TlsDisabledIsAcceptedEvenWithoutTls) {
+  Kvs kvs{{"tls.enabled", "false"}};
+  ConfigReader cfg = kvs.reader();
+  NetworkSettings n = read_network_settings(cfg, "redis", qplug::sdk::kNetNoTls, {});
+  EXPECT_EQ(finish(cfg, "redis driver"), "");
+  EXPECT_FALSE(n.tls.enabled);
+}
+
 TEST(NetworkSettings, ServerNameHasItsOwnFlag) {
   Kvs kvs{{"tls.enabled", "true"}, {"tls.server_name", "x"}};
   ConfigReader cfg = kvs.reader();

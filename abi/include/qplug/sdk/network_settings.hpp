@@ -124,8 +124,12 @@ inline NetworkSettings read_network_settings(ConfigReader& cfg, std::string_view
                                              NetworkSettings defaults) {
   using network_detail::ms_text;
   apply_key_aliases(cfg, driver);
+  // `tls.enabled: false` is honoured by every driver (no TLS), so a portable
+  // block may say it; any other TLS key, or true, is refused.
   for (const network_detail::CommonKey& k : network_detail::kCommonKeys) {
-    if ((supported & k.flag) == 0) cfg.reject(k.key, "'" + std::string(k.key) + "' is not supported");
+    if ((supported & k.flag) != 0) continue;
+    if (k.key == "tls.enabled" && cfg.has(k.key) && !cfg.boolean(k.key, true)) continue;
+    cfg.reject(k.key, "'" + std::string(k.key) + "' is not supported");
   }
   NetworkSettings n = std::move(defaults);
   if (supported & kNetUrl) n.url = cfg.str("url", n.url);
