@@ -270,7 +270,7 @@ std::unique_ptr<qplug::Runtime> runtime_open(const Target& t, const std::string&
   if (opt.transient) qopts += ", durable: false, persistent: false";
   std::string yaml = "version: 1\nnamespace: bench\nentries:\n"
                      "  - {kind: queue.driver.amqp, name: rabbit, plugin: '" QPLUG_AMQP_PLUGIN "', url: '" + t.url +
-                     "', connection_name: qplug-bench-runtime" +
+                     "', client_name: qplug-bench-runtime" +
                      (opt.window > 0 ? ", confirm_window: " + std::to_string(opt.window) : std::string()) + "}\n"
                      "  - {kind: queue.queue, name: q, driver: rabbit, queue_name: " + queue +
                      ", driver_options: {amqp: {" + qopts + "}}}\n";
@@ -353,7 +353,7 @@ int main(int argc, char** argv) {
   const qplug::loader::Plugin* plugin = qplug::loader::load_file(QPLUG_AMQP_PLUGIN, &err);
   if (plugin == nullptr) die(err);
   const qplug_driver_v1* vt = plugin->vtable;
-  std::vector<std::pair<std::string, std::string>> cfg = {{"url", t.url}, {"connection_name", "qplug-bench"}};
+  std::vector<std::pair<std::string, std::string>> cfg = {{"url", t.url}, {"client_name", "qplug-bench"}};
   if (opt.window > 0) cfg.push_back({"confirm_window", std::to_string(opt.window)});
   std::vector<qplug_kv> kv;
   for (auto& [k, v] : cfg) kv.push_back({{k.data(), k.size()}, {v.data(), v.size()}});

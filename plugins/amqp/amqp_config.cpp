@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <qplug/sdk/config.hpp>
+#include <qplug/sdk/network_settings.hpp>
 #include <qplug/sdk/status.hpp>
 #include <qplug/sdk/url.hpp>
 #include <string_view>
@@ -74,14 +75,52 @@ bool read_queue_arguments(const qplug_kv* kv, size_t n, sdk::ConfigReader& cfg, 
 
 }  // namespace
 
+// The common network keys come from sdk::read_network_settings (with the
+// old amqp spellings as deprecated aliases); tls.server_name is refused:
+// librabbitmq checks the certificate against the URL's host only.
 std::optional<DriverConfig> parse_driver_config(const qplug_kv* kv, size_t n, qplug_status* st) {
   sdk::ConfigReader cfg(kv, n);
   DriverConfig c;
-  std::string url = cfg.str("url", "amqp://guest:guest@127.0.0.1:5672/");
+  sdk::NetworkSettings defaults;
+  defaults.url = "amqp://guest:guest@127.0.0.1:5672/";
+  defaults.connect_timeout_ms = c.connection_timeout_ms;
+  defaults.publish_timeout_ms = c.publish_timeout_ms;
+  defaults.reconnect_initial_delay_ms = c.reconnect_delay_ms;
+  defaults.reconnect_max_delay_ms = c.reconnect_max_delay_ms;
+  defaults.heartbeat_ms = int64_t{c.heartbeat_s} * 1000;
+  defaults.client_name = c.connection_name;
+  const bool tls_given = cfg.has("tls.enabled");
+  const sdk::NetworkSettings net = sdk::read_network_settings(cfg, "amqp", sdk::kNetNoTls | sdk::kNetTls, defaults);
+  c.connection_timeout_ms = net.connect_timeout_ms;
+  c.publish_timeout_ms = net.publish_timeout_ms;
+  c.reconnect_delay_ms = net.reconnect_initial_delay_ms;
+  c.reconnect_max_delay_ms = net.reconnect_max_delay_ms;
+  c.connection_name = net.client_name;
+  // AMQP negotiates heartbeats in whole seconds: refuse what it would round.
+  if (net.heartbeat_ms % 1000 != 0) {
+    cfg.fail_once("'heartbeat' is " + std::to_string(net.heartbeat_ms) +
+                  "ms; AMQP heartbeats are whole seconds (e.g. 30s), 0 turns them off");
+  } else if (net.heartbeat_ms / 1000 > 65535) {
+    cfg.fail_once("'heartbeat' must be at most 65535s");
+  }
+  c.heartbeat_s = static_cast<int>(net.heartbeat_ms / 1000);
+  c.tls_ca_file = net.tls.ca_file;
+  c.tls_cert_file = net.tls.cert_file;
+  c.tls_key_file = net.tls.key_file;
+  c.tls_verify_peer = net.tls.verify_peer;
+  c.vhost = cfg.str("vhost", c.vhost);
+  const bool vhost_given = cfg.has("vhost");
+  c.prefetch_count = static_cast<uint16_t>(cfg.integer("prefetch_count", c.prefetch_count, 0, 65535));
+  c.default_message_ttl_ms = cfg.duration_ms("default_message_ttl", c.default_message_ttl_ms);
+  c.confirm_window = static_cast<uint32_t>(cfg.integer("confirm_window", c.confirm_window, 1, 1000000));
+  c.tls_verify_hostname = cfg.boolean("tls.verify_hostname", true);
+  if (!cfg.finish(st, "amqp driver")) return std::nullopt;
+  c.warnings = cfg.warnings();
+
   std::string why;
-  auto u = sdk::parse_url(url, &why);
+  auto u = sdk::parse_url(net.url, &why);
   if (!u) {
-    fail(st, QPLUG_INVALID, false, "amqp driver: key 'url' has value '%s': %s", url.c_str(), why.c_str());
+    fail(st, QPLUG_INVALID, false, "amqp driver: key 'url' has value '%s': %s", net.url.c_str(), why.c_str());
     return std::nullopt;
   }
   if (u->scheme != "amqp" && u->scheme != "amqps") {
@@ -89,33 +128,23 @@ std::optional<DriverConfig> parse_driver_config(const qplug_kv* kv, size_t n, qp
          u->scheme.c_str());
     return std::nullopt;
   }
-  c.tls = u->scheme == "amqps";
+  // TLS: amqps:// turns it on; tls.enabled may say so too, never the opposite.
+  if (tls_given && !net.tls.enabled && u->scheme == "amqps") {
+    fail(st, QPLUG_INVALID, false, "amqp driver: 'tls.enabled' is false but the url is amqps://");
+    return std::nullopt;
+  }
+  c.tls = u->scheme == "amqps" || net.tls.enabled;
+  if (!c.tls && (!c.tls_ca_file.empty() || !c.tls_cert_file.empty())) {
+    fail(st, QPLUG_INVALID, false, "amqp driver: 'tls.%s' is given but TLS is off (use amqps:// or tls.enabled: true)",
+         c.tls_ca_file.empty() ? "cert_file" : "ca_file");
+    return std::nullopt;
+  }
   c.host = u->host;
   c.port = u->port != 0 ? u->port : (c.tls ? 5671 : 5672);
   if (!u->user.empty()) c.user = u->user;
   if (!u->user.empty() || !u->password.empty()) c.password = u->password;
   // amqp://host/ and amqp://host mean the default vhost "/"; amqp://host/%2f too.
-  if (!u->path.empty()) c.vhost = u->path;
-  c.vhost = cfg.str("vhost", c.vhost);
-  c.connection_name = cfg.str("connection_name", c.connection_name);
-  c.heartbeat_s = static_cast<int>(cfg.duration_ms("heartbeat", c.heartbeat_s * 1000) / 1000);
-  c.connection_timeout_ms = cfg.duration_ms("connection_timeout", c.connection_timeout_ms);
-  c.reconnect_delay_ms = cfg.duration_ms("reconnect_delay", c.reconnect_delay_ms);
-  c.reconnect_max_delay_ms = cfg.duration_ms("reconnect_max_delay", c.reconnect_max_delay_ms);
-  c.prefetch_count = static_cast<uint16_t>(cfg.integer("prefetch_count", c.prefetch_count, 0, 65535));
-  c.default_message_ttl_ms = cfg.duration_ms("default_message_ttl", c.default_message_ttl_ms);
-  c.publish_timeout_ms = cfg.duration_ms("publish_timeout", c.publish_timeout_ms);
-  c.confirm_window = static_cast<uint32_t>(cfg.integer("confirm_window", c.confirm_window, 1, 1000000));
-  c.tls_ca_file = cfg.str("tls.ca_file", "");
-  c.tls_cert_file = cfg.str("tls.cert_file", "");
-  c.tls_key_file = cfg.str("tls.key_file", "");
-  c.tls_verify_peer = cfg.boolean("tls.verify_peer", true);
-  c.tls_verify_hostname = cfg.boolean("tls.verify_hostname", true);
-  if (!cfg.finish(st, "amqp driver")) return std::nullopt;
-  if (c.connection_timeout_ms <= 0) {
-    fail(st, QPLUG_INVALID, false, "amqp driver: key 'connection_timeout' must be > 0");
-    return std::nullopt;
-  }
+  if (!u->path.empty() && !vhost_given) c.vhost = u->path;
   return c;
 }
 

@@ -32,6 +32,7 @@ struct DriverConfig {
   std::string tls_ca_file, tls_cert_file, tls_key_file;
   bool tls_verify_peer = true;
   bool tls_verify_hostname = true;
+  std::vector<std::string> warnings;  // deprecated spellings used, logged by open()
 };
 
 struct QueueOptions {

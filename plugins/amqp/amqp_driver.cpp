@@ -49,12 +49,14 @@ const char* amqp_schema() {
   return R"({"$schema":"https://json-schema.org/draft/2020-12/schema","title":"qplug amqp driver","type":"object",
 "additionalProperties":false,"properties":{
 "url":{"type":"string","description":"amqp://user:pass@host:port/vhost or amqps://"},
-"vhost":{"type":"string"},"connection_name":{"type":"string"},
-"heartbeat":{"type":["string","integer"],"description":"seconds-resolution duration, 0 disables"},
-"connection_timeout":{"type":["string","integer"]},"reconnect_delay":{"type":["string","integer"]},
-"reconnect_max_delay":{"type":["string","integer"]},"prefetch_count":{"type":"integer","minimum":0,"maximum":65535},
+"vhost":{"type":"string"},"client_name":{"type":"string","description":"connection name; alias (deprecated): connection_name"},
+"heartbeat":{"type":["string","integer"],"default":"30s","description":"whole seconds, 0 disables"},
+"connect_timeout":{"type":["string","integer"],"default":"5s","description":"alias (deprecated): connection_timeout"},
+"reconnect.initial_delay":{"type":["string","integer"],"default":"200ms","description":"alias (deprecated): reconnect_delay"},
+"reconnect.max_delay":{"type":["string","integer"],"default":"10s","description":"alias (deprecated): reconnect_max_delay"},
+"prefetch_count":{"type":"integer","minimum":0,"maximum":65535},
 "default_message_ttl":{"type":["string","integer"]},"publish_timeout":{"type":["string","integer"]},
-"confirm_window":{"type":"integer","minimum":1},
+"confirm_window":{"type":"integer","minimum":1},"tls.enabled":{"type":"boolean","description":"implied by amqps://"},
 "tls.ca_file":{"type":"string"},"tls.cert_file":{"type":"string"},"tls.key_file":{"type":"string"},
 "tls.verify_peer":{"type":"boolean"},"tls.verify_hostname":{"type":"boolean"}}})";
 }
@@ -63,6 +65,7 @@ qplug_driver* amqp_open(const qplug_host_v1* host, const qplug_kv* config, size_
   return guarded<qplug_driver*>(st, nullptr, [&]() -> qplug_driver* {
     auto cfg = parse_driver_config(config, n, st);
     if (!cfg) return nullptr;
+    qplug::sdk::ConfigReader::log_config_warnings(host, "amqp", cfg->warnings);
     auto d = std::make_unique<qplug_driver>();
     d->io = std::make_unique<Io>(std::move(*cfg), host);
     if (d->io->start(st) != QPLUG_OK) return nullptr;

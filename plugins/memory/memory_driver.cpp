@@ -44,6 +44,7 @@
 #include <new>
 #include <qplug/sdk/config.hpp>
 #include <qplug/sdk/message.hpp>
+#include <qplug/sdk/network_settings.hpp>
 #include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/spin_lock.hpp>
 #include <qplug/sdk/status.hpp>
@@ -457,9 +458,15 @@ qplug_driver* mem_open(const qplug_host_v1* host, const qplug_kv* config, size_t
       return nullptr;
     }
     ConfigReader cfg(config, config_count);
+    // Of the common network keys only publish_timeout applies; url, TLS, ...
+    // are INVALID by name (old spelling publish_timeout_ms: an alias).
+    qplug::sdk::NetworkSettings defaults;
+    defaults.publish_timeout_ms = mem_default_publish_timeout_ms;
+    int64_t timeout = qplug::sdk::read_network_settings(cfg, "memory", qplug::sdk::kNetPublishTimeout, defaults)
+                          .publish_timeout_ms;
     int64_t max_length = cfg.integer("default_max_length", mem_default_max_length, 1, INT32_MAX);
-    int64_t timeout = cfg.duration_ms("publish_timeout_ms", mem_default_publish_timeout_ms);
     if (!cfg.finish(st, "memory driver")) return nullptr;
+    cfg.log_warnings(host, "memory");
     auto d = std::make_unique<mem_driver>();
     d->host = host;
     d->default_max_length = max_length;
@@ -532,8 +539,10 @@ qplug_queue* mem_declare(qplug_driver* driver, qplug_str name, const qplug_kv* o
     ConfigReader cfg(options, option_count);
     bool explicit_max = cfg.has("max_length");
     int64_t max_length = cfg.integer("max_length", d->default_max_length, 1, INT32_MAX);
-    int64_t timeout = cfg.duration_ms("publish_timeout_ms", d->default_publish_timeout_ms);
+    qplug::sdk::apply_key_aliases(cfg, "memory");  // publish_timeout_ms -> publish_timeout
+    int64_t timeout = cfg.duration_ms("publish_timeout", d->default_publish_timeout_ms);
     if (!cfg.finish(st, "memory queue '" + qname + "' options")) return nullptr;
+    cfg.log_warnings(d->host, "memory");
 
     std::lock_guard lock(d->mu);
     auto it = d->queues.find(qname);
@@ -1167,8 +1176,8 @@ const char* mem_config_schema() {
   "properties": {
     "default_max_length": {"type": "integer", "minimum": 1, "default": 1000,
                            "description": "max_length of queues that do not set one"},
-    "publish_timeout_ms": {"type": ["integer", "string"], "default": 5000,
-                           "description": "how long publish waits for room before FULL (500, 2s, ...)"}
+    "publish_timeout": {"type": ["integer", "string"], "default": 5000,
+                        "description": "how long publish waits for room before FULL (500, 2s, ...); alias (deprecated): publish_timeout_ms"}
   },
   "$defs": {
     "queue_options": {
@@ -1176,7 +1185,7 @@ const char* mem_config_schema() {
       "additionalProperties": false,
       "properties": {
         "max_length": {"type": "integer", "minimum": 1, "default": 1000},
-        "publish_timeout_ms": {"type": ["integer", "string"], "default": 5000}
+        "publish_timeout": {"type": ["integer", "string"], "default": 5000}
       }
     }
   }

@@ -1,14 +1,13 @@
 // rstream_connection.cpp -- connecting and talking to one Redis server.
 #include "rstream_connection.hpp"
 
-#include "rstream_errors.hpp"
-
-#include <qplug/sdk/status.hpp>
-
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <qplug/sdk/status.hpp>
 #include <utility>
+
+#include "rstream_errors.hpp"
 
 namespace qplug::rstream {
 
@@ -56,6 +55,15 @@ bool Connection::connect(const Endpoint& ep, int64_t extra_read_timeout_ms, qplu
     if (!r) return false;
     if (r->type == REDIS_REPLY_ERROR) {
       fail_reply(st, r.get(), "AUTH");
+      reset();
+      return false;
+    }
+  }
+  if (!ep.client_name.empty()) {  // shows in CLIENT LIST: who holds this connection
+    Reply r = command({"CLIENT", "SETNAME", ep.client_name}, st);
+    if (!r) return false;
+    if (r->type == REDIS_REPLY_ERROR) {
+      fail_reply(st, r.get(), "CLIENT SETNAME");
       reset();
       return false;
     }

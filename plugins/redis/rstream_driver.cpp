@@ -4,6 +4,19 @@
 // consumer group on it. Publishes are XADDs pipelined by one writer thread
 // (rstream_writer), each subscription reads with its own connection and
 // thread (rstream_subscription). Settings and field layout: docs/drivers/redis.md.
+#include <qplug/driver.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <qplug/sdk/config.hpp>
+#include <qplug/sdk/message.hpp>
+#include <qplug/sdk/status.hpp>
+#include <qplug/sdk/waiter.hpp>
+#include <string>
+
 #include "rstream_connection.hpp"
 #include "rstream_fields.hpp"
 #include "rstream_log.hpp"
@@ -11,20 +24,6 @@
 #include "rstream_sigpipe.hpp"
 #include "rstream_subscription.hpp"
 #include "rstream_writer.hpp"
-
-#include <qplug/driver.h>
-#include <qplug/sdk/config.hpp>
-#include <qplug/sdk/message.hpp>
-#include <qplug/sdk/status.hpp>
-#include <qplug/sdk/waiter.hpp>
-
-#include <unistd.h>
-
-#include <atomic>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <string>
 
 using qplug::sdk::fail;
 using qplug::sdk::guarded;
@@ -40,8 +39,8 @@ struct rstream_queue;
 struct rstream_driver {
   rs::DriverSettings settings;
   const qplug_host_v1* host = nullptr;
-  std::shared_ptr<rs::Writer> writer;   // shared with subscriptions (settle after close -> CANCELED)
-  std::mutex admin_mu;                  // admin: declare, queue_info (any host thread)
+  std::shared_ptr<rs::Writer> writer;  // shared with subscriptions (settle after close -> CANCELED)
+  std::mutex admin_mu;                 // admin: declare, queue_info (any host thread)
   rs::Connection admin;
   std::mutex queues_mu;
   std::map<std::string, std::unique_ptr<rstream_queue>> queues;
@@ -95,6 +94,7 @@ static qplug_driver* rstream_open(const qplug_host_v1* host, const qplug_kv* con
     auto drv = std::make_unique<rstream_driver>();
     if (!rs::parse_driver_settings(config, count, &drv->settings, st)) return nullptr;
     drv->host = host;
+    qplug::sdk::ConfigReader::log_config_warnings(host, "redis", drv->settings.warnings);
     // Connect now to report bad credentials early; an unreachable broker is
     // not an error here (the driver reconnects by itself), only a warning.
     qplug_status probe = qplug::sdk::make_status();
@@ -163,7 +163,8 @@ static int32_t rstream_queue_info(qplug_queue* qh, qplug_queue_info* info, qplug
     for (size_t g = 0; r->type == REDIS_REPLY_ARRAY && g < r->elements; ++g) {
       const redisReply* fields = r->element[g];
       std::map<std::string, const redisReply*> f;
-      for (size_t i = 0; i + 1 < fields->elements; i += 2) f[std::string(rs::reply_text(fields->element[i]))] = fields->element[i + 1];
+      for (size_t i = 0; i + 1 < fields->elements; i += 2)
+        f[std::string(rs::reply_text(fields->element[i]))] = fields->element[i + 1];
       if (f.count("name") == 0 || rs::reply_text(f["name"]) != group) continue;
       auto num = [&](const char* k) { return f.count(k) && f[k]->type == REDIS_REPLY_INTEGER ? f[k]->integer : -1; };
       info->messages = num("lag");  // entries not yet delivered to the group
@@ -303,8 +304,10 @@ static const char* rstream_config_schema() {
 "url":{"type":"string","default":"redis://127.0.0.1:6379/0","description":"redis://[user:pass@]host:port/db"},
 "connect_timeout":{"type":["string","integer"],"default":"2s"},
 "command_timeout":{"type":["string","integer"],"default":"5s"},
-"reconnect.initial":{"type":["string","integer"],"default":"100ms"},
-"reconnect.max":{"type":["string","integer"],"default":"5s"},
+"reconnect.initial_delay":{"type":["string","integer"],"default":"100ms","description":"alias (deprecated): reconnect.initial"},
+"reconnect.max_delay":{"type":["string","integer"],"default":"5s","description":"alias (deprecated): reconnect.max"},
+"heartbeat":{"type":["string","integer"],"default":0,"description":"PING an idle publishing connection this often; 0 = off"},
+"client_name":{"type":"string","description":"CLIENT SETNAME on every connection; default: none"},
 "publish_timeout":{"type":["string","integer"],"default":"5s","description":"how long a publish waits through an outage"},
 "claim_idle":{"type":["string","integer"],"default":"30s","description":"pending entries idle this long are reclaimed"},
 "block":{"type":["string","integer"],"default":"1s","description":"XREADGROUP BLOCK per poll"},
@@ -321,10 +324,10 @@ static const qplug_driver_v1 rstream_vtable = {
     .name = "redis",
     .version = "0.1.0",
     .description = "Redis streams (consumer groups, XADD/XREADGROUP/XACK/XAUTOCLAIM) via hiredis",
-    .capabilities = QPLUG_CAP_PERSISTENT | QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE |
-                    QPLUG_CAP_ORDERED | QPLUG_CAP_COMPETING_CONSUMERS | QPLUG_CAP_BATCH_PUBLISH |
-                    QPLUG_CAP_ASYNC_PUBLISH | QPLUG_CAP_CONSUMER_GROUPS | QPLUG_CAP_DELIVERY_COUNT |
-                    QPLUG_CAP_QUEUE_INFO | QPLUG_CAP_HEADER_TYPES,
+    .capabilities = QPLUG_CAP_PERSISTENT | QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE | QPLUG_CAP_ORDERED |
+                    QPLUG_CAP_COMPETING_CONSUMERS | QPLUG_CAP_BATCH_PUBLISH | QPLUG_CAP_ASYNC_PUBLISH |
+                    QPLUG_CAP_CONSUMER_GROUPS | QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_QUEUE_INFO |
+                    QPLUG_CAP_HEADER_TYPES,
     .config_schema = rstream_config_schema,
     .open = rstream_open,
     .close = rstream_close,

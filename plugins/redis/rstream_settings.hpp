@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace qplug::rstream {
 
@@ -18,6 +19,7 @@ struct Endpoint {
   int db = 0;
   int64_t connect_timeout_ms = 2000;
   int64_t command_timeout_ms = 5000;
+  std::string client_name;  // CLIENT SETNAME after connecting ("" = none)
   std::string address() const { return host + ":" + std::to_string(port); }
 };
 
@@ -26,12 +28,14 @@ struct DriverSettings {
   int64_t reconnect_initial_ms = 100;
   int64_t reconnect_max_ms = 5000;
   int64_t publish_timeout_ms = 5000;  // how long a publish waits through an outage
+  int64_t heartbeat_ms = 0;           // idle writer connection PINGed this often (0 = off)
   int64_t claim_idle_ms = 30000;      // pending this long -> reclaimed by a live consumer
   int64_t block_ms = 1000;            // XREADGROUP BLOCK per poll
   int64_t maxlen = 0;                 // 0: never trim (default, nothing unacked is lost)
   int64_t max_pending = 65536;        // queued, unwritten publishes before FULL
   std::string key_prefix;             // stream key = key_prefix + queue name
   std::string consumer_prefix;        // default consumer name prefix (hostname)
+  std::vector<std::string> warnings;  // deprecated spellings used, logged by open()
 };
 
 struct QueueSettings {
@@ -48,7 +52,7 @@ struct ConsumerSettings {
 bool parse_driver_settings(const qplug_kv* items, size_t count, DriverSettings* out, qplug_status* status);
 bool parse_queue_settings(const qplug_kv* items, size_t count, const DriverSettings& drv, QueueSettings* out,
                           qplug_status* status);
-bool parse_consumer_settings(const qplug_kv* items, size_t count, const DriverSettings& drv,
-                             ConsumerSettings* out, qplug_status* status);
+bool parse_consumer_settings(const qplug_kv* items, size_t count, const DriverSettings& drv, ConsumerSettings* out,
+                             qplug_status* status);
 
 }  // namespace qplug::rstream

@@ -1,16 +1,15 @@
 // rstream_writer.cpp -- group-commit pipeline over one hiredis connection.
 #include "rstream_writer.hpp"
 
-#include "rstream_log.hpp"
-#include "rstream_sigpipe.hpp"
-
-#include <qplug/sdk/backoff.hpp>
-#include <qplug/sdk/status.hpp>
-
 #include <pthread.h>
 
 #include <algorithm>
+#include <qplug/sdk/backoff.hpp>
+#include <qplug/sdk/status.hpp>
 #include <utility>
+
+#include "rstream_log.hpp"
+#include "rstream_sigpipe.hpp"
 
 namespace qplug::rstream {
 
@@ -21,12 +20,16 @@ constexpr size_t kMaxCommandsPerRound = 4096;
 }  // namespace
 
 Writer::Writer(const DriverSettings& settings, const qplug_host_v1* host)
-    : settings_(settings), host_(host), queue_(static_cast<size_t>(settings.max_pending)),
+    : settings_(settings),
+      host_(host),
+      queue_(static_cast<size_t>(settings.max_pending)),
       backoff_(settings.reconnect_initial_ms, settings.reconnect_max_ms) {}
 
 Writer::~Writer() { close(0); }
 
-void Writer::start() { thread_ = std::thread([this] { run(); }); }
+void Writer::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 int32_t Writer::submit(WriteJob job, size_t weight, Clock::time_point room_deadline, qplug_status* st) {
   if (closing_.load()) return sdk::fail(st, QPLUG_CANCELED, false, "redis: driver is closing");
@@ -34,11 +37,13 @@ int32_t Writer::submit(WriteJob job, size_t weight, Clock::time_point room_deadl
   auto pushed = queue_.push(std::move(job), weight, room_deadline);
   if (pushed != sdk::MpscQueue<WriteJob>::Push::ok) submitted_.fetch_sub(1);
   switch (pushed) {
-    case sdk::MpscQueue<WriteJob>::Push::ok: return QPLUG_OK;
+    case sdk::MpscQueue<WriteJob>::Push::ok:
+      return QPLUG_OK;
     case sdk::MpscQueue<WriteJob>::Push::full:
       return sdk::fail(st, QPLUG_FULL, true, "redis: %lld publishes already waiting for the broker (max_pending)",
                        static_cast<long long>(settings_.max_pending));
-    default: return sdk::fail(st, QPLUG_CANCELED, false, "redis: driver is closing");
+    default:
+      return sdk::fail(st, QPLUG_CANCELED, false, "redis: driver is closing");
   }
 }
 
@@ -46,8 +51,7 @@ bool Writer::run_inline(WriteJob& job) {
   std::unique_lock lock(io_mu_, std::try_to_lock);
   // Anything queued or in flight goes first (a caller's earlier async
   // publishes keep their order): then the writer thread does the work.
-  if (!lock.owns_lock() || closing_.load() || !conn_.connected() || !pending_.empty() ||
-      submitted_.load() != merged_)
+  if (!lock.owns_lock() || closing_.load() || !conn_.connected() || !pending_.empty() || submitted_.load() != merged_)
     return false;
   pending_.push_back(std::move(job));
   SigpipeBlock on_host_thread;
@@ -82,8 +86,7 @@ void Writer::expire(std::vector<WriteJob>& pending, const qplug_status& why, boo
       if (job.error.code == QPLUG_OK) job.error = why;
       if (job.acks) job.cmds = std::exchange(job.acks, nullptr)->take();  // to log them
       if (job.done == nullptr && job.replied < job.cmds.size())
-        log(host_, QPLUG_LOG_WARN, "%s not confirmed (%s); the broker will redeliver the entry", job.what,
-            why.message);
+        log(host_, QPLUG_LOG_WARN, "%s not confirmed (%s); the broker will redeliver the entry", job.what, why.message);
       finish(job);
     } else {
       keep.push_back(std::move(job));
@@ -97,7 +100,9 @@ bool Writer::ensure_connected(std::vector<WriteJob>& pending) {
   if (Clock::now() < next_connect_ && !closing_.load()) return false;
   qplug_status st = sdk::make_status();
   if (conn_.connect(settings_.endpoint, 0, &st)) {
-    if (backoff_.failures() > 0) log(host_, QPLUG_LOG_INFO, "writer reconnected to %s", settings_.endpoint.address().c_str());
+    last_io_ = Clock::now();
+    if (backoff_.failures() > 0)
+      log(host_, QPLUG_LOG_INFO, "writer reconnected to %s", settings_.endpoint.address().c_str());
     backoff_.reset();
     return true;
   }
@@ -134,6 +139,7 @@ void Writer::flush(std::vector<WriteJob>& pending) {
       ++job.replied;
     }
     if (job.replied < job.cmds.size()) break;  // connection lost mid-job: retry it after reconnect
+    last_io_ = Clock::now();
     finish(job);
     ++completed;
   }
@@ -141,6 +147,22 @@ void Writer::flush(std::vector<WriteJob>& pending) {
   if (!conn_.connected()) {
     log(host_, QPLUG_LOG_WARN, "writer: %s; unconfirmed commands will be sent again", io.message);
     // Unconfirmed commands are resent from the first one without a reply.
+  }
+}
+
+// heartbeat: an idle publishing connection is PINGed, so a link the network
+// dropped silently is found (and reconnected at the next publish) before a
+// publish has to wait on it. Subscriptions need none: their BLOCKing reads
+// time out on a dead link by themselves.
+void Writer::health_check() {
+  if (settings_.heartbeat_ms <= 0 || !conn_.connected()) return;
+  if (Clock::now() - last_io_ < std::chrono::milliseconds(settings_.heartbeat_ms)) return;
+  qplug_status st = sdk::make_status();
+  Reply r = conn_.command({"PING"}, &st);
+  if (r) {
+    last_io_ = Clock::now();
+  } else {
+    log(host_, QPLUG_LOG_WARN, "writer: heartbeat PING failed (%s); reconnecting at the next publish", st.message);
   }
 }
 
@@ -153,7 +175,10 @@ void Writer::run() {
     {
       std::lock_guard lock(io_mu_);
       bool disconnected = !conn_.connected() && !pending_.empty();
-      wait_until = pending_.empty() ? Clock::now() + std::chrono::seconds(1)
+      Clock::time_point idle_wait = Clock::now() + std::chrono::seconds(1);
+      if (settings_.heartbeat_ms > 0 && conn_.connected())
+        idle_wait = std::min(idle_wait, last_io_ + std::chrono::milliseconds(settings_.heartbeat_ms));
+      wait_until = pending_.empty() ? idle_wait
                    : disconnected   ? std::min(next_connect_, Clock::now() + std::chrono::milliseconds(50))
                                     : Clock::now();
     }
@@ -165,6 +190,7 @@ void Writer::run() {
     bool closing = closing_.load();
     if (pending_.empty()) {
       if (!open || closing) break;
+      health_check();
       continue;
     }
     if (closing && Clock::now().time_since_epoch().count() >= close_deadline_ns_.load()) {

@@ -10,20 +10,20 @@
 // may be stored twice (at-least-once; the `id` field identifies duplicates).
 #pragma once
 
-#include "rstream_acks.hpp"
-#include "rstream_connection.hpp"
-#include "rstream_settings.hpp"
-
 #include <qplug/driver.h>
-#include <qplug/sdk/backoff.hpp>
-#include <qplug/sdk/mpsc_queue.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <qplug/sdk/backoff.hpp>
+#include <qplug/sdk/mpsc_queue.hpp>
 #include <thread>
 #include <vector>
+
+#include "rstream_acks.hpp"
+#include "rstream_connection.hpp"
+#include "rstream_settings.hpp"
 
 namespace qplug::rstream {
 
@@ -77,6 +77,7 @@ class Writer {
   void flush(std::vector<WriteJob>& pending);
   void expire(std::vector<WriteJob>& pending, const qplug_status& why, bool all);
   void finish(WriteJob& job);
+  void health_check();
 
   DriverSettings settings_;
   const qplug_host_v1* host_;
@@ -94,6 +95,7 @@ class Writer {
   sdk::Backoff backoff_;
   Clock::time_point next_connect_{};
   qplug_status last_connect_error_{};
+  Clock::time_point last_io_{};  // last reply on conn_ (heartbeat: PING when idle this long)
 };
 
 }  // namespace qplug::rstream

@@ -1,15 +1,15 @@
 // load_config / parse_config: read YAML files (one, or every *.yaml/*.yml of a
 // directory in name order) into one registry, then resolve cross-references.
-#include "config/config_resolver.hpp"
-#include "config/entry_parsers.hpp"
-
-#include <qplug/sdk/parse.hpp>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <qplug/sdk/parse.hpp>
 #include <sstream>
+
+#include "config/config_resolver.hpp"
+#include "config/entry_parsers.hpp"
+#include "config/env_expand.hpp"
 
 namespace qplug {
 namespace {
@@ -40,12 +40,9 @@ Status parse_top_security(const FileContext& fc, const YAML::Node& n, Config* ou
                         "unknown field 'security." + (it->first.IsScalar() ? it->first.Scalar() : std::string("?")) +
                             "' (expected: security.strict, security.sandbox)");
     }
-    const std::string v = it->second.IsScalar() ? it->second.Scalar() : "";
-    if (v == "true" || v == "yes" || v == "on") {
-      out->strict_security = true;
-    } else if (v != "false" && v != "no" && v != "off") {
-      return file_error(fc, it->second, "'security.strict' must be true or false");
-    }
+    const std::optional<bool> v = it->second.IsScalar() ? sdk::parse_bool(it->second.Scalar()) : std::nullopt;
+    if (!v) return file_error(fc, it->second, "'security.strict' must be a boolean (true/false, yes/no, on/off, 1/0)");
+    if (*v) out->strict_security = true;  // one strict file makes the whole registry strict
   }
   return ok_status();
 }
@@ -124,8 +121,8 @@ int count_yaml_documents(std::string_view text) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
     const std::string_view line = text.substr(pos, end - pos);
-    const bool marker = line.substr(0, 3) == "---" &&
-                        (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    const bool marker =
+        line.substr(0, 3) == "---" && (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
     if (marker) {
       // The first marker opens document 1, or document 2 when content preceded it.
       documents = documents == 0 ? (content_before_marker ? 2 : 1) : documents + 1;
@@ -151,6 +148,9 @@ Status parse_file_text(std::string_view text, const std::string& file, const std
     if (!root.IsDefined() || root.IsNull()) {
       return invalid_error(file + ": config is empty or not a YAML document (expected version, namespace, entries)");
     }
+    // ${VAR} first: every value below is read as the environment makes it.
+    Status expanded = config::expand_env_in_tree(root, file);
+    if (!expanded.ok()) return expanded;
     return parse_document(fc, root, out);
   } catch (const YAML::Exception& e) {
     if (e.mark.line >= 0) {

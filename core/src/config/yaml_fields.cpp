@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <optional>
+#include <qplug/sdk/parse.hpp>
 
 namespace qplug::config {
 namespace {
@@ -22,11 +24,6 @@ YAML::Node field_node(const YAML::Node& map, const char* key) {
 }
 
 bool present(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 bool parse_int(const std::string& s, int64_t* out) {
   const char* begin = s.data();
@@ -54,8 +51,8 @@ int yaml_line(const YAML::Node& node) {
 
 Status EntryContext::error(const YAML::Node& at, const std::string& message) const {
   const int at_line = yaml_line(at);
-  return invalid_error(SourceLocation{file->file, at_line > 0 ? at_line : line}.to_string() + ": entry '" + id +
-                       "' (" + kind + "): " + message);
+  return invalid_error(SourceLocation{file->file, at_line > 0 ? at_line : line}.to_string() + ": entry '" + id + "' (" +
+                       kind + "): " + message);
 }
 
 Status EntryContext::error(const std::string& message) const {
@@ -94,8 +91,8 @@ Status read_string(const EntryContext& ec, const YAML::Node& map, const char* ke
   return ok_status();
 }
 
-Status read_int(const EntryContext& ec, const YAML::Node& map, const char* key, int64_t min, int64_t max,
-                int64_t* out, const std::string& field) {
+Status read_int(const EntryContext& ec, const YAML::Node& map, const char* key, int64_t min, int64_t max, int64_t* out,
+                const std::string& field) {
   YAML::Node n = field_node(map, key);
   if (!present(n)) return ok_status();
   int64_t v = 0;
@@ -107,8 +104,8 @@ Status read_int(const EntryContext& ec, const YAML::Node& map, const char* key, 
   return ok_status();
 }
 
-Status read_double(const EntryContext& ec, const YAML::Node& map, const char* key, double min, double max,
-                   double* out, const std::string& field) {
+Status read_double(const EntryContext& ec, const YAML::Node& map, const char* key, double min, double max, double* out,
+                   const std::string& field) {
   YAML::Node n = field_node(map, key);
   if (!present(n)) return ok_status();
   double v = 0;
@@ -120,18 +117,17 @@ Status read_double(const EntryContext& ec, const YAML::Node& map, const char* ke
   return ok_status();
 }
 
-Status read_bool(const EntryContext& ec, const YAML::Node& map, const char* key, bool* out,
-                 const std::string& field) {
+// Booleans and durations go through the SDK's parser (qplug/sdk/parse.hpp),
+// the one the drivers' ConfigReader uses: the same text means the same value
+// in a queue entry and in a driver block.
+Status read_bool(const EntryContext& ec, const YAML::Node& map, const char* key, bool* out, const std::string& field) {
   YAML::Node n = field_node(map, key);
   if (!present(n)) return ok_status();
-  const std::string s = n.IsScalar() ? lower(n.Scalar()) : "";
-  if (s == "true" || s == "yes" || s == "on") {
-    *out = true;
-  } else if (s == "false" || s == "no" || s == "off") {
-    *out = false;
-  } else {
-    return ec.error(n, "'" + field_name(key, field) + "' must be true or false");
+  const std::optional<bool> v = n.IsScalar() ? sdk::parse_bool(n.Scalar()) : std::nullopt;
+  if (!v) {
+    return ec.error(n, "'" + field_name(key, field) + "' must be a boolean (true/false, yes/no, on/off, 1/0)");
   }
+  *out = *v;
   return ok_status();
 }
 
@@ -139,31 +135,17 @@ Status read_duration_ms(const EntryContext& ec, const YAML::Node& map, const cha
                         const std::string& field) {
   YAML::Node n = field_node(map, key);
   if (!present(n)) return ok_status();
-  const Status bad = ec.error(n, "'" + field_name(key, field) +
-                                     "' must be a duration: milliseconds, or a number with ms, s, m or h");
-  if (!n.IsScalar()) return bad;
-  std::string s = lower(n.Scalar());
-  double scale = 1.0;
-  static const std::pair<const char*, double> kUnits[] = {{"ms", 1.0}, {"s", 1000.0}, {"m", 60000.0},
-                                                          {"h", 3600000.0}};
-  for (const auto& [suffix, factor] : kUnits) {
-    const std::string_view sv(suffix);
-    if (s.size() > sv.size() && s.compare(s.size() - sv.size(), sv.size(), sv) == 0) {
-      s.resize(s.size() - sv.size());
-      scale = factor;
-      break;
-    }
+  const std::optional<int64_t> v = n.IsScalar() ? sdk::parse_duration_ms(n.Scalar()) : std::nullopt;
+  if (!v) {
+    return ec.error(
+        n, "'" + field_name(key, field) + "' must be a duration: milliseconds, or a number with ms, s, m or h");
   }
-  double v = 0;
-  if (!parse_double(s, &v) || v < 0) return bad;
-  const double ms = v * scale;
-  if (ms > 1e15) return bad;  // ~31,000 years: surely a typo
-  *out = static_cast<int64_t>(std::llround(ms));
+  *out = *v;
   return ok_status();
 }
 
-Status read_string_list(const EntryContext& ec, const YAML::Node& map, const char* key,
-                        std::vector<std::string>* out, const std::string& field) {
+Status read_string_list(const EntryContext& ec, const YAML::Node& map, const char* key, std::vector<std::string>* out,
+                        const std::string& field) {
   YAML::Node n = field_node(map, key);
   if (!present(n)) return ok_status();
   const std::string name = field_name(key, field);

@@ -1,12 +1,12 @@
 // driver_instance.cpp -- loading and opening one driver entry.
 #include "runtime/driver_instance.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include "runtime/abi_message.hpp"
 #include "runtime/abi_status.hpp"
 #include "runtime/host_services.hpp"
-
-#include <chrono>
-#include <thread>
 
 namespace qplug::detail {
 namespace {
@@ -14,9 +14,7 @@ namespace {
 constexpr uint32_t kCloseTimeoutMs = 5000;
 constexpr auto kStragglerGrace = std::chrono::seconds(5);
 
-std::string entry_context(const DriverEntry& e) {
-  return "driver entry '" + e.id + "' (" + e.where.to_string() + ")";
-}
+std::string entry_context(const DriverEntry& e) { return "driver entry '" + e.id + "' (" + e.where.to_string() + ")"; }
 
 }  // namespace
 
@@ -40,7 +38,7 @@ Result<std::unique_ptr<DriverInstance>> DriverInstance::open(const DriverEntry& 
   if (!plugin.ok()) return plugin.status();
   const std::vector<qplug_kv> kvs = to_abi_kvs(entry.settings);
   qplug_status st = fresh_abi_status();
-  qplug_driver* handle = (*plugin)->vtable->open(host_services(), kvs.data(), kvs.size(), &st);
+  qplug_driver* handle = (*plugin)->vtable->open(host_services_for(entry.id), kvs.data(), kvs.size(), &st);
   if (handle == nullptr) {
     if (st.code == QPLUG_OK) st.code = QPLUG_INTERNAL;  // a NULL handle is a failure whatever it says
     Status s = status_from_abi(st, entry_context(entry) + ": open failed");

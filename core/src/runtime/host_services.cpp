@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <string>
 
@@ -27,15 +28,27 @@ int32_t min_level() {
 
 const char* level_name(int32_t level) {
   switch (level) {
-    case QPLUG_LOG_DEBUG: return "debug";
-    case QPLUG_LOG_INFO: return "info";
-    case QPLUG_LOG_WARN: return "warn";
-    default: return "error";
+    case QPLUG_LOG_DEBUG:
+      return "debug";
+    case QPLUG_LOG_INFO:
+      return "info";
+    case QPLUG_LOG_WARN:
+      return "warn";
+    default:
+      return "error";
   }
 }
 
-void host_log(void*, int32_t level, const char* driver_name, const char* msg) {
-  log_line(level, driver_name == nullptr ? "driver" : driver_name, msg == nullptr ? "" : msg);
+// host_ud is the driver entry's ID (host_services_for) or NULL: lines name
+// the entry so a config with two redis drivers says which one it means.
+void host_log(void* host_ud, int32_t level, const char* driver_name, const char* msg) {
+  const std::string_view driver = driver_name == nullptr ? "driver" : driver_name;
+  if (host_ud == nullptr) {
+    log_line(level, driver, msg == nullptr ? "" : msg);
+    return;
+  }
+  const std::string who = std::string(driver) + " driver '" + *static_cast<const std::string*>(host_ud) + "'";
+  log_line(level, who, msg == nullptr ? "" : msg);
 }
 
 uint64_t host_monotonic_ns(void*) {
@@ -65,6 +78,24 @@ void log_line(int32_t level, std::string_view who, std::string_view message) {
   line += message;
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+const qplug_host_v1* host_services_for(const std::string& entry_id) {
+  // Tables are never freed: a driver's threads may log until the process
+  // ends (a driver left open after a shutdown timeout is never closed).
+  struct Labelled {
+    std::string label;
+    qplug_host_v1 table;
+  };
+  static std::mutex mu;
+  static std::deque<Labelled> tables;  // deque: elements never move
+  std::lock_guard lock(mu);
+  for (const Labelled& t : tables) {
+    if (t.label == entry_id) return &t.table;
+  }
+  Labelled& t = tables.emplace_back(Labelled{entry_id, *host_services()});
+  t.table.host_ud = &t.label;
+  return &t.table;
 }
 
 const qplug_host_v1* host_services() {
