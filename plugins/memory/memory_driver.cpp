@@ -68,6 +68,7 @@
 #include "memory_ready_list.hpp"
 
 namespace qplug::memory {
+namespace {  // internal linkage: the compiler inlines single-caller functions
 
 using qplug::sdk::ConfigReader;
 using qplug::sdk::fail;
@@ -241,9 +242,14 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
     if (n == 0) return fail(st, QPLUG_INVALID, false, "memory: publish to '%s' with n=0 messages", q->name.c_str());
     if (msgs == nullptr)
       return fail(st, QPLUG_INVALID, false, "memory: publish to '%s': msgs is NULL", q->name.c_str());
-    size_t delayed = 0;  // messages with a `delay` > 0 (the fast path has none)
+    // The fast path: no message has a key as long as `delay` or `priority`.
+    bool scheduled = false;
+    size_t delayed = 0;  // messages with a `delay` > 0
     for (size_t i = 0; i < n; ++i) {
-      if (int32_t rc = mem_check_message(msgs[i], i, st); rc != QPLUG_OK) return rc;
+      bool maybe = false;
+      if (int32_t rc = mem_check_message(msgs[i], i, st, &maybe); rc != QPLUG_OK) return rc;
+      if (!maybe) continue;
+      scheduled = true;
       ScheduleHeaders sched;
       if (int32_t rc = qplug::sdk::read_schedule_headers(*msgs[i], i, "memory", &sched, st); rc != QPLUG_OK) return rc;
       if (sched.delay_ms > 0) ++delayed;
@@ -261,9 +267,9 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
       nodes = heap.data();
     }
     // Due times of delayed messages (0 = immediate); only when there are any.
-    std::vector<int64_t> due;
+    std::unique_ptr<int64_t[]> due;
     if (delayed != 0) {
-      due.assign(n, 0);
+      due = std::make_unique<int64_t[]>(n);  // zero: immediate
       std::lock_guard lock(q->mu);
       q->delayed.reserve_more(delayed);  // so that admitting them cannot fail half way
     }
@@ -273,9 +279,15 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
     size_t made = 0;
     try {
       for (; made < n; ++made) {
+        mem_node* spare = made < spares ? nodes[made] : nullptr;
+        if (!scheduled) {
+          nodes[made] = mem_node_make(q, *msgs[made], spare);
+          continue;
+        }
         ScheduleHeaders sched;  // checked above: cannot fail now
         (void)qplug::sdk::read_schedule_headers(*msgs[made], made, "memory", &sched, nullptr);
-        nodes[made] = mem_node_make(q, *msgs[made], made < spares ? nodes[made] : nullptr, &sched);
+        nodes[made] = mem_node_make(q, *msgs[made], spare);
+        mem_node_schedule(nodes[made], sched);
         if (sched.delay_ms > 0) due[made] = now_ms + sched.delay_ms;
       }
     } catch (...) {
@@ -286,7 +298,7 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
       throw;
     }
 
-    size_t ok = mem_enqueue(q, nodes, due.empty() ? nullptr : due.data(), n, timeout);
+    size_t ok = mem_enqueue(q, nodes, due.get(), n, timeout);
     for (size_t i = ok; i < n; ++i) mem_node_free(nodes[i]);
     if (accepted != nullptr) *accepted = ok;
     if (ok == n && done == nullptr) return QPLUG_OK;  // the common case builds no status
@@ -738,6 +750,7 @@ const qplug_driver_v1 mem_vtable = {
     .queue_info = mem_queue_info,
 };
 
+}  // namespace
 }  // namespace qplug::memory
 
 /*

@@ -5,9 +5,10 @@
 // one-block copy live here; queues, dispatchers and the ABI ops in
 // memory_driver.cpp.
 //
-// Header-only and inline on purpose: publish() calls mem_node_make() once per
-// message, and keeping it in the driver's translation unit lets the compiler
-// inline the short-field copies (see mem_copy).
+// Header-only and `static inline` on purpose: publish() calls mem_node_make()
+// once per message; internal linkage in the driver's one translation unit
+// lets the compiler inline it and the short-field copies (see mem_copy)
+// exactly as when everything was one file.
 #pragma once
 
 #include <qplug/driver.h>
@@ -63,10 +64,12 @@ using mem_list = qplug::memory::IntrusiveList<mem_node>;
 /* ------------------------------------------------------------------------ */
 
 // A span with a NULL pointer and a non-zero length would crash the copy.
-inline bool mem_span_ok(const void* ptr, size_t len) { return ptr != nullptr || len == 0; }
+static inline bool mem_span_ok(const void* ptr, size_t len) { return ptr != nullptr || len == 0; }
 
 // Checks one message of a publish batch; names the message and the field.
-inline int32_t mem_check_message(const qplug_message* m, size_t i, qplug_status* st) {
+// Sets *maybe_scheduled when a header key has the length of `delay` or
+// `priority` (folded into this loop: the fast path pays no second walk).
+static inline int32_t mem_check_message(const qplug_message* m, size_t i, qplug_status* st, bool* maybe_scheduled) {
   if (m == nullptr) return fail(st, QPLUG_INVALID, false, "memory: message #%zu is NULL", i);
   if (m->struct_size < offsetof(qplug_message, attempts) || m->abi_major != QPLUG_ABI_MAJOR)
     return fail(st, QPLUG_INVALID, false, "memory: message #%zu has struct_size %u / ABI major %u (need ABI %d)", i,
@@ -76,6 +79,8 @@ inline int32_t mem_check_message(const qplug_message* m, size_t i, qplug_status*
     return fail(st, QPLUG_INVALID, false, "memory: message #%zu has a NULL pointer with a non-zero length", i);
   for (size_t h = 0; h < m->header_count; ++h) {
     const qplug_header& hd = m->headers[h];
+    *maybe_scheduled |=
+        hd.key.len == qplug::sdk::kDelayHeader.size() || hd.key.len == qplug::sdk::kPriorityHeader.size();
     if (hd.key.len == 0 || hd.key.ptr == nullptr)
       return fail(st, QPLUG_INVALID, false, "memory: message #%zu header #%zu has an empty key", i, h);
     const qplug_value& v = hd.value;
@@ -91,14 +96,14 @@ inline int32_t mem_check_message(const qplug_message* m, size_t i, qplug_status*
 }
 
 // Bytes a header value needs in the block.
-inline size_t mem_value_bytes(const qplug_value& v) {
+static inline size_t mem_value_bytes(const qplug_value& v) {
   return v.type == QPLUG_VALUE_STRING ? v.as.str.len : v.type == QPLUG_VALUE_BYTES ? v.as.bytes.len : 0;
 }
 
 // Copies `len` bytes to `dst`. Message fields are mostly short (ids, content
 // types, header keys), and a call into libc's memcpy per field cost more
 // than the copy itself: up to 32 bytes take two overlapping fixed-size moves.
-inline void mem_copy(char* dst, const char* src, size_t len) {
+static inline void mem_copy(char* dst, const char* src, size_t len) {
   if (len >= 16 && len <= 32) {
     std::memcpy(dst, src, 16);
     std::memcpy(dst + len - 16, src + len - 16, 16);
@@ -116,7 +121,7 @@ inline void mem_copy(char* dst, const char* src, size_t len) {
 }
 
 // Copies `len` bytes to *cursor and advances it; returns where they went.
-inline const char* mem_put(char** cursor, const void* src, size_t len) {
+static inline const char* mem_put(char** cursor, const void* src, size_t len) {
   char* at = *cursor;
   mem_copy(at, static_cast<const char*>(src), len);
   *cursor += len;
@@ -126,16 +131,12 @@ inline const char* mem_put(char** cursor, const void* src, size_t len) {
 // Deep-copies a (validated) message into one node: `spare` (an acked node,
 // may be NULL) when it is big enough, else a new block. Throws bad_alloc.
 // Every field is written exactly once (no zero-fill first): this runs once
-// per published message. `sched` (NULL: none) gives the priority and the
-// `delay` header, which is consumed here: a delivery never shows it, so a
-// message the host publishes again from a delivery is not delayed twice.
-inline mem_node* mem_node_make(mem_queue* q, const qplug_message& m, mem_node* spare = nullptr,
-                               const ScheduleHeaders* sched = nullptr) {
-  const size_t skip = sched != nullptr ? sched->delay_index : ScheduleHeaders::kNone;
+// per published message. The node gets the default priority; messages with
+// schedule headers then go through mem_node_schedule().
+static inline mem_node* mem_node_make(mem_queue* q, const qplug_message& m, mem_node* spare = nullptr) {
   size_t bytes = m.id.len + m.content_type.len + m.body.len;
   for (size_t h = 0; h < m.header_count; ++h) bytes += m.headers[h].key.len + mem_value_bytes(m.headers[h].value);
-  const size_t header_count = m.header_count - (skip != ScheduleHeaders::kNone ? 1 : 0);
-  size_t total = sizeof(mem_node) + header_count * sizeof(qplug_header) + bytes;
+  size_t total = sizeof(mem_node) + m.header_count * sizeof(qplug_header) + bytes;
   total = (total + mem_size_class - 1) / mem_size_class * mem_size_class;
   void* block = nullptr;
   if (spare != nullptr && spare->capacity >= total) {
@@ -157,10 +158,10 @@ inline mem_node* mem_node_make(mem_queue* q, const qplug_message& m, mem_node* s
   n->queue = q;
   n->consumer = nullptr;
   n->state = mem_state::ready;
-  n->priority = static_cast<uint8_t>(sched != nullptr ? sched->priority : qplug::sdk::kDefaultPriority);
+  n->priority = qplug::sdk::kDefaultPriority;
   n->capacity = total;
   auto* headers = reinterpret_cast<qplug_header*>(n + 1);  // sizeof(mem_node) keeps 8-byte alignment
-  char* cursor = reinterpret_cast<char*>(headers + header_count);
+  char* cursor = reinterpret_cast<char*>(headers + m.header_count);
 
   qplug_message& v = n->view;
   v.struct_size = sizeof(qplug_message);
@@ -169,10 +170,9 @@ inline mem_node* mem_node_make(mem_queue* q, const qplug_message& m, mem_node* s
   v.id = {mem_put(&cursor, m.id.ptr, m.id.len), m.id.len};
   v.content_type = {mem_put(&cursor, m.content_type.ptr, m.content_type.len), m.content_type.len};
   v.body = {reinterpret_cast<const uint8_t*>(mem_put(&cursor, m.body.ptr, m.body.len)), m.body.len};
-  for (size_t h = 0, out = 0; h < m.header_count; ++h) {
-    if (h == skip) continue;
+  for (size_t h = 0; h < m.header_count; ++h) {
     const qplug_header& src = m.headers[h];
-    qplug_header* dst = new (&headers[out++]) qplug_header;
+    qplug_header* dst = new (&headers[h]) qplug_header;
     dst->key = {mem_put(&cursor, src.key.ptr, src.key.len), src.key.len};
     dst->value = src.value;
     dst->value.reserved = 0;
@@ -185,20 +185,34 @@ inline mem_node* mem_node_make(mem_queue* q, const qplug_message& m, mem_node* s
     else if (src.value.type == QPLUG_VALUE_BOOL)
       dst->value.as.boolean = src.value.as.boolean != 0;
   }
-  v.headers = header_count == 0 ? nullptr : headers;
-  v.header_count = header_count;
+  v.headers = m.header_count == 0 ? nullptr : headers;
+  v.header_count = m.header_count;
   v.attempts = 0;
   v.reserved = 0;
   return n;
 }
 
-inline void mem_node_free(mem_node* n) {
+// Applies a message's schedule headers to its fresh node: its priority, and
+// the `delay` header is consumed (taken out of the header array; its bytes
+// stay in the block, unused), so a delivery never shows it and a message
+// republished from a delivery is not delayed twice.
+static inline void mem_node_schedule(mem_node* n, const ScheduleHeaders& sched) {
+  n->priority = static_cast<uint8_t>(sched.priority);
+  if (sched.delay_index == ScheduleHeaders::kNone) return;
+  auto* headers = const_cast<qplug_header*>(n->view.headers);  // points into the node's own block
+  const size_t d = sched.delay_index, count = n->view.header_count;
+  std::memmove(static_cast<void*>(&headers[d]), &headers[d + 1], (count - d - 1) * sizeof(qplug_header));
+  n->view.header_count = count - 1;
+  if (n->view.header_count == 0) n->view.headers = nullptr;
+}
+
+static inline void mem_node_free(mem_node* n) {
   n->~mem_node();
   std::free(n);
 }
 
 // Frees a null-terminated chain linked through next.
-inline void mem_chain_free(mem_node* n) {
+static inline void mem_chain_free(mem_node* n) {
   while (n != nullptr) {
     mem_node* next = n->next;
     mem_node_free(n);
@@ -206,7 +220,7 @@ inline void mem_chain_free(mem_node* n) {
   }
 }
 
-inline void mem_list_free(mem_list& l) {
+static inline void mem_list_free(mem_list& l) {
   if (l.tail != nullptr) l.tail->next = nullptr;
   mem_chain_free(l.head);
   l = mem_list{};

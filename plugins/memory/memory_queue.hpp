@@ -5,8 +5,10 @@
 // publishers. The ABI ops that use them are in memory_driver.cpp; the node
 // layout in memory_node.hpp.
 //
-// Header-only and inline on purpose: these run once or twice per message on
-// the publish and deliver paths, inside the driver's one translation unit.
+// Header-only and `static inline` on purpose: these run once or twice per
+// message on the publish and deliver paths; internal linkage inside the
+// driver's one translation unit lets the compiler inline them (functions
+// with one caller included) exactly as when everything was one file.
 #pragma once
 
 #include <qplug/driver.h>
@@ -144,7 +146,7 @@ struct mem_driver {
 
 // Spins briefly until `ready()` holds; true if it did (then skip the sleep).
 template <typename Pred>
-inline bool mem_spin_until(Pred ready) {
+static inline bool mem_spin_until(Pred ready) {
   for (int i = 0; i < mem_spin_pauses + mem_spin_yields; ++i) {
     if (ready()) return true;
     if (i < mem_spin_pauses) {
@@ -160,12 +162,12 @@ inline bool mem_spin_until(Pred ready) {
 // is due once mem_now_ms() reaches publish time + delay, with publish time
 // rounded UP (mem_now_ms_ceil), so it is never handed out early by a
 // fraction of a millisecond.
-inline int64_t mem_now_ms() {
+static inline int64_t mem_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
-inline int64_t mem_now_ms_ceil() {
+static inline int64_t mem_now_ms_ceil() {
   return std::chrono::ceil<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
@@ -175,7 +177,7 @@ inline int64_t mem_now_ms_ceil() {
 
 // Takes up to n spare nodes for a publish into out[]; returns how many.
 // Publishers only; settlers never wait on spare_mu.
-inline size_t mem_spares_take(mem_queue* q, mem_node** out, size_t n) {
+static inline size_t mem_spares_take(mem_queue* q, mem_node** out, size_t n) {
   if (q->spare_total.load(std::memory_order_relaxed) == 0) return 0;
   size_t got = 0;
   {
@@ -192,7 +194,7 @@ inline size_t mem_spares_take(mem_queue* q, mem_node** out, size_t n) {
 
 // Hands a chain of acked nodes to publishers (one CAS), or frees it when
 // the pool is already full. Called without any lock held.
-inline void mem_spares_return(mem_queue* q, mem_list chain) {
+static inline void mem_spares_return(mem_queue* q, mem_list chain) {
   if (chain.head == nullptr) return;
   if (q->spare_total.load(std::memory_order_relaxed) + chain.size > q->spare_cap) {
     mem_list_free(chain);
@@ -209,8 +211,8 @@ inline void mem_spares_return(mem_queue* q, mem_list chain) {
 // the change they wait for, without q->mu: the seq_cst load pairs with the
 // sleeper's increment (Dekker style), and the notify under q->mu cannot slip
 // between a sleeper's last check and its wait.
-inline void mem_notify_waiters(mem_queue* q, const std::atomic<uint32_t>& waiting, std::condition_variable& cv,
-                               bool all) {
+static inline void mem_notify_waiters(mem_queue* q, const std::atomic<uint32_t>& waiting, std::condition_variable& cv,
+                                      bool all) {
   if (waiting.load() == 0) return;
   std::lock_guard lock(q->mu);
   if (all)
@@ -220,12 +222,12 @@ inline void mem_notify_waiters(mem_queue* q, const std::atomic<uint32_t>& waitin
 }
 
 // Wakes sleeping dispatchers after `added` messages arrived.
-inline void mem_wake_dispatchers(mem_queue* q, size_t added) {
+static inline void mem_wake_dispatchers(mem_queue* q, size_t added) {
   mem_notify_waiters(q, q->waiting_dispatchers, q->not_empty, added != 1);
 }
 
 // Reserves room for up to `want` messages under max_length; returns how many.
-inline size_t mem_reserve(mem_queue* q, size_t want) {
+static inline size_t mem_reserve(mem_queue* q, size_t want) {
   int64_t used = q->backlog.load(std::memory_order_relaxed);
   for (;;) {
     int64_t room = q->max_length - used;
@@ -237,7 +239,7 @@ inline size_t mem_reserve(mem_queue* q, size_t want) {
 
 // Pushes nodes[0..n) onto the inbox in one CAS, keeping their order (the
 // stack is newest first, so the chain links each node to the one before it).
-inline void mem_inbox_push(mem_queue* q, mem_node* const* nodes, size_t n) {
+static inline void mem_inbox_push(mem_queue* q, mem_node* const* nodes, size_t n) {
   for (size_t i = n - 1; i > 0; --i) nodes[i]->next = nodes[i - 1];
   mem_node* head = q->inbox.load(std::memory_order_relaxed);
   do {
@@ -248,7 +250,7 @@ inline void mem_inbox_push(mem_queue* q, mem_node* const* nodes, size_t n) {
 // Puts a delayed node into the delay heap (room reserved by reserve_more)
 // and wakes the dispatchers if it is due before all others: they sleep until
 // the first due time they know of.
-inline void mem_delay_push(mem_queue* q, mem_node* n, int64_t due_ms) {
+static inline void mem_delay_push(mem_queue* q, mem_node* n, int64_t due_ms) {
   std::lock_guard lock(q->mu);
   const bool first = q->delayed.empty() || due_ms < q->delayed.next_due_ms();
   q->delayed.push(due_ms, n);
@@ -257,7 +259,7 @@ inline void mem_delay_push(mem_queue* q, mem_node* n, int64_t due_ms) {
 
 // Hands admitted nodes[0..n) on: immediate ones to the inbox, delayed ones
 // (due[i] != 0; `due` NULL means none) to the delay heap, in order.
-inline void mem_admit(mem_queue* q, mem_node* const* nodes, const int64_t* due, size_t n) {
+static inline void mem_admit(mem_queue* q, mem_node* const* nodes, const int64_t* due, size_t n) {
   if (due == nullptr) {  // the fast path: no delayed message in the batch
     mem_inbox_push(q, nodes, n);
     mem_wake_dispatchers(q, n);
@@ -282,7 +284,8 @@ inline void mem_admit(mem_queue* q, mem_node* const* nodes, const int64_t* due, 
 // Delayed messages (due[i] != 0) take room too: they are admitted now and
 // wait in the queue's delay heap. Returns how many were enqueued, always a
 // prefix of `nodes`.
-inline size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, const int64_t* due, size_t n, int64_t timeout_ms) {
+static inline size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, const int64_t* due, size_t n,
+                                 int64_t timeout_ms) {
   size_t done = 0;
   timeout_ms = std::min<int64_t>(timeout_ms, int64_t{1} << 40);  // ~35 years: no clock overflow
   // The clock is read only when the queue is full: most publishes never wait.
@@ -313,7 +316,7 @@ inline size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, const int64_t* d
 }
 
 // Moves everything in the inbox to the back of `ready`, oldest first. q->mu held.
-inline void mem_inbox_drain(mem_queue* q) {
+static inline void mem_inbox_drain(mem_queue* q) {
   mem_node* n = q->inbox.exchange(nullptr, std::memory_order_acquire);
   mem_list fresh;  // the stack is newest first: reverse it
   fresh.tail = n;
@@ -330,7 +333,7 @@ inline void mem_inbox_drain(mem_queue* q) {
 }
 
 // Moves the delayed messages that are due into `ready`. q->mu held.
-inline void mem_release_due(mem_queue* q) {
+static inline void mem_release_due(mem_queue* q) {
   mem_list due;
   uint32_t levels = 0;
   q->delayed.pop_due(mem_now_ms(), [&](mem_node* n) {

@@ -208,7 +208,8 @@ static int32_t rstream_publish(qplug_queue* qh, const qplug_message* const* msgs
     for (size_t i = 0; i < n; ++i) {
       if (msgs[i] == nullptr) return fail(st, QPLUG_INVALID, false, "redis publish: message #%zu is NULL", i);
       qplug::sdk::ScheduleHeaders sched;
-      if (int32_t rc = qplug::sdk::read_schedule_headers(*msgs[i], i, "redis", &sched, st); rc != QPLUG_OK) return rc;
+      if (qplug::sdk::may_have_schedule_headers(*msgs[i]))
+        if (int32_t rc = qplug::sdk::read_schedule_headers(*msgs[i], i, "redis", &sched, st); rc != QPLUG_OK) return rc;
       if (sched.delay_index != qplug::sdk::ScheduleHeaders::kNone) {
         // The `delay` header is consumed here, never stored: a delivery does
         // not show it, so a message republished from a delivery is not
