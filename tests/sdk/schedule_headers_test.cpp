@@ -95,3 +95,14 @@ TEST(ScheduleHeaders, MalformedValuesAreInvalidNamingMessageAndHeader) {
     EXPECT_NE(msg.find("message #3"), std::string::npos) << msg;
   }
 }
+
+TEST(ScheduleHeaders, PrecheckIsFalseOnlyWithoutKeysOfTheirLength) {
+  const std::string five = "abcde", eight = "abcdefgh";
+  std::vector<qplug_header> none = {str_header(kOther, "x")};
+  EXPECT_FALSE(qplug::sdk::may_have_schedule_headers(message_with(none)));
+  EXPECT_FALSE(qplug::sdk::may_have_schedule_headers(message_with({})));
+  for (const std::string* k : {&kDelay, &kPriority, &five, &eight}) {
+    std::vector<qplug_header> hs = {str_header(kOther, "x"), str_header(*k, "1")};
+    EXPECT_TRUE(qplug::sdk::may_have_schedule_headers(message_with(hs))) << *k;
+  }
+}

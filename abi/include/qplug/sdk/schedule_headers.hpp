@@ -44,6 +44,16 @@ inline std::string_view key_of(const qplug_header& h) { return {h.key.ptr, h.key
 inline std::string_view text_of(const qplug_value& v) { return {v.as.str.ptr, v.as.str.len}; }
 }  // namespace schedule_detail
 
+// True if `m` may carry `delay` or `priority`: a key of their length. Small
+// and inline, so a publish fast path (no such header) skips the reader below.
+inline bool may_have_schedule_headers(const qplug_message& m) {
+  for (size_t h = 0; h < m.header_count; ++h) {
+    const size_t len = m.headers[h].key.len;
+    if (len == kDelayHeader.size() || len == kPriorityHeader.size()) return true;
+  }
+  return false;
+}
+
 // Reads `delay` and `priority` of message #`index` of a publish into *out.
 // Returns QPLUG_OK, or QPLUG_INVALID with `st` naming driver, message, header
 // and value. The message's spans must already be checked (non-NULL keys).
