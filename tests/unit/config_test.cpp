@@ -178,7 +178,11 @@ TEST_F(ConfigTest, LoadsEveryEntryKind) {
   EXPECT_EQ(dlq->codec, "json");
   EXPECT_EQ(dlq->driver, "app:mem");
   EXPECT_EQ(dlq->dead_letter.queue, "");
-  EXPECT_EQ(dlq->retry.max_backoff_ms, 30000);
+  // Defaults: finite retries with exponential backoff (docs/configuration.md, "Retry").
+  EXPECT_EQ(dlq->retry.max_attempts, 5);
+  EXPECT_EQ(dlq->retry.initial_backoff_ms, 1000);
+  EXPECT_EQ(dlq->retry.max_backoff_ms, 300000);
+  EXPECT_DOUBLE_EQ(dlq->retry.multiplier, 2.0);
 
   const FunctionEntry* fn = c.find_function("app:handle");
   ASSERT_NE(fn, nullptr);

@@ -2,14 +2,14 @@
 // validates a config, loads and opens its driver plugins, declares its
 // queues, prints the routing table, and optionally explains one permission
 // decision.
-#include "cli_util.hpp"
-#include "commands.hpp"
-#include "table.hpp"
-
+#include <iostream>
 #include <qplug/runtime.hpp>
 #include <qplug/security.hpp>
 
-#include <iostream>
+#include "check_capabilities.hpp"
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "table.hpp"
 
 namespace qplug::cli {
 namespace {
@@ -81,7 +81,8 @@ int cmd_check(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--explain") {
-      if (i + 3 >= argc) return fail(kCmd, "--explain needs ACTOR ACTION RESOURCE (see qplug check --help)", kExitUsage);
+      if (i + 3 >= argc)
+        return fail(kCmd, "--explain needs ACTOR ACTION RESOURCE (see qplug check --help)", kExitUsage);
       explain_args = {argv[i + 1], argv[i + 2], argv[i + 3]};
       i += 3;
     } else if (a.starts_with("-")) {
@@ -111,6 +112,7 @@ int cmd_check(int argc, char** argv) {
   } else {
     print_table(std::cout, rows);
   }
+  print_capabilities(std::cout, (*rt)->routes());
   if (!explain_args.empty()) explain(config, explain_args[0], explain_args[1], explain_args[2]);
   (*rt)->stop();
   return kExitOk;
