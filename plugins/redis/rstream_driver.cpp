@@ -4,27 +4,28 @@
 // consumer group on it. Publishes are XADDs pipelined by one writer thread
 // (rstream_writer), each subscription reads with its own connection and
 // thread (rstream_subscription). Settings and field layout: docs/drivers/redis.md.
-#include "rstream_connection.hpp"
-#include "rstream_fields.hpp"
-#include "rstream_log.hpp"
-#include "rstream_settings.hpp"
-#include "rstream_sigpipe.hpp"
-#include "rstream_subscription.hpp"
-#include "rstream_writer.hpp"
-
 #include <qplug/driver.h>
-#include <qplug/sdk/config.hpp>
-#include <qplug/sdk/message.hpp>
-#include <qplug/sdk/status.hpp>
-#include <qplug/sdk/waiter.hpp>
-
 #include <unistd.h>
 
 #include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <qplug/sdk/config.hpp>
+#include <qplug/sdk/message.hpp>
+#include <qplug/sdk/schedule_headers.hpp>
+#include <qplug/sdk/status.hpp>
+#include <qplug/sdk/waiter.hpp>
 #include <string>
+
+#include "rstream_connection.hpp"
+#include "rstream_delay.hpp"
+#include "rstream_fields.hpp"
+#include "rstream_log.hpp"
+#include "rstream_settings.hpp"
+#include "rstream_sigpipe.hpp"
+#include "rstream_subscription.hpp"
+#include "rstream_writer.hpp"
 
 using qplug::sdk::fail;
 using qplug::sdk::guarded;
@@ -40,8 +41,8 @@ struct rstream_queue;
 struct rstream_driver {
   rs::DriverSettings settings;
   const qplug_host_v1* host = nullptr;
-  std::shared_ptr<rs::Writer> writer;   // shared with subscriptions (settle after close -> CANCELED)
-  std::mutex admin_mu;                  // admin: declare, queue_info (any host thread)
+  std::shared_ptr<rs::Writer> writer;  // shared with subscriptions (settle after close -> CANCELED)
+  std::mutex admin_mu;                 // admin: declare, queue_info (any host thread)
   rs::Connection admin;
   std::mutex queues_mu;
   std::map<std::string, std::unique_ptr<rstream_queue>> queues;
@@ -51,7 +52,9 @@ struct rstream_driver {
 struct rstream_queue {
   rstream_driver* drv = nullptr;
   std::string name;
-  std::string key;  // the stream key
+  std::string key;           // the stream key
+  std::string delayed_set;   // <key>:delayed, ZSET of parked messages by due time
+  std::string delayed_msgs;  // <key>:delayed:msgs, STREAM of their fields (rstream_delay.hpp)
   rs::QueueSettings opts;
 };
 
@@ -135,6 +138,8 @@ static qplug_queue* rstream_declare(qplug_driver* d, qplug_str name, const qplug
     q->drv = drv;
     q->name = qname;
     q->key = drv->settings.key_prefix + qname;
+    q->delayed_set = rs::delayed_set_key(q->key);
+    q->delayed_msgs = rs::delayed_msgs_key(q->key);
     if (!rs::parse_queue_settings(options, count, drv->settings, &q->opts, st)) return nullptr;
     {
       std::lock_guard lock(drv->queues_mu);
@@ -163,13 +168,19 @@ static int32_t rstream_queue_info(qplug_queue* qh, qplug_queue_info* info, qplug
     for (size_t g = 0; r->type == REDIS_REPLY_ARRAY && g < r->elements; ++g) {
       const redisReply* fields = r->element[g];
       std::map<std::string, const redisReply*> f;
-      for (size_t i = 0; i + 1 < fields->elements; i += 2) f[std::string(rs::reply_text(fields->element[i]))] = fields->element[i + 1];
+      for (size_t i = 0; i + 1 < fields->elements; i += 2)
+        f[std::string(rs::reply_text(fields->element[i]))] = fields->element[i + 1];
       if (f.count("name") == 0 || rs::reply_text(f["name"]) != group) continue;
       auto num = [&](const char* k) { return f.count(k) && f[k]->type == REDIS_REPLY_INTEGER ? f[k]->integer : -1; };
       info->messages = num("lag");  // entries not yet delivered to the group
       info->in_flight = num("pending");
       info->consumers = num("consumers");
     }
+    // Delayed messages are waiting messages too (a host waiting for its
+    // queues to drain must not stop while some are scheduled).
+    rs::Reply z = rstream_admin(q->drv, {"ZCARD", q->delayed_set}, st);
+    if (!z) return st->code;
+    if (z->type == REDIS_REPLY_INTEGER && info->messages >= 0) info->messages += z->integer;
     return QPLUG_OK;
   });
 }
@@ -193,9 +204,30 @@ static int32_t rstream_publish(qplug_queue* qh, const qplug_message* const* msgs
     job.cmds.reserve(n);
     rs::EncodedFields fields;
     std::vector<std::string_view> argv;  // reused: no allocation per message
+    std::vector<qplug_header> kept;      // headers of a delayed message, without `delay`
     for (size_t i = 0; i < n; ++i) {
       if (msgs[i] == nullptr) return fail(st, QPLUG_INVALID, false, "redis publish: message #%zu is NULL", i);
-      if (!rs::encode_fields(*msgs[i], &fields, st)) return st->code;
+      qplug::sdk::ScheduleHeaders sched;
+      if (int32_t rc = qplug::sdk::read_schedule_headers(*msgs[i], i, "redis", &sched, st); rc != QPLUG_OK) return rc;
+      if (sched.delay_index != qplug::sdk::ScheduleHeaders::kNone) {
+        // The `delay` header is consumed here, never stored: a delivery does
+        // not show it, so a message republished from a delivery is not
+        // delayed twice.
+        qplug_message m = *msgs[i];
+        kept.assign(m.headers, m.headers + m.header_count);
+        kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(sched.delay_index));
+        m.headers = kept.data();
+        m.header_count = kept.size();
+        if (!rs::encode_fields(m, &fields, st)) return st->code;
+      } else if (!rs::encode_fields(*msgs[i], &fields, st)) {
+        return st->code;
+      }
+      if (sched.delay_ms > 0) {
+        std::string delay = std::to_string(sched.delay_ms);
+        rs::schedule_argv(q->delayed_set, q->delayed_msgs, delay, fields.argv, &argv);
+        job.cmds.emplace_back(argv);
+        continue;
+      }
       argv.clear();
       argv.push_back("XADD");
       argv.push_back(q->key);
@@ -244,6 +276,9 @@ static qplug_consumer* rstream_subscribe(qplug_queue* qh, const qplug_subscribe_
     }
     rs::SubscriptionParams p;
     p.key = q->key;
+    p.delayed_set = q->delayed_set;
+    p.delayed_msgs = q->delayed_msgs;
+    p.maxlen = q->opts.maxlen;
     p.group = rstream_group_of(q);
     p.deliver = deliver_cb;
     p.host_ud = host_ud;
@@ -321,10 +356,10 @@ static const qplug_driver_v1 rstream_vtable = {
     .name = "redis",
     .version = "0.1.0",
     .description = "Redis streams (consumer groups, XADD/XREADGROUP/XACK/XAUTOCLAIM) via hiredis",
-    .capabilities = QPLUG_CAP_PERSISTENT | QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE |
-                    QPLUG_CAP_ORDERED | QPLUG_CAP_COMPETING_CONSUMERS | QPLUG_CAP_BATCH_PUBLISH |
-                    QPLUG_CAP_ASYNC_PUBLISH | QPLUG_CAP_CONSUMER_GROUPS | QPLUG_CAP_DELIVERY_COUNT |
-                    QPLUG_CAP_QUEUE_INFO | QPLUG_CAP_HEADER_TYPES,
+    .capabilities = QPLUG_CAP_PERSISTENT | QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE | QPLUG_CAP_ORDERED |
+                    QPLUG_CAP_COMPETING_CONSUMERS | QPLUG_CAP_BATCH_PUBLISH | QPLUG_CAP_ASYNC_PUBLISH |
+                    QPLUG_CAP_CONSUMER_GROUPS | QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_QUEUE_INFO |
+                    QPLUG_CAP_HEADER_TYPES | QPLUG_CAP_DELAY,
     .config_schema = rstream_config_schema,
     .open = rstream_open,
     .close = rstream_close,

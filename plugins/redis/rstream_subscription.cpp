@@ -1,16 +1,16 @@
 // rstream_subscription.cpp -- the consumer-group reader of one subscription.
 #include "rstream_subscription.hpp"
 
-#include "rstream_fields.hpp"
-#include "rstream_log.hpp"
-#include "rstream_sigpipe.hpp"
-
-#include <qplug/sdk/status.hpp>
-#include <qplug/sdk/waiter.hpp>
-
 #include <pthread.h>
 
 #include <algorithm>
+#include <qplug/sdk/status.hpp>
+#include <qplug/sdk/waiter.hpp>
+
+#include "rstream_delay.hpp"
+#include "rstream_fields.hpp"
+#include "rstream_log.hpp"
+#include "rstream_sigpipe.hpp"
 
 namespace qplug::rstream {
 
@@ -24,6 +24,10 @@ constexpr const char* kReleasedIdleMs = "31536000000";  // one year
 // long for more settlements before reading: one XREADGROUP per half prefetch
 // instead of one per settled message when handlers run on other threads.
 constexpr auto kRefillWindow = std::chrono::milliseconds(2);
+
+// Most delayed messages one move_due() script moves: bounds how long the
+// script keeps Redis busy; more due messages are moved by the next call.
+constexpr int64_t kMoveBatch = 512;
 
 bool is_array(const redisReply* r) { return r != nullptr && r->type == REDIS_REPLY_ARRAY; }
 std::string entry_id_of(const redisReply* entry) { return std::string(reply_text(entry->element[0])); }
@@ -62,6 +66,7 @@ bool Subscription::connect(qplug_status* st) {
   history_cursor_.clear();  // "0": from the start of our pending list
   history_cursor_.push_back('0');
   next_claim_ = Clock::now();
+  next_move_ = Clock::now();
   return true;
 }
 
@@ -116,6 +121,7 @@ void Subscription::run() {
 
 bool Subscription::step() {
   if (!redeliver_nacked()) return false;
+  if (Clock::now() >= next_move_ && !move_due()) return false;
   uint32_t free = room();
   if (free > 0 && history_) return read_history(free);
   if (free > 0 && Clock::now() >= next_claim_) return claim_idle(free);
@@ -213,8 +219,8 @@ bool Subscription::redeliver_nacked() {
 bool Subscription::read_history(uint32_t free) {
   std::string count = std::to_string(free);
   qplug_status st = sdk::make_status();
-  Reply r = command({"XREADGROUP", "GROUP", p_.group, p_.consumer, "COUNT", count, "STREAMS", p_.key,
-                     history_cursor_}, false, &st);
+  Reply r = command({"XREADGROUP", "GROUP", p_.group, p_.consumer, "COUNT", count, "STREAMS", p_.key, history_cursor_},
+                    false, &st);
   if (!r) return false;
   if (r->type == REDIS_REPLY_ERROR) {
     if (reply_text(r.get()).substr(0, 7) == "NOGROUP") return ensure_group(&st);
@@ -251,14 +257,46 @@ bool Subscription::claim_idle(uint32_t free) {
   return deliver_entries(SharedReply(std::move(r)), entries, true, nullptr);
 }
 
+bool Subscription::move_due() {
+  static const std::string kBatch = std::to_string(kMoveBatch);
+  const std::string maxlen = std::to_string(p_.maxlen);
+  qplug_status st = sdk::make_status();
+  Reply r = command({"EVAL", kMoveScript, "3", p_.delayed_set, p_.delayed_msgs, p_.key, kBatch, maxlen}, false, &st);
+  if (!r) return false;
+  const auto now = Clock::now();
+  const auto poll = std::chrono::milliseconds(p_.options.block_ms);
+  if (!is_array(r.get()) || r->elements != 3 || r->element[0]->type != REDIS_REPLY_INTEGER ||
+      r->element[1]->type != REDIS_REPLY_INTEGER || r->element[2]->type != REDIS_REPLY_INTEGER) {
+    log(host_, QPLUG_LOG_ERROR, "stream %s: moving due delayed messages failed: %s (retried in %lld ms)",
+        p_.key.c_str(), r->type == REDIS_REPLY_ERROR ? reply_text(r.get()).data() : "unexpected reply",
+        static_cast<long long>(p_.options.block_ms));
+    next_move_ = now + poll;
+    return true;
+  }
+  const long long moved = r->element[0]->integer, next_due = r->element[1]->integer,
+                  server_now = r->element[2]->integer;
+  if (moved >= kMoveBatch) {
+    next_move_ = now;  // more are due: move them before the next read
+  } else if (next_due < 0) {
+    next_move_ = now + poll;  // none known; another process may schedule some
+  } else {
+    // Wait for the next due time on the server's clock, at most one poll.
+    next_move_ = now + std::min<std::chrono::milliseconds>(
+                           std::chrono::milliseconds(std::max<long long>(0, next_due - server_now)), poll);
+  }
+  return true;
+}
+
 bool Subscription::read_new(uint32_t free) {
   auto until_claim = std::chrono::duration_cast<std::chrono::milliseconds>(next_claim_ - Clock::now()).count();
-  int64_t block_ms = std::clamp<int64_t>(until_claim, 1, p_.options.block_ms);
+  auto until_move = std::chrono::duration_cast<std::chrono::milliseconds>(next_move_ - Clock::now()).count();
+  int64_t block_ms = std::clamp<int64_t>(std::min(until_claim, until_move), 1, p_.options.block_ms);
   std::string count = std::to_string(free), block = std::to_string(block_ms);
   qplug_status st = sdk::make_status();
   blocked_client_.store(client_id_);
-  Reply r = command({"XREADGROUP", "GROUP", p_.group, p_.consumer, "COUNT", count, "BLOCK", block, "STREAMS",
-                     p_.key, ">"}, true, &st);
+  Reply r =
+      command({"XREADGROUP", "GROUP", p_.group, p_.consumer, "COUNT", count, "BLOCK", block, "STREAMS", p_.key, ">"},
+              true, &st);
   blocked_client_.store(0);
   if (!r) return false;
   if (r->type == REDIS_REPLY_ERROR) {

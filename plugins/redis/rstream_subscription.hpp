@@ -13,24 +13,26 @@
 // itself (the broker's delivery counter gives attempts + 1) and delivers it
 // again. When few prefetch slots are free the reader waits briefly for more
 // settlements, so it reads in batches rather than once per settled message.
+// Before reading, the reader moves due delayed messages into the stream
+// (rstream_delay.hpp), no more often than their next due time or one poll.
 #pragma once
 
-#include "rstream_acks.hpp"
-#include "rstream_connection.hpp"
-#include "rstream_settings.hpp"
-#include "rstream_writer.hpp"
-
 #include <qplug/driver.h>
-#include <qplug/sdk/backoff.hpp>
 
 #include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <qplug/sdk/backoff.hpp>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include "rstream_acks.hpp"
+#include "rstream_connection.hpp"
+#include "rstream_settings.hpp"
+#include "rstream_writer.hpp"
 
 namespace qplug::rstream {
 
@@ -52,9 +54,12 @@ struct Delivery {
 };
 
 struct SubscriptionParams {
-  std::string key;       // stream key
-  std::string group;     // consumer group
-  std::string consumer;  // consumer name inside the group
+  std::string key;           // stream key
+  std::string delayed_set;   // delayed messages by due time (rstream_delay.hpp)
+  std::string delayed_msgs;  // their parked fields
+  int64_t maxlen = 0;        // the queue's MAXLEN ~ for moved messages; 0 = none
+  std::string group;         // consumer group
+  std::string consumer;      // consumer name inside the group
   uint32_t prefetch = 32;
   ConsumerSettings options;
   qplug_deliver_fn deliver = nullptr;
@@ -88,6 +93,7 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   bool read_history(uint32_t room);
   bool claim_idle(uint32_t room);
   bool read_new(uint32_t room);
+  bool move_due();  // delayed messages that are due -> the stream (one script)
   // Delivers the entries of an XREADGROUP/XCLAIM entry list; attempts come
   // from `attempts` (fresh/nack) or from XPENDING when `ask_counts`.
   // `entries` lies inside `reply`, which the deliveries keep alive.
@@ -105,14 +111,15 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   const qplug_host_v1* host_;
   SubscriptionParams p_;
 
-  Connection conn_;            // reader thread only, but for unsubscribe()'s conn_.interrupt()
-  int64_t client_id_ = 0;      // CLIENT ID of conn_, for CLIENT UNBLOCK
+  Connection conn_;        // reader thread only, but for unsubscribe()'s conn_.interrupt()
+  int64_t client_id_ = 0;  // CLIENT ID of conn_, for CLIENT UNBLOCK
   std::atomic<int64_t> blocked_client_{0};
-  bool window_used_ = false;   // waited for settlements once since the last read
-  bool history_ = true;        // re-reading our own pending entries
+  bool window_used_ = false;  // waited for settlements once since the last read
+  bool history_ = true;       // re-reading our own pending entries
   std::string history_cursor_ = "0";
   std::string claim_cursor_ = "0-0";
   Clock::time_point next_claim_{};
+  Clock::time_point next_move_{};  // when move_due() runs next
   sdk::Backoff backoff_;
   std::thread thread_;
 
@@ -120,12 +127,12 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
   std::condition_variable cv_;
   bool stop_ = false;
   bool cancelled_ = false;
-  std::unordered_map<std::string, uint32_t> held_;          // unsettled entry -> attempts so far
-  std::vector<std::pair<std::string, uint32_t>> nacked_;    // to redeliver
-  std::vector<std::string> acks_;  // settled, XACKed in front of the reader's next command
-  bool reading_ = false;           // reader in a blocking XREADGROUP: acks go to writer_acks_
-  bool reader_waiting_ = false;    // in wait_for_room(): settle() wakes it once
-  size_t wake_at_held_ = 0;        //   held_.size() <= wake_at_held_
+  std::unordered_map<std::string, uint32_t> held_;        // unsettled entry -> attempts so far
+  std::vector<std::pair<std::string, uint32_t>> nacked_;  // to redeliver
+  std::vector<std::string> acks_;                         // settled, XACKed in front of the reader's next command
+  bool reading_ = false;                                  // reader in a blocking XREADGROUP: acks go to writer_acks_
+  bool reader_waiting_ = false;                           // in wait_for_room(): settle() wakes it once
+  size_t wake_at_held_ = 0;                               //   held_.size() <= wake_at_held_
 
   std::shared_ptr<AckBatch> writer_acks_;
 };
