@@ -182,6 +182,78 @@ TEST_P(Scaleout, ThreeProcessesOfOneConfigProcessEachMessageOnce) {
   }
 }
 
+// A handler that always raises, run by `qplug run --exit-when-idle`: the
+// message ends in the core-declared app:tasks.dead, every failure is logged,
+// and qplug exits only after that (issue 9 finding 7).
+TEST_P(Scaleout, PoisonMessageEndsInTheDeadQueueAndExitWhenIdleWaitsForIt) {
+  const Broker& broker = GetParam();
+  const std::string url = qplug::testing::broker_url(broker);
+  if (std::string why = qplug::testing::broker_unreachable(broker, url); !why.empty()) {
+    if (qplug::testing::brokers_required()) FAIL() << why;
+    GTEST_SKIP() << why;
+  }
+  const std::string unique = qplug::testing::unique_name("poison");
+  const std::string dir = ::testing::TempDir() + unique;
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  const std::string config = dir + "/poison.yaml";
+  const std::string yaml = "version: 1\nnamespace: app\nentries:\n" + driver_yaml(broker, url, unique) +
+                           "  - kind: queue.queue\n"
+                           "    name: tasks\n"
+                           "    driver: broker\n"
+                           "    queue_name: " +
+                           unique +
+                           "-tasks\n"
+                           "    retry: {max_attempts: 3, initial_backoff: 20ms, max_backoff: 50ms}\n"
+                           "  - {kind: queue.consumer, id: worker, queue: app:tasks, source: " QPLUG_POISON_LUA
+                           ", method: always_fails}\n"
+                           "  - {kind: process.lua, name: publisher, source: " QPLUG_POISON_LUA
+                           ", method: publish_one, lifecycle: {auto_start: true}}\n";
+  {
+    FILE* f = std::fopen(config.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(yaml.data(), 1, yaml.size(), f);
+    std::fclose(f);
+  }
+  const std::string log = dir + "/run.log";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<std::string> args = {QPLUG_BIN, "run", config, "--exit-when-idle"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawn(&pid, QPLUG_BIN, &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  waitpid(pid, &status, 0);  // bounded by the ctest TIMEOUT: a run that never idles fails there
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  const std::string out = qplug::testing::run_command("cat " + log);
+  EXPECT_NE(out.find("attempt 1/3: "), std::string::npos) << out;
+  EXPECT_NE(out.find("cannot handle job 7"), std::string::npos) << out;
+  EXPECT_NE(out.find("attempt 3/3: "), std::string::npos) << out;
+  EXPECT_NE(out.find("moved to 'app:tasks.dead'"), std::string::npos) << out;
+  EXPECT_NE(out.find("dead-lettered 1"), std::string::npos) << out;
+
+  auto rt = Runtime::load(config);
+  ASSERT_TRUE(rt.ok()) << rt.status().to_string();
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto info = (*rt)->info("app:tasks.dead");
+        return info.ok() && info->messages == 1;
+      },
+      30s))
+      << "the poison message is in app:tasks.dead";
+  auto info = (*rt)->info("app:tasks");
+  ASSERT_TRUE(info.ok());
+  EXPECT_LE(info->messages, 0) << "and no longer in app:tasks";
+  (*rt)->stop();
+  if (broker.name == "redis") {
+    qplug::testing::run_command("redis-cli -u " + url + " DEL " + unique + "-" + unique + "-tasks " + unique + "-" +
+                                unique + "-tasks.dead >/dev/null");
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Brokers, Scaleout, ::testing::Values(qplug::testing::kRedis, qplug::testing::kRabbitmq),
                          [](const auto& info) { return std::string(info.param.name); });
 
