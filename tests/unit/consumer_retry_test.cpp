@@ -11,6 +11,7 @@
 #include <set>
 #include <vector>
 
+#include "retry_scenarios.hpp"
 #include "runtime_test_util.hpp"
 
 namespace qplug {
@@ -31,13 +32,6 @@ std::string header_text(const Message& m, std::string_view key) {
 bool has_core_header(const Message& m) {
   for (const auto& [k, v] : m.headers) {
     if (k.starts_with("x-qplug-")) return true;
-  }
-  return false;
-}
-
-bool driver_delays(Runtime& rt, std::string_view queue) {
-  for (const RouteInfo& r : rt.routes()) {
-    if (r.queue_id == queue) return (r.capabilities & QPLUG_CAP_DELAY) != 0;
   }
   return false;
 }
@@ -98,7 +92,8 @@ TEST(ConsumerRetryTest, PoisonMessageEndsInTheCoreDeclaredDeadQueueWithItsError)
 }
 
 // prefetch 1 and a backoff of minutes: where the driver delays natively the
-// failed message waits at the broker, so the next messages still flow.
+// failed message waits at the broker, so the next messages still flow
+// (shared with the broker runs in tests/integration/scaleout).
 TEST(ConsumerRetryTest, LongBackoffDoesNotStallTheNextMessages) {
   auto rt = make_runtime(R"(
 version: 1
@@ -111,23 +106,7 @@ entries:
     retry: {max_attempts: 5, initial_backoff: 10m, max_backoff: 10m}
 )");
   ASSERT_TRUE(rt);
-  if (!driver_delays(*rt, "app:tasks")) GTEST_SKIP() << "driver without QPLUG_CAP_DELAY: backoff is held in memory";
-  std::atomic<int> ok_done{0};
-  ConsumerOptions opts;
-  opts.prefetch = 1;
-  auto sub = rt->subscribe("app:tasks", opts, [&](Delivery& d) {
-    auto v = d.payload();
-    if (!v.ok()) return v.status();
-    if (v->as_string() == "poison") return internal_error("poison");
-    ok_done.fetch_add(1);
-    return ok_status();
-  });
-  ASSERT_TRUE(sub.ok()) << sub.status().to_string();
-  ASSERT_TRUE(rt->publish("app:tasks", Value("poison")).ok());
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(rt->publish("app:tasks", Value("ok")).ok());
-  EXPECT_TRUE(eventually([&] { return ok_done.load() == 5; })) << "only " << ok_done.load() << " of 5 handled";
-  EXPECT_EQ((*sub)->retries_outstanding(), 1) << "the scheduled retry counts as not idle";
-  ASSERT_TRUE((*sub)->stop().ok());
+  test_util::expect_long_backoff_does_not_stall(*rt, "app:tasks");
 }
 
 TEST(ConsumerRetryTest, DelayIsRefusedOnADriverWithoutCapDelay) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "broker_env.hpp"
+#include "retry_scenarios.hpp"
 
 extern char** environ;
 
@@ -251,6 +252,31 @@ TEST_P(Scaleout, PoisonMessageEndsInTheDeadQueueAndExitWhenIdleWaitsForIt) {
   if (broker.name == "redis") {
     qplug::testing::run_command("redis-cli -u " + url + " DEL " + unique + "-" + unique + "-tasks " + unique + "-" +
                                 unique + "-tasks.dead >/dev/null");
+  }
+}
+
+// A backoff of minutes with prefetch 1 does not stall the next messages
+// (skipped where the driver has no native delay; see retry_scenarios.hpp).
+TEST_P(Scaleout, LongBackoffDoesNotStallTheNextMessages) {
+  const Broker& broker = GetParam();
+  const std::string url = qplug::testing::broker_url(broker);
+  if (std::string why = qplug::testing::broker_unreachable(broker, url); !why.empty()) {
+    if (qplug::testing::brokers_required()) FAIL() << why;
+    GTEST_SKIP() << why;
+  }
+  const std::string unique = qplug::testing::unique_name("backoff");
+  auto cfg = parse_config("version: 1\nnamespace: it\nentries:\n" + driver_yaml(broker, url, unique) +
+                              "  - {kind: queue.queue, name: tasks, driver: broker, queue_name: " + unique +
+                              "-tasks, retry: {max_attempts: 5, initial_backoff: 10m, max_backoff: 10m}}\n",
+                          "backoff.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().to_string();
+  auto rt = Runtime::create(std::move(*cfg));
+  ASSERT_TRUE(rt.ok()) << rt.status().to_string();
+  qplug::test_util::expect_long_backoff_does_not_stall(**rt, "it:tasks");
+  (*rt)->stop();
+  if (broker.name == "redis") {
+    qplug::testing::run_command("redis-cli -u " + url + " --scan --pattern '" + unique +
+                                "-*' | xargs -r redis-cli -u " + url + " DEL >/dev/null");
   }
 }
 
