@@ -1,11 +1,10 @@
 // The YAML config loader: every entry kind, reference resolution, directories
 // of files, and errors that name file, line and entry.
-#include <qplug/config.hpp>
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <qplug/config.hpp>
 #include <random>
 
 namespace qplug {
@@ -288,7 +287,8 @@ TEST_F(ConfigTest, MissingPathIsNotFound) {
   EXPECT_NE(e.status().message().find("no *.yaml"), std::string::npos);
 }
 
-constexpr const char* kHead = "version: \"1.0\"\nnamespace: app\nentries:\n  - {name: mem, kind: queue.driver.memory}\n";
+constexpr const char* kHead =
+    "version: \"1.0\"\nnamespace: app\nentries:\n  - {name: mem, kind: queue.driver.memory}\n";
 
 struct ErrorRow {
   const char* name;
@@ -314,27 +314,37 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndEntry) {
       {"entries not a list", "namespace: app\nentries: {a: 1}\n", {"app.yaml:2: 'entries' must be a list"}},
       {"entry not a map", "namespace: app\nentries:\n  - just a string\n", {"app.yaml:3: entry '#1'"}},
       {"missing kind", "namespace: app\nentries:\n  - {name: x}\n", {"app.yaml:3: entry '#1' (?): 'kind' is required"}},
-      {"missing name", std::string(kHead) + "  - {kind: queue.queue, driver: mem}\n",
+      {"missing name",
+       std::string(kHead) + "  - {kind: queue.queue, driver: mem}\n",
        {"app.yaml:5: entry '#2' (queue.queue): 'name' is required"}},
-      {"name and id", std::string(kHead) + "  - {name: a, id: b, kind: queue.queue, driver: mem}\n",
+      {"name and id",
+       std::string(kHead) + "  - {name: a, id: b, kind: queue.queue, driver: mem}\n",
        {"app.yaml:5:", "'name' or its synonym 'id'"}},
-      {"bad name", std::string(kHead) + "  - {name: 'a b', kind: queue.queue, driver: mem}\n",
+      {"bad name",
+       std::string(kHead) + "  - {name: 'a b', kind: queue.queue, driver: mem}\n",
        {"app.yaml:5: entry '#2' (queue.queue):", "contains ' '"}},
-      {"unknown kind", std::string(kHead) + "  - {name: x, kind: queue.topic}\n",
+      {"unknown kind",
+       std::string(kHead) + "  - {name: x, kind: queue.topic}\n",
        {"app.yaml:5: entry 'app:x' (queue.topic): unknown entry kind 'queue.topic'"}},
       {"empty driver name", std::string(kHead) + "  - {name: x, kind: queue.driver.}\n", {"unknown entry kind"}},
-      {"duplicate id", std::string(kHead) + "  - {name: mem, kind: queue.driver.redis}\n",
+      {"duplicate id",
+       std::string(kHead) + "  - {name: mem, kind: queue.driver.redis}\n",
        {"app.yaml:5: entry 'app:mem' (queue.driver): duplicate ID: already defined at", "app.yaml:4"}},
-      {"duplicate across kinds", std::string(kHead) + "  - {name: mem, kind: queue.queue, driver: mem}\n",
+      {"duplicate across kinds",
+       std::string(kHead) + "  - {name: mem, kind: queue.queue, driver: mem}\n",
        {"app.yaml:5: entry 'app:mem' (queue.queue): duplicate ID"}},
-      {"driver not found", std::string(kHead) + "  - {name: tasks, kind: queue.queue, driver: nope}\n",
+      {"driver not found",
+       std::string(kHead) + "  - {name: tasks, kind: queue.queue, driver: nope}\n",
        {"app.yaml:5: entry 'app:tasks' (queue.queue): driver 'app:nope' not found"}},
-      {"driver missing", std::string(kHead) + "  - {name: tasks, kind: queue.queue}\n",
+      {"driver missing",
+       std::string(kHead) + "  - {name: tasks, kind: queue.queue}\n",
        {"app.yaml:5: entry 'app:tasks' (queue.queue): 'driver' is required"}},
-      {"unknown queue field", std::string(kHead) + "  - name: tasks\n    kind: queue.queue\n    driver: mem\n"
-                                                   "    durable: true\n",
+      {"unknown queue field",
+       std::string(kHead) + "  - name: tasks\n    kind: queue.queue\n    driver: mem\n"
+                            "    durable: true\n",
        {"app.yaml:8: entry 'app:tasks' (queue.queue): unknown field 'durable'"}},
-      {"bad codec", std::string(kHead) + "  - name: tasks\n    kind: queue.queue\n    driver: mem\n    codec: xml\n",
+      {"bad codec",
+       std::string(kHead) + "  - name: tasks\n    kind: queue.queue\n    driver: mem\n    codec: xml\n",
        {"app.yaml:8:", "unknown codec 'xml'"}},
       {"dead letter not found",
        std::string(kHead) + "  - {name: t, kind: queue.queue, driver: mem, dead_letter: {queue: dlq}}\n",
@@ -348,7 +358,8 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndEntry) {
       {"bad max_attempts",
        std::string(kHead) + "  - {name: t, kind: queue.queue, driver: mem, dead_letter: {max_attempts: -1}}\n",
        {"'dead_letter.max_attempts' must be an integer"}},
-      {"bad backoff", std::string(kHead) + "  - {name: t, kind: queue.queue, driver: mem, retry: {backoff: soon}}\n",
+      {"bad backoff",
+       std::string(kHead) + "  - {name: t, kind: queue.queue, driver: mem, retry: {backoff: soon}}\n",
        {"'retry.backoff' must be a duration"}},
       {"backoff twice",
        std::string(kHead) + "  - {name: t, kind: queue.queue, driver: mem, retry: {backoff: 1, initial_backoff: 2}}\n",
@@ -362,8 +373,10 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndEntry) {
       {"driver_options flat",
        std::string(kHead) + "  - {name: t, kind: queue.queue, driver: mem, driver_options: {durable: true}}\n",
        {"'driver_options' maps driver types"}},
-      {"consumer seed form without source", std::string(kHead) + q + "  - name: c\n    kind: queue.consumer\n"
-                                                                      "    queue: q\n    method: handle_email\n",
+      {"consumer seed form without source",
+       std::string(kHead) + q +
+           "  - name: c\n    kind: queue.consumer\n"
+           "    queue: q\n    method: handle_email\n",
        {"app.yaml:9: entry 'app:c' (queue.consumer): no handler: add 'func:'"}},
       {"consumer source without method",
        std::string(kHead) + q + "  - {name: c, kind: queue.consumer, queue: q, source: h.lua}\n",
@@ -371,7 +384,8 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndEntry) {
       {"consumer func and source",
        std::string(kHead) + q + f + "  - {name: c, kind: queue.consumer, queue: q, func: f, source: h.lua}\n",
        {"not both"}},
-      {"consumer func not found", std::string(kHead) + q + "  - {name: c, kind: queue.consumer, queue: q, func: g}\n",
+      {"consumer func not found",
+       std::string(kHead) + q + "  - {name: c, kind: queue.consumer, queue: q, func: g}\n",
        {"app.yaml:6: entry 'app:c' (queue.consumer): func 'app:g' not found"}},
       {"consumer queue not found",
        std::string(kHead) + f + "  - {name: c, kind: queue.consumer, queue: other:q, func: f}\n",
@@ -394,10 +408,12 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndEntry) {
            "  - {name: c, kind: queue.consumer, queue: q, func: f, security: {}, lifecycle: {security: {}}}\n",
        {"give 'security' once"}},
       {"consumer unknown limits field",
-       std::string(kHead) + q + f + "  - {name: c, kind: queue.consumer, queue: q, func: f, limits: {max_instructoins: 5}}\n",
+       std::string(kHead) + q + f +
+           "  - {name: c, kind: queue.consumer, queue: q, func: f, limits: {max_instructoins: 5}}\n",
        {"app.yaml:7: entry 'app:c' (queue.consumer): unknown field 'limits.max_instructoins'"}},
       {"consumer negative instruction limit",
-       std::string(kHead) + q + f + "  - {name: c, kind: queue.consumer, queue: q, func: f, limits: {max_instructions: -1}}\n",
+       std::string(kHead) + q + f +
+           "  - {name: c, kind: queue.consumer, queue: q, func: f, limits: {max_instructions: -1}}\n",
        {"app.yaml:7:", "limits.max_instructions"}},
       {"consumer bad limits timeout",
        std::string(kHead) + q + f + "  - {name: c, kind: queue.consumer, queue: q, func: f, limits: {timeout: soon}}\n",
@@ -420,23 +436,27 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndEntry) {
        std::string(kHead) + q + f +
            "  - {name: c, kind: queue.consumer, queue: q, func: f, security: {actor: {id: a, role: x}}}\n",
        {"unknown field 'security.actor.role'"}},
-      {"function without method", std::string(kHead) + "  - {name: f, kind: function.lua, source: f.lua}\n",
+      {"function without method",
+       std::string(kHead) + "  - {name: f, kind: function.lua, source: f.lua}\n",
        {"app.yaml:5: entry 'app:f' (function.lua): 'method' is required"}},
       {"function unknown field",
        std::string(kHead) + "  - {name: f, kind: function.lua, source: f.lua, method: m, pool: 3}\n",
        {"unknown field 'pool'"}},
-      {"process without source", std::string(kHead) + "  - {name: p, kind: process.lua, method: main}\n",
+      {"process without source",
+       std::string(kHead) + "  - {name: p, kind: process.lua, method: main}\n",
        {"app.yaml:5: entry 'app:p' (process.lua): 'source' is required"}},
       {"process unknown policy",
        std::string(kHead) +
            "  - {name: p, kind: process.lua, source: p.lua, method: main, lifecycle: {security: {policies: x}}}\n",
        {"app.yaml:5: entry 'app:p' (process.lua): policy 'app:x' not found"}},
-      {"policy missing body", std::string(kHead) + "  - {name: p, kind: security.policy}\n",
+      {"policy missing body",
+       std::string(kHead) + "  - {name: p, kind: security.policy}\n",
        {"app.yaml:5: entry 'app:p' (security.policy): 'policy' is required"}},
       {"policy bad effect",
        std::string(kHead) + "  - {name: p, kind: security.policy, policy: {actions: '*', effect: maybe}}\n",
        {"'policy.effect' must be allow or deny"}},
-      {"policy no actions", std::string(kHead) + "  - {name: p, kind: security.policy, policy: {effect: deny}}\n",
+      {"policy no actions",
+       std::string(kHead) + "  - {name: p, kind: security.policy, policy: {effect: deny}}\n",
        {"'policy.actions' is required"}},
       {"policy unknown condition",
        std::string(kHead) + "  - {name: p, kind: security.policy, policy: {actions: '*', conditions: {time: x}}}\n",
@@ -444,10 +464,12 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndEntry) {
       {"policy unknown field",
        std::string(kHead) + "  - {name: p, kind: security.policy, policy: {actions: '*', resource: x}}\n",
        {"unknown field 'policy.resource'"}},
-      {"strict not bool", "namespace: app\nsecurity: {strict: sometimes}\n",
+      {"strict not bool",
+       "namespace: app\nsecurity: {strict: sometimes}\n",
        {"app.yaml:2: 'security.strict' must be true or false"}},
       {"security unknown field", "namespace: app\nsecurity: {mode: strict}\n", {"unknown field 'security.mode'"}},
-      {"duplicate field", std::string(kHead) + "  - {name: t, kind: queue.queue, driver: mem, codec: json, codec: json}\n",
+      {"duplicate field",
+       std::string(kHead) + "  - {name: t, kind: queue.queue, driver: mem, codec: json, codec: json}\n",
        {"duplicate field 'codec'"}},
   };
   for (const ErrorRow& row : rows) {
@@ -465,7 +487,8 @@ TEST_F(ConfigTest, AliasExpansionIsBounded) {
   yaml += "    l0: &l0 [[a, b], [c, d], [e, f], [g, h]]\n";
   for (int i = 1; i < 12; ++i) {
     const std::string p = "*l" + std::to_string(i - 1);
-    yaml += "    l" + std::to_string(i) + ": &l" + std::to_string(i) + " [" + p + ", " + p + ", " + p + ", " + p + "]\n";
+    yaml +=
+        "    l" + std::to_string(i) + ": &l" + std::to_string(i) + " [" + p + ", " + p + ", " + p + ", " + p + "]\n";
   }
   Result<Config> r = parse_config(yaml, "bomb.yaml");
   ASSERT_FALSE(r.ok());
@@ -524,17 +547,55 @@ TEST_F(ConfigTest, ConsumerLimitsAreOptionalPerField) {
 
 TEST_F(ConfigTest, NeverCrashesOnOddInput) {
   const std::string inputs[] = {
-      "~", "[]", "{}", "42", "namespace: app\nentries: ~\n", "namespace: app\nentries: []\n",
-      "namespace: app\nentries:\n  - ~\n", "namespace: app\nentries:\n  - {name: [a], kind: queue.queue}\n",
-      "namespace: app\nentries:\n  - {name: a, kind: [x]}\n", "namespace: {a: b}\n", "? [a]\n: b\n",
+      "~",
+      "[]",
+      "{}",
+      "42",
+      "namespace: app\nentries: ~\n",
+      "namespace: app\nentries: []\n",
+      "namespace: app\nentries:\n  - ~\n",
+      "namespace: app\nentries:\n  - {name: [a], kind: queue.queue}\n",
+      "namespace: app\nentries:\n  - {name: a, kind: [x]}\n",
+      "namespace: {a: b}\n",
+      "? [a]\n: b\n",
       "namespace: app\nentries:\n  - {name: a, kind: queue.driver.memory, ? [k] : v}\n",
-      std::string(5000, '[') + std::string(5000, ']'), std::string(3000, '{'), "&a [*a]", "*unknown",
+      std::string(5000, '[') + std::string(5000, ']'),
+      std::string(3000, '{'),
+      "&a [*a]",
+      "*unknown",
       "namespace: app\nentries:\n  - &e {name: a, kind: queue.driver.memory}\n  - *e\n",
   };
   for (const std::string& in : inputs) {
     Result<Config> r = parse_config(in, "odd.yaml");
     (void)r.ok();
   }
+}
+
+}  // namespace
+}  // namespace qplug
+
+namespace qplug {
+namespace {
+
+TEST(ConfigRetryDefaultsTest, ConsumerNameAndDeadLetterMaxAttemptsAreRead) {
+  Result<Config> r = parse_config(R"(
+version: 1
+namespace: app
+entries:
+  - {kind: queue.driver.memory, name: mem}
+  - {kind: queue.queue, name: a, driver: mem, dead_letter: {max_attempts: 7}}
+  - {kind: queue.queue, name: b, driver: mem, dead_letter: {max_attempts: 7}, retry: {max_attempts: 2}}
+  - {kind: queue.queue, name: c, driver: mem, retry: {max_attempts: 0}}
+  - {kind: queue.consumer, name: w, queue: a, source: h.lua, method: f, consumer_name: resumable-1}
+)",
+                                  "retry.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->find_queue("app:a")->retry.max_attempts, 7)
+      << "dead_letter.max_attempts applies when retry's is not given";
+  EXPECT_EQ(r->find_queue("app:b")->retry.max_attempts, 2) << "retry.max_attempts wins";
+  EXPECT_EQ(r->find_queue("app:c")->retry.max_attempts, 0) << "explicit unlimited";
+  ASSERT_EQ(r->consumers.size(), 1u);
+  EXPECT_EQ(r->consumers[0].consumer_name, "resumable-1");
 }
 
 }  // namespace
