@@ -177,7 +177,11 @@ TEST_F(ConfigTest, LoadsEveryEntryKind) {
   EXPECT_EQ(dlq->codec, "json");
   EXPECT_EQ(dlq->driver, "app:mem");
   EXPECT_EQ(dlq->dead_letter.queue, "");
-  EXPECT_EQ(dlq->retry.max_backoff_ms, 30000);
+  // Defaults: finite retries with exponential backoff (docs/configuration.md, "Retry").
+  EXPECT_EQ(dlq->retry.max_attempts, 5);
+  EXPECT_EQ(dlq->retry.initial_backoff_ms, 1000);
+  EXPECT_EQ(dlq->retry.max_backoff_ms, 300000);
+  EXPECT_DOUBLE_EQ(dlq->retry.multiplier, 2.0);
 
   const FunctionEntry* fn = c.find_function("app:handle");
   ASSERT_NE(fn, nullptr);
@@ -565,6 +569,33 @@ TEST_F(ConfigTest, NeverCrashesOnOddInput) {
     Result<Config> r = parse_config(in, "odd.yaml");
     (void)r.ok();
   }
+}
+
+}  // namespace
+}  // namespace qplug
+
+namespace qplug {
+namespace {
+
+TEST(ConfigRetryDefaultsTest, ConsumerNameAndDeadLetterMaxAttemptsAreRead) {
+  Result<Config> r = parse_config(R"(
+version: 1
+namespace: app
+entries:
+  - {kind: queue.driver.memory, name: mem}
+  - {kind: queue.queue, name: a, driver: mem, dead_letter: {max_attempts: 7}}
+  - {kind: queue.queue, name: b, driver: mem, dead_letter: {max_attempts: 7}, retry: {max_attempts: 2}}
+  - {kind: queue.queue, name: c, driver: mem, retry: {max_attempts: 0}}
+  - {kind: queue.consumer, name: w, queue: a, source: h.lua, method: f, consumer_name: resumable-1}
+)",
+                                  "retry.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->find_queue("app:a")->retry.max_attempts, 7)
+      << "dead_letter.max_attempts applies when retry's is not given";
+  EXPECT_EQ(r->find_queue("app:b")->retry.max_attempts, 2) << "retry.max_attempts wins";
+  EXPECT_EQ(r->find_queue("app:c")->retry.max_attempts, 0) << "explicit unlimited";
+  ASSERT_EQ(r->consumers.size(), 1u);
+  EXPECT_EQ(r->consumers[0].consumer_name, "resumable-1");
 }
 
 }  // namespace

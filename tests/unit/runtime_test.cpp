@@ -22,13 +22,22 @@ TEST(RuntimeTest, RoutesEveryQueueToItsDriverAndPlugin) {
   auto rt = make_runtime(kBaseYaml);
   ASSERT_TRUE(rt);
   auto routes = rt->routes();
-  ASSERT_EQ(routes.size(), 2u);
+  // Each queue, then the `<queue>.dead` the core declares beside it (no dead_letter.queue given).
+  ASSERT_EQ(routes.size(), 4u);
   EXPECT_EQ(routes[0].queue_id, "app:tasks");
   EXPECT_EQ(routes[0].queue_name, "tasks");
   EXPECT_EQ(routes[0].driver_id, "app:mem");
   EXPECT_EQ(routes[0].driver_name, "memory");
   EXPECT_THAT(routes[0].plugin_file, HasSubstr("qplug_memory.so"));
-  EXPECT_EQ(routes[1].codec, "msgpack");
+  EXPECT_EQ(routes[0].dead_letter, "app:tasks.dead");
+  EXPECT_FALSE(routes[0].dead_letter_configured);
+  EXPECT_EQ(routes[1].queue_id, "app:tasks.dead");
+  EXPECT_EQ(routes[1].queue_name, "tasks.dead");
+  EXPECT_TRUE(routes[1].auto_declared);
+  EXPECT_EQ(routes[1].dead_letter, "");
+  EXPECT_EQ(routes[2].codec, "msgpack");
+  EXPECT_EQ(routes[3].queue_id, "app:packed.dead");
+  EXPECT_EQ(routes[3].codec, "msgpack");
 }
 
 TEST(RuntimeTest, PublishLandsInTheQueue) {

@@ -2,15 +2,15 @@
 // validates a config, loads and opens its driver plugins, declares its
 // queues, prints the routing table, and optionally explains one permission
 // decision.
+#include <iostream>
+#include <qplug/runtime.hpp>
+#include <qplug/security.hpp>
+
+#include "check_capabilities.hpp"
 #include "check_sandbox.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "table.hpp"
-
-#include <qplug/runtime.hpp>
-#include <qplug/security.hpp>
-
-#include <iostream>
 
 namespace qplug::cli {
 namespace {
@@ -82,7 +82,8 @@ int cmd_check(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--explain") {
-      if (i + 3 >= argc) return fail(kCmd, "--explain needs ACTOR ACTION RESOURCE (see qplug check --help)", kExitUsage);
+      if (i + 3 >= argc)
+        return fail(kCmd, "--explain needs ACTOR ACTION RESOURCE (see qplug check --help)", kExitUsage);
       explain_args = {argv[i + 1], argv[i + 2], argv[i + 3]};
       i += 3;
     } else if (a.starts_with("-")) {
@@ -113,6 +114,7 @@ int cmd_check(int argc, char** argv) {
     print_table(std::cout, rows);
   }
   print_sandbox(std::cout, config);
+  print_capabilities(std::cout, (*rt)->routes());
   if (!explain_args.empty()) explain(config, explain_args[0], explain_args[1], explain_args[2]);
   (*rt)->stop();
   return kExitOk;

@@ -1,19 +1,18 @@
 // cmd_run.cpp -- `qplug run CONFIG [--exit-when-idle]`: starts every
 // auto_start consumer (handlers from the registered HandlerResolver) and
 // process (ProcessRunner), runs until SIGINT/SIGTERM, then drains gracefully.
-#include "cli_util.hpp"
-#include "commands.hpp"
-#include "consumer_host.hpp"
-#include "handler_registry.hpp"
-
-#include <qplug/runtime.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <qplug/runtime.hpp>
 #include <thread>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "consumer_host.hpp"
+#include "handler_registry.hpp"
 
 namespace qplug::cli {
 namespace {
@@ -34,15 +33,17 @@ void print_help() {
                "(CANCELED, not a failure), intake stops, in-flight handlers finish, prefetched\n"
                "messages go back to the broker, drivers close.\n\n"
                "  --exit-when-idle  exit once every process has returned, every consumed queue\n"
-               "                    reports 0 ready and 0 in-flight messages and no handler\n"
-               "                    is running (queues whose driver has no counts count as idle).\n\n"
+               "                    reports 0 ready and 0 in-flight messages, no handler\n"
+               "                    is running and no retry this process scheduled is still\n"
+               "                    outstanding (queues whose driver has no counts count as idle).\n\n"
+               "At exit it prints per consumer: processed, failed, retried, dead-lettered, expired.\n\n"
                "Handlers come from the language binding (Lua); without it, a config with\n"
                "consumers or processes is rejected with exit code 2.\n\n"
             << kExitCodesHelp;
 }
 
 void install_signal_handlers() {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = run_on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
@@ -61,6 +62,16 @@ bool idle(Runtime& rt, const Subscriptions& subs, const std::vector<std::unique_
     if (!p->done.load()) return false;
   }
   return consumers_idle(rt, subs);
+}
+
+// One line per subscription, so a run that hid failures is visible at exit.
+void print_totals(const Subscriptions& subs) {
+  for (const auto& s : subs) {
+    const SubscriptionCounters c = s->counters();
+    std::cerr << "qplug run: " << s->queue_id() << ": processed " << c.processed << ", failed " << c.failed
+              << ", retried " << c.retried << ", dead-lettered " << c.dead_lettered << ", expired " << c.expired
+              << "\n";
+  }
 }
 
 }  // namespace
@@ -128,6 +139,7 @@ int cmd_run(int argc, char** argv) {
     Status st = s->stop();
     if (!st.ok()) code = fail(kCmd, st.to_string(), kExitRuntime);
   }
+  print_totals(subs);
   for (auto& p : procs) {
     p->thread.join();  // the runner returns soon after stop_processes (it owns the cancellation)
     if (!p->result.ok()) code = fail(kCmd, p->result.to_string(), status_exit_code(p->result));

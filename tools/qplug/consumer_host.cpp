@@ -1,10 +1,10 @@
 // consumer_host.cpp -- starting a config's consumers and telling when they are idle.
 #include "consumer_host.hpp"
 
-#include "handler_registry.hpp"
-
 #include <set>
 #include <string>
+
+#include "handler_registry.hpp"
 
 namespace qplug::cli {
 
@@ -47,7 +47,9 @@ ConsumerOptions consumer_options(const ConsumerEntry& c) {
   o.prefetch = c.prefetch;
   o.auto_ack = c.auto_ack;
   o.group = c.group;
-  o.name = c.id;
+  // Unique per process unless the entry pins a stable name: processes of one
+  // config must compete on a queue, never share one consumer identity.
+  o.name = c.consumer_name.empty() ? unique_consumer_name(c.id) : c.consumer_name;
   o.driver_options = c.driver_options;
   return o;
 }
@@ -71,7 +73,7 @@ Result<Subscriptions> start_consumers(Runtime& runtime) {
 
 bool consumers_idle(Runtime& runtime, const Subscriptions& subs) {
   for (const auto& s : subs) {
-    if (s->running() > 0) return false;
+    if (s->running() > 0 || s->retries_outstanding() > 0) return false;
     auto info = runtime.info(s->queue_id());
     if (!info.ok()) return false;
     if (info->messages > 0 || info->in_flight > 0) return false;

@@ -3,10 +3,9 @@
 // the ConsumerOptions of an entry, starting them, and idle detection.
 #pragma once
 
+#include <memory>
 #include <qplug/config.hpp>
 #include <qplug/runtime.hpp>
-
-#include <memory>
 #include <vector>
 
 namespace qplug::cli {
@@ -25,7 +24,8 @@ using Subscriptions = std::vector<std::unique_ptr<Subscription>>;
 // destructors) and the error names the consumer and its file:line.
 Result<Subscriptions> start_consumers(Runtime& runtime);
 
-// True when no handler runs and every consumed queue reports 0 ready and 0
+// True when no handler runs, no retry this process scheduled is outstanding
+// (Subscription::retries_outstanding), and every consumed queue reports 0 ready and 0
 // in-flight messages (unknown counts, -1, count as idle; a failing info()
 // does not: the broker may still hold messages).
 bool consumers_idle(Runtime& runtime, const Subscriptions& subs);

@@ -5,10 +5,9 @@
 // line and entry. References are resolved to full "namespace:name" IDs.
 #pragma once
 
-#include <qplug/status.hpp>
-
 #include <map>
 #include <optional>
+#include <qplug/status.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,37 +16,49 @@ namespace qplug {
 
 struct SourceLocation {
   std::string file;
-  int line = 0;  // 1-based; 0 unknown
+  int line = 0;                   // 1-based; 0 unknown
   std::string to_string() const;  // "file:line"
 };
 
 // Flattened driver settings: dotted keys, string values (tls.enabled=true).
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
-struct DriverEntry {  // kind: queue.driver.<driver>
-  std::string id;          // namespace:name
-  std::string driver;      // memory, amqp, redis, mqtt, or a third-party name
-  std::string plugin;      // explicit .so path, empty if not given (resolved relative to the file)
-  KeyValues settings;      // every other field, flattened
+struct DriverEntry {   // kind: queue.driver.<driver>
+  std::string id;      // namespace:name
+  std::string driver;  // memory, amqp, redis, mqtt, or a third-party name
+  std::string plugin;  // explicit .so path, empty if not given (resolved relative to the file)
+  KeyValues settings;  // every other field, flattened
   SourceLocation where;
 };
 
 struct DeadLetterSpec {
-  std::string queue;  // full ID of the dead-letter queue, empty = none
-  int max_attempts = 0;  // 0 = unlimited redelivery
+  // Full ID of the dead-letter queue. Empty: the core declares `<queue>.dead`
+  // beside the queue on the same driver (see Route::dead_letter).
+  std::string queue;
+  int max_attempts = 0;  // 0 = not given; retry.max_attempts decides
 };
 
+// Defaults are finite with exponential backoff (docs/configuration.md,
+// "Retry"): a poison message ends in the dead-letter queue after
+// kDefaultMaxAttempts deliveries instead of being retried forever.
 struct RetrySpec {
-  int max_attempts = 0;         // 0: use dead_letter.max_attempts or unlimited
-  int64_t initial_backoff_ms = 0;  // delay before redelivery after a nack; 0 = immediate
-  int64_t max_backoff_ms = 30000;
-  double multiplier = 2.0;
+  static constexpr int kDefaultMaxAttempts = 5;
+  static constexpr int64_t kDefaultInitialBackoffMs = 1000;
+  static constexpr int64_t kDefaultMaxBackoffMs = 5 * 60 * 1000;
+  static constexpr double kDefaultMultiplier = 2.0;
+
+  // Deliveries before dead-lettering; 0 = unlimited (explicit opt-in only).
+  // When only dead_letter.max_attempts is given, the parser copies it here.
+  int max_attempts = kDefaultMaxAttempts;
+  int64_t initial_backoff_ms = kDefaultInitialBackoffMs;  // after the first failure; 0 = immediate
+  int64_t max_backoff_ms = kDefaultMaxBackoffMs;
+  double multiplier = kDefaultMultiplier;
 };
 
-struct QueueEntry {  // kind: queue.queue
-  std::string id;          // namespace:name
-  std::string driver;      // full ID of a DriverEntry
-  std::string queue_name;  // broker-side name (default: entry name)
+struct QueueEntry {            // kind: queue.queue
+  std::string id;              // namespace:name
+  std::string driver;          // full ID of a DriverEntry
+  std::string queue_name;      // broker-side name (default: entry name)
   std::string codec = "json";  // "json" (json/plain) or "msgpack" (application/msgpack)
   KeyValues driver_options;    // driver_options.<driver>.*, flattened
   DeadLetterSpec dead_letter;
@@ -89,6 +100,10 @@ struct ConsumerEntry {  // kind: queue.consumer
   int prefetch = 10;
   bool auto_ack = false;
   std::string group;  // consumer group; empty = driver default
+  // Stable consumer name (`consumer_name:`) for drivers whose sessions are
+  // resumed by name. Empty: a name unique per process and subscription,
+  // `<entry-id>-<host>-<pid>-<n>` (qplug::unique_consumer_name).
+  std::string consumer_name;
   KeyValues driver_options;
   SecuritySpec security;
   bool auto_start = true;
@@ -112,9 +127,9 @@ struct ProcessEntry {  // kind: process.lua
 
 struct PolicyEntry {  // kind: security.policy
   std::string id;
-  std::vector<std::string> actions;    // globs
-  std::vector<std::string> resources;  // globs; empty = any
-  bool allow = true;                   // effect: allow | deny
+  std::vector<std::string> actions;               // globs
+  std::vector<std::string> resources;             // globs; empty = any
+  bool allow = true;                              // effect: allow | deny
   std::map<std::string, std::string> conditions;  // actor.meta.<key> == value, etc.
   SourceLocation where;
 };

@@ -8,14 +8,13 @@
 //   (*rt)->stop();
 #pragma once
 
+#include <chrono>
+#include <functional>
+#include <memory>
 #include <qplug/config.hpp>
 #include <qplug/message.hpp>
 #include <qplug/status.hpp>
 #include <qplug/value.hpp>
-
-#include <chrono>
-#include <functional>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,14 +51,31 @@ using Handler = std::function<Status(Delivery&)>;
 using HandlerFactory = std::function<Result<Handler>(int worker_index)>;
 
 struct ConsumerOptions {
-  int concurrency = 1;   // worker threads
-  int prefetch = 10;     // max messages in flight (delivered, unsettled)
-  bool auto_ack = false; // true: ack before the handler runs (at-most-once)
-  std::string group;     // consumer group; empty = driver default
-  std::string name;      // consumer name; empty = generated
+  int concurrency = 1;    // worker threads
+  int prefetch = 10;      // max messages in flight (delivered, unsettled)
+  bool auto_ack = false;  // true: ack before the handler runs (at-most-once)
+  std::string group;      // consumer group; empty = driver default
+  // Consumer name the driver subscribes under. Empty: unique_consumer_name(queue ID),
+  // so several processes of one config compete instead of sharing one identity.
+  std::string name;
   KeyValues driver_options;
   std::chrono::milliseconds shutdown_timeout{10000};  // for in-flight handlers
 };
+
+// Totals of one subscription since it started (`qplug run` prints them at exit).
+struct SubscriptionCounters {
+  uint64_t processed = 0;      // handler calls that finished
+  uint64_t failed = 0;         // handler calls that failed (error, exception or nack)
+  uint64_t retried = 0;        // failures sent back for another attempt
+  uint64_t dead_lettered = 0;  // messages moved to the dead-letter queue (attempts exhausted or expired)
+  uint64_t expired = 0;        // messages whose ttl had passed (never handed to the handler)
+};
+
+// How long a retry this process scheduled counts as outstanding after it was due.
+inline constexpr std::chrono::seconds kRetryGrace{30};
+
+// `<base>-<host name>-<pid>-<n>`: a consumer name unique per process and call.
+std::string unique_consumer_name(std::string_view base);
 
 // A running consumer. stop() stops intake, waits for in-flight handlers up to
 // shutdown_timeout, returns unprocessed prefetched messages to the broker,
@@ -72,6 +88,12 @@ class Subscription {
   virtual uint64_t processed() const = 0;  // handler calls that finished
   // Handler calls running right now (for idle detection, e.g. `qplug run --exit-when-idle`).
   virtual int64_t running() const { return 0; }
+  // Deliveries this subscription sent back for another attempt that have not
+  // come back to it yet: held for backoff, requeued, or republished with a
+  // delay. Counted until the message is delivered to this subscription again
+  // or kRetryGrace after it was due (another process may have taken it).
+  virtual int64_t retries_outstanding() const { return 0; }
+  virtual SubscriptionCounters counters() const { return {}; }
 };
 
 struct PublishOptions {
@@ -93,13 +115,18 @@ struct SecurityContext {
 
 // One row of the routing table (for tools such as `qplug check`).
 struct RouteInfo {
-  std::string queue_id;     // namespace:name
-  std::string queue_name;   // broker-side name
-  std::string codec;        // codec name
-  std::string driver_id;    // the queue.driver entry
-  std::string driver_name;  // memory, amqp, ...
-  std::string plugin_file;  // the .so actually loaded
-  std::string dead_letter;  // dead-letter queue ID or empty
+  std::string queue_id;                 // namespace:name
+  std::string queue_name;               // broker-side name
+  std::string codec;                    // codec name
+  std::string driver_id;                // the queue.driver entry
+  std::string driver_name;              // memory, amqp, ...
+  std::string plugin_file;              // the .so actually loaded
+  std::string dead_letter;              // dead-letter queue ID or empty
+  bool dead_letter_configured = false;  // dead_letter.queue given (else the core's `<queue>.dead`)
+  bool auto_declared = false;           // this row is a `<queue>.dead` the core declared
+  uint64_t capabilities = 0;            // the driver's QPLUG_CAP_* bits
+  int max_attempts = 0;                 // 0 = unlimited
+  int64_t initial_backoff_ms = 0;
 };
 
 struct RuntimeOptions {
@@ -123,8 +150,8 @@ class Runtime {
   virtual Status publish_batch(std::string_view queue_id, std::vector<Message> messages,
                                const SecurityContext* security = nullptr, PublishOptions opts = {}) = 0;
   // Returns at once; `done` runs exactly once (possibly on a driver thread).
-  virtual void publish_async(std::string_view queue_id, std::vector<Message> messages,
-                             std::function<void(Status)> done, const SecurityContext* security = nullptr) = 0;
+  virtual void publish_async(std::string_view queue_id, std::vector<Message> messages, std::function<void(Status)> done,
+                             const SecurityContext* security = nullptr) = 0;
 
   virtual Result<std::unique_ptr<Subscription>> subscribe(std::string_view queue_id, ConsumerOptions opts,
                                                           HandlerFactory factory) = 0;

@@ -133,7 +133,8 @@ Status parse_dead_letter(const EntryContext& ec, const YAML::Node& n, DeadLetter
   Status st = require_map(ec, n, "dead_letter");
   if (st.ok()) st = check_fields(ec, n, {"queue", "max_attempts"}, "dead_letter.");
   if (st.ok()) st = read_string(ec, n, "queue", &out->queue, false, "dead_letter.queue");
-  if (st.ok() && !out->queue.empty()) st = resolve_ref(ec, child(n, "queue"), "dead_letter.queue", out->queue, &out->queue);
+  if (st.ok() && !out->queue.empty())
+    st = resolve_ref(ec, child(n, "queue"), "dead_letter.queue", out->queue, &out->queue);
   int64_t attempts = out->max_attempts;
   if (st.ok()) st = read_int(ec, n, "max_attempts", 0, 1000000, &attempts, "dead_letter.max_attempts");
   out->max_attempts = static_cast<int>(attempts);
@@ -166,8 +167,8 @@ Status parse_queue(const EntryContext& ec, const YAML::Node& n, Config* out) {
   q.id = ec.id;
   q.where = ec.where();
   q.queue_name = q.id.substr(q.id.find(':') + 1);
-  Status st = check_fields(ec, n, {"kind", "name", "id", "meta", "driver", "queue_name", "codec", "driver_options",
-                                   "dead_letter", "retry"});
+  Status st = check_fields(
+      ec, n, {"kind", "name", "id", "meta", "driver", "queue_name", "codec", "driver_options", "dead_letter", "retry"});
   if (st.ok()) st = read_string(ec, n, "driver", &q.driver, true);
   if (st.ok()) st = resolve_ref(ec, child(n, "driver"), "driver", q.driver, &q.driver);
   if (st.ok()) st = read_string(ec, n, "queue_name", &q.queue_name);
@@ -179,14 +180,17 @@ Status parse_queue(const EntryContext& ec, const YAML::Node& n, Config* out) {
   } else if (codec == "msgpack" || codec == "application/msgpack") {
     q.codec = "msgpack";
   } else {
-    return ec.error(child(n, "codec"),
-                    "unknown codec '" + codec + "' (expected json, json/plain, application/json, msgpack or "
-                    "application/msgpack)");
+    return ec.error(child(n, "codec"), "unknown codec '" + codec +
+                                           "' (expected json, json/plain, application/json, msgpack or "
+                                           "application/msgpack)");
   }
   st = parse_driver_options(ec, n, &q.driver_options);
   if (st.ok() && given(child(n, "dead_letter"))) st = parse_dead_letter(ec, child(n, "dead_letter"), &q.dead_letter);
   if (st.ok() && given(child(n, "retry"))) st = parse_retry(ec, child(n, "retry"), &q.retry);
   if (!st.ok()) return st;
+  // dead_letter.max_attempts is the older spelling: it applies when retry.max_attempts is not given.
+  const bool retry_attempts_given = given(child(n, "retry")) && given(child(child(n, "retry"), "max_attempts"));
+  if (q.dead_letter.max_attempts > 0 && !retry_attempts_given) q.retry.max_attempts = q.dead_letter.max_attempts;
   out->queues.push_back(std::move(q));
   return ok_status();
 }
@@ -223,9 +227,10 @@ Status parse_consumer(const EntryContext& ec, const YAML::Node& n, Config* out) 
   ConsumerEntry c;
   c.id = ec.id;
   c.where = ec.where();
-  Status st = check_fields(ec, n, {"kind", "name", "id", "meta", "queue", "func", "source", "method", "modules",
-                                   "concurrency", "prefetch", "auto_ack", "group", "driver_options", "security",
-                                   "lifecycle", "limits"});
+  Status st = check_fields(
+      ec, n,
+      {"kind", "name", "id", "meta", "queue", "func", "source", "method", "modules", "concurrency", "prefetch",
+       "auto_ack", "group", "consumer_name", "driver_options", "security", "lifecycle", "limits"});
   if (st.ok()) st = read_string(ec, n, "queue", &c.queue, true);
   if (st.ok()) st = resolve_ref(ec, child(n, "queue"), "queue", c.queue, &c.queue);
   if (st.ok()) st = read_string(ec, n, "func", &c.handler.func);
@@ -249,6 +254,7 @@ Status parse_consumer(const EntryContext& ec, const YAML::Node& n, Config* out) 
   c.prefetch = static_cast<int>(prefetch);
   if (st.ok()) st = read_bool(ec, n, "auto_ack", &c.auto_ack);
   if (st.ok()) st = read_string(ec, n, "group", &c.group);
+  if (st.ok()) st = read_string(ec, n, "consumer_name", &c.consumer_name);
   if (st.ok()) st = parse_driver_options(ec, n, &c.driver_options);
   if (st.ok()) st = parse_handler_limits(ec, child(n, "limits"), &c.limits);
   if (st.ok()) st = parse_consumer_lifecycle(ec, child(n, "lifecycle"), &c);
@@ -273,8 +279,8 @@ Status parse_process(const EntryContext& ec, const YAML::Node& n, Config* out) {
   ProcessEntry p;
   p.id = ec.id;
   p.where = ec.where();
-  Status st = check_fields(ec, n, {"kind", "name", "id", "meta", "source", "method", "modules", "security",
-                                   "lifecycle"});
+  Status st =
+      check_fields(ec, n, {"kind", "name", "id", "meta", "source", "method", "modules", "security", "lifecycle"});
   if (st.ok()) st = parse_lua_source(ec, n, true, &p.handler);
   YAML::Node lifecycle = child(n, "lifecycle");
   if (st.ok() && given(lifecycle)) {

@@ -2,13 +2,14 @@
 // the worker loop, and graceful stop (DESIGN.md section 4).
 #include "runtime/consumer_state.hpp"
 
-#include "runtime/abi_message.hpp"
-#include "runtime/abi_status.hpp"
-#include "runtime/delivery_impl.hpp"
-#include "runtime/host_services.hpp"
-
 #include <algorithm>
 #include <qplug/sdk/versioned.hpp>
+
+#include "runtime/abi_message.hpp"
+#include "runtime/abi_status.hpp"
+#include "runtime/core_headers.hpp"
+#include "runtime/delivery_impl.hpp"
+#include "runtime/host_services.hpp"
 
 namespace qplug::detail {
 
@@ -19,8 +20,21 @@ ConsumerState::ConsumerState(const Route& route, ConsumerOptions opts, HandlerFa
       queue_id_(route.entry->id),
       stragglers_(route.driver->stragglers()),
       opts_(std::move(opts)),
-      factory_(std::move(factory)) {
-  if (route.entry->retry.initial_backoff_ms > 0) delayed_.emplace(vt_);
+      factory_(std::move(factory)),
+      failure_log_("consumer") {
+  if (opts_.name.empty()) opts_.name = unique_consumer_name(queue_id_);
+  driver_delays_ = (vt_->capabilities & QPLUG_CAP_DELAY) != 0;
+  if (route.entry->retry.initial_backoff_ms > 0 && !driver_delays_) delayed_.emplace(vt_);
+}
+
+SubscriptionCounters ConsumerState::counters() const {
+  SubscriptionCounters c;
+  c.processed = processed_.load(std::memory_order_relaxed);
+  c.failed = failed_.load(std::memory_order_relaxed);
+  c.retried = retried_.load(std::memory_order_relaxed);
+  c.dead_lettered = dead_lettered_.load(std::memory_order_relaxed);
+  c.expired = expired_.load(std::memory_order_relaxed);
+  return c;
 }
 
 ConsumerState::~ConsumerState() {
@@ -41,8 +55,8 @@ Status ConsumerState::start() {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return ready_ == opts_.concurrency; });
   }
-  Status s = factory_error_.empty() ? subscribe_driver()
-                                    : invalid_error("consumer on '" + queue_id_ + "': " + factory_error_);
+  Status s =
+      factory_error_.empty() ? subscribe_driver() : invalid_error("consumer on '" + queue_id_ + "': " + factory_error_);
   if (!s.ok()) {
     stop().ignore();
     return s;
@@ -123,8 +137,13 @@ void ConsumerState::worker_main(int index) {
 }
 
 void ConsumerState::process(DeliveryImpl& delivery, Handler& handler, const HandoffItem& item, AckBatch* acks) {
+  running_.fetch_add(1, std::memory_order_relaxed);  // before the ledger forgets it: idle never sees a gap
   delivery.reset(item);
-  running_.fetch_add(1, std::memory_order_relaxed);
+  ledger_.delivered(delivery.message().id);
+  if (delivery.expires_at_ms() != 0 && expire_if_due(delivery, wall_clock_ms())) {
+    running_.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
   if (opts_.auto_ack) {
     Status s = delivery.ack();
     if (!s.ok()) log_line(QPLUG_LOG_WARN, "consumer", "auto-ack on '" + queue_id_ + "': " + s.to_string());
@@ -145,9 +164,10 @@ void ConsumerState::process(DeliveryImpl& delivery, Handler& handler, const Hand
       log_line(QPLUG_LOG_WARN, "consumer", "settle on '" + queue_id_ + "': " + s.to_string());
     }
   } else if (!result.ok() && opts_.auto_ack) {
-    log_line(QPLUG_LOG_WARN, "consumer",
-             "handler failed on auto-acked message " + delivery.message().id + " from '" + queue_id_ +
-                 "' (not retried: auto_ack is at-most-once): " + result.to_string());
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    failure_log_.write(QPLUG_LOG_WARN, "handler failed on auto-acked message " + delivery.message().id + " from '" +
+                                           queue_id_ +
+                                           "' (not retried: auto_ack is at-most-once): " + result.to_string());
   }
   running_.fetch_sub(1, std::memory_order_relaxed);
   processed_.fetch_add(1, std::memory_order_relaxed);
@@ -208,6 +228,7 @@ Status ConsumerState::stop() {
   workers_.clear();
   // 2. Messages held for retry backoff go back now.
   if (delayed_) delayed_->flush();
+  failure_log_.flush();
   // 3. Quiesce the driver, then return every prefetched, unprocessed delivery.
   //    (Requeueing before unsubscribe would just have them delivered to us again.)
   if (consumer_ != nullptr) {

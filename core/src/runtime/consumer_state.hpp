@@ -5,21 +5,22 @@
 // a worker that outlives stop()'s timeout still has valid state to settle on.
 #pragma once
 
-#include <qplug/runtime.hpp>
-
-#include "runtime/ack_batch.hpp"
-#include "runtime/delayed_requeue.hpp"
-#include "runtime/handoff_queue.hpp"
-#include "runtime/router.hpp"
-
 #include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <qplug/runtime.hpp>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "runtime/ack_batch.hpp"
+#include "runtime/delayed_requeue.hpp"
+#include "runtime/handoff_queue.hpp"
+#include "runtime/rate_limited_log.hpp"
+#include "runtime/retry_ledger.hpp"
+#include "runtime/router.hpp"
 
 namespace qplug::detail {
 
@@ -39,11 +40,17 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
   const Codec& codec() const { return *codec_; }
   uint64_t processed() const { return processed_.load(std::memory_order_relaxed); }
   int64_t running() const { return running_.load(std::memory_order_relaxed); }
+  int64_t retries_outstanding() { return ledger_.outstanding(); }
+  SubscriptionCounters counters() const;
 
   // Settlement, called once per delivery by DeliveryImpl.
   Status settle(qplug_delivery* delivery, int32_t disposition);
-  // A failed delivery: requeue (after backoff), dead-letter, or reject.
-  Status settle_failure(qplug_delivery* delivery, const Message& message, std::string_view reason);
+  // A failed delivery: another attempt after the backoff (a delayed
+  // republish where the driver has QPLUG_CAP_DELAY, else held here), or the
+  // dead-letter queue once max_attempts is reached. `expires_at_ms` is the
+  // message's ttl deadline (0 = none), carried onto a republished copy.
+  Status settle_failure(qplug_delivery* delivery, const Message& message, int64_t expires_at_ms,
+                        std::string_view reason);
 
  private:
   static void on_deliver(void* ud, qplug_delivery* delivery, const qplug_message* message);
@@ -54,7 +61,15 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
   // Items a worker took in its batch but will not process (stop() began).
   void return_unprocessed(const HandoffItem* items, size_t count);
   void worker_exited();
-  Status dead_letter(const Message& message, std::string_view reason);
+  // Settles an expired delivery without running the handler; true if it was.
+  bool expire_if_due(DeliveryImpl& delivery, int64_t now_ms);
+  // Publishes a copy to the dead-letter queue with x-reason `why` ("failed",
+  // "expired") and, if non-empty, x-error `error`.
+  Status dead_letter(const Route& target, const Message& message, std::string_view why, std::string_view error);
+  // Another attempt of a failed delivery after `delay`.
+  Status retry_later(qplug_delivery* delivery, const Message& message, int64_t expires_at_ms,
+                     std::chrono::milliseconds delay);
+  Status republish_delayed(const Message& message, int64_t expires_at_ms, std::chrono::milliseconds delay);
   std::chrono::milliseconds backoff_for(uint32_t attempts) const;
   Status subscribe_driver();
   // Waits for the workers up to the shutdown timeout; false if some are stuck.
@@ -70,13 +85,14 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
   HandlerFactory factory_;
 
   HandoffQueue queue_;
-  std::optional<DelayedRequeue> delayed_;
+  std::optional<DelayedRequeue> delayed_;  // backoff held in memory: drivers without QPLUG_CAP_DELAY
+  bool driver_delays_ = false;             // QPLUG_CAP_DELAY: backoff is a delayed republish
   qplug_consumer* consumer_ = nullptr;
   std::vector<std::thread> workers_;
 
   std::mutex mu_;  // guards the fields below
   std::condition_variable cv_;
-  int ready_ = 0;        // workers that finished building their handler
+  int ready_ = 0;  // workers that finished building their handler
   int live_workers_ = 0;
   std::string factory_error_;
   bool abandoned_ = false;  // stop() gave up waiting; exiting workers count down stragglers
@@ -88,6 +104,12 @@ class ConsumerState : public std::enable_shared_from_this<ConsumerState> {
 
   std::atomic<uint64_t> processed_{0};
   std::atomic<int64_t> running_{0};
+  std::atomic<uint64_t> failed_{0};
+  std::atomic<uint64_t> retried_{0};
+  std::atomic<uint64_t> dead_lettered_{0};
+  std::atomic<uint64_t> expired_{0};
+  RetryLedger ledger_;
+  RateLimitedLog failure_log_;  // one line per handler failure, rate-limited
 };
 
 }  // namespace qplug::detail

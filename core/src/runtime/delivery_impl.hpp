@@ -2,11 +2,10 @@
 // for every delivery the worker handles (buffers keep their capacity).
 #pragma once
 
+#include <atomic>
 #include <qplug/runtime.hpp>
 
 #include "runtime/consumer_state.hpp"
-
-#include <atomic>
 
 namespace qplug::detail {
 
@@ -29,6 +28,8 @@ class DeliveryImpl final : public Delivery {
   // caller only) so the caller can settle `handle()` later, e.g. in an AckBatch.
   bool claim_for_runtime() { return claim(); }
   qplug_delivery* handle() const { return handle_; }
+  // The ttl deadline the core stamped at publish (wall ms), 0 = none.
+  int64_t expires_at_ms() const { return expires_at_ms_; }
 
  private:
   // True for the first caller only.
@@ -36,7 +37,8 @@ class DeliveryImpl final : public Delivery {
 
   ConsumerState* state_;
   qplug_delivery* handle_ = nullptr;
-  Message message_;
+  Message message_;  // x-qplug-* headers removed (the core's bookkeeping)
+  int64_t expires_at_ms_ = 0;
   std::atomic<bool> settled_{true};
 };
 

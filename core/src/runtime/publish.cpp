@@ -5,15 +5,16 @@
 // assigns all live in thread_local buffers reused from call to call (the
 // driver copies what it keeps), so a publish allocates nothing per message.
 
+#include <qplug/sdk/versioned.hpp>
+#include <string>
+#include <vector>
+
 #include "model/uuid_v7.hpp"
 #include "runtime/abi_message.hpp"
 #include "runtime/abi_status.hpp"
+#include "runtime/core_headers.hpp"
 #include "runtime/publish_path.hpp"
 #include "runtime/runtime_impl.hpp"
-
-#include <string>
-#include <vector>
-#include <qplug/sdk/versioned.hpp>
 
 namespace qplug::detail {
 namespace {
@@ -23,7 +24,8 @@ struct PublishScratch {
   std::vector<qplug_header> headers;
   std::vector<qplug_message> views;
   std::vector<const qplug_message*> ptrs;
-  std::vector<char> ids;  // kUuidTextSize bytes per message the core names
+  std::vector<char> ids;       // kUuidTextSize bytes per message the core names
+  std::vector<size_t> counts;  // headers per message (the core may add one)
 };
 
 PublishScratch& scratch() {
@@ -60,16 +62,22 @@ Status check_batch(const Message* messages, size_t n) {
   return ok_status();
 }
 
-// Builds the ABI views of `messages` in the thread's scratch buffers. A
-// message without an ID gets a new UUIDv7 and one without a content type
-// gets the codec's: both written into the views only (the caller handed the
-// messages over by value, so nobody else sees them).
-const qplug_message* const* abi_batch(const Route& route, const Message* messages, size_t n) {
+// Builds the ABI views of `messages` in the thread's scratch buffers into
+// *batch. A message without an ID gets a new UUIDv7 and one without a content
+// type gets the codec's: both written into the views only (the caller handed
+// the messages over by value, so nobody else sees them). The core's headers
+// (delay, ttl) are checked and stamped here, so one bad message fails the batch.
+Status abi_batch(const Route& route, const Message* messages, size_t n, const qplug_message* const** batch) {
   PublishScratch& s = scratch();
   s.headers.clear();
+  s.counts.clear();
   size_t unnamed = 0;
   for (size_t i = 0; i < n; ++i) {
-    append_abi_headers(messages[i].headers, &s.headers);
+    const size_t before = s.headers.size();
+    Status st = append_publish_headers(route, messages[i].headers, &s.headers);
+    if (!st.ok())
+      return n == 1 ? st : Status(st.kind(), "message " + std::to_string(i) + " of the batch: " + st.message());
+    s.counts.push_back(s.headers.size() - before);
     if (messages[i].id.empty()) ++unnamed;
   }
   s.ids.resize(unnamed * kUuidTextSize);  // sized before views point into it
@@ -80,7 +88,7 @@ const qplug_message* const* abi_batch(const Route& route, const Message* message
   char* next_id = s.ids.data();
   for (size_t i = 0; i < n; ++i) {
     const Message& m = messages[i];
-    const size_t count = m.headers.size();
+    const size_t count = s.counts[i];
     qplug_message v = abi_message_view(m, s.headers.data() + first_header, count);
     if (m.id.empty()) {
       write_uuid_v7(next_id);
@@ -92,7 +100,8 @@ const qplug_message* const* abi_batch(const Route& route, const Message* message
     first_header += count;
   }
   for (const qplug_message& v : s.views) s.ptrs.push_back(&v);
-  return s.ptrs.data();
+  *batch = s.ptrs.data();
+  return ok_status();
 }
 
 struct AsyncPublish {
@@ -115,7 +124,9 @@ void on_async_done(void* ud, const qplug_status* status, size_t accepted) {
 }  // namespace
 
 Status publish_on_route(const Route& route, const Message* messages, size_t n, PublishOptions opts) {
-  const qplug_message* const* batch = abi_batch(route, messages, n);
+  const qplug_message* const* batch = nullptr;
+  Status built = abi_batch(route, messages, n, &batch);
+  if (!built.ok()) return built;
   const qplug_publish_options o = abi_options(opts);
   qplug_status st = fresh_abi_status();
   size_t accepted = 0;
@@ -151,7 +162,8 @@ Status RuntimeImpl::publish(std::string_view queue_id, const Value& data, const 
   Status enc = r.codec->encode(data, &s.body);
   if (!enc.ok()) return invalid_error("publish to '" + r.entry->id + "': " + enc.message());
   s.headers.clear();
-  append_abi_headers(headers, &s.headers);
+  Status checked = append_publish_headers(r, headers, &s.headers);
+  if (!checked.ok()) return checked;
 
   char id[kUuidTextSize];
   write_uuid_v7(id);
@@ -192,7 +204,9 @@ void RuntimeImpl::publish_async(std::string_view queue_id, std::vector<Message> 
   if (!checked.ok()) return done(std::move(checked));
 
   const Route& r = **route;
-  const qplug_message* const* batch = abi_batch(r, messages.data(), messages.size());
+  const qplug_message* const* batch = nullptr;
+  Status built = abi_batch(r, messages.data(), messages.size(), &batch);
+  if (!built.ok()) return done(std::move(built));
   auto ctx = std::make_unique<AsyncPublish>(AsyncPublish{&r, messages.size(), std::move(done)});
   qplug_status st = fresh_abi_status();
   const qplug_publish_options o = abi_options({});

@@ -4,18 +4,19 @@
 // hot path take no lock and build no std::string (heterogeneous lookup).
 #pragma once
 
+#include <qplug/driver.h>
+
+#include <deque>
+#include <memory>
 #include <qplug/codec.hpp>
 #include <qplug/config.hpp>
-#include <qplug/driver.h>
 #include <qplug/status.hpp>
-
-#include "runtime/driver_instance.hpp"
-
-#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "runtime/driver_instance.hpp"
 
 namespace qplug::detail {
 
@@ -29,8 +30,13 @@ struct Route {
   DriverInstance* driver = nullptr;
   qplug_queue* queue = nullptr;
   const Codec* codec = nullptr;
-  const Route* dead_letter = nullptr;  // resolved dead_letter.queue, or nullptr
-  int max_attempts = 0;                // retry.max_attempts, else dead_letter.max_attempts; 0 = unlimited
+  // Where exhausted messages go: dead_letter.queue, else `<queue>.dead`
+  // (declared by the core beside the queue); nullptr only with unlimited
+  // attempts or for a core-declared dead-letter queue itself.
+  const Route* dead_letter = nullptr;
+  bool dead_letter_configured = false;  // dead_letter.queue was given (expired messages go there only)
+  bool auto_declared = false;           // this is a core-declared `<queue>.dead`
+  int max_attempts = 0;                 // retry.max_attempts (resolved by the parser); 0 = unlimited
 };
 
 class Router {
@@ -50,9 +56,18 @@ class Router {
 
   using Map = std::unordered_map<std::string, Route, StringHash, std::equal_to<>>;
   const Map& routes() const { return routes_; }
+  // Every route in config order, each core-declared `<queue>.dead` right after its queue.
+  const std::vector<const Route*>& ordered() const { return ordered_; }
+
+  // The suffix of core-declared dead-letter queues (docs/configuration.md).
+  static constexpr std::string_view kDeadSuffix = ".dead";
 
  private:
+  Result<Route> declare(const QueueEntry& q, const std::vector<std::unique_ptr<DriverInstance>>& drivers);
+
   Map routes_;
+  std::vector<const Route*> ordered_;
+  std::deque<QueueEntry> auto_entries_;  // entries of core-declared queues (stable addresses)
 };
 
 }  // namespace qplug::detail

@@ -2,9 +2,10 @@
 // queue info, permission checks, stop.
 #include "runtime/runtime_impl.hpp"
 
+#include <qplug/sdk/versioned.hpp>
+
 #include "runtime/abi_status.hpp"
 #include "runtime/consumer_state.hpp"
-#include <qplug/sdk/versioned.hpp>
 
 namespace qplug {
 
@@ -71,7 +72,8 @@ Status RuntimeImpl::check_permission(const SecurityContext* security, std::strin
                                      std::string_view resource) const {
   static const std::vector<std::string> kNoPolicies;
   const Actor* actor = security != nullptr ? security->actor : nullptr;
-  const Decision d = evaluator_.evaluate(actor, security != nullptr ? security->policies : kNoPolicies, action, resource);
+  const Decision d =
+      evaluator_.evaluate(actor, security != nullptr ? security->policies : kNoPolicies, action, resource);
   if (d.allowed) return ok_status();
   std::string msg = "permission denied: actor '" + (actor != nullptr ? actor->id : std::string("<host>")) +
                     "' may not '" + std::string(action) + "'";
@@ -87,9 +89,9 @@ Status RuntimeImpl::check_permission(const SecurityContext* security, std::strin
 
 std::vector<RouteInfo> RuntimeImpl::routes() const {
   std::vector<RouteInfo> out;
-  for (const QueueEntry& q : config_.queues) {
-    const Route* r = router_ ? router_->find(q.id) : nullptr;
-    if (r == nullptr) continue;
+  if (!router_) return out;
+  for (const Route* r : router_->ordered()) {
+    const QueueEntry& q = *r->entry;
     RouteInfo ri;
     ri.queue_id = q.id;
     ri.queue_name = q.queue_name.empty() ? q.id.substr(q.id.find(':') + 1) : q.queue_name;
@@ -97,7 +99,12 @@ std::vector<RouteInfo> RuntimeImpl::routes() const {
     ri.driver_id = r->driver->entry().id;
     ri.driver_name = r->driver->entry().driver;
     ri.plugin_file = r->driver->plugin().path;
-    ri.dead_letter = q.dead_letter.queue;
+    ri.dead_letter = r->dead_letter != nullptr ? r->dead_letter->entry->id : std::string();
+    ri.dead_letter_configured = r->dead_letter_configured;
+    ri.auto_declared = r->auto_declared;
+    ri.capabilities = r->driver->vt()->capabilities;
+    ri.max_attempts = r->max_attempts;
+    ri.initial_backoff_ms = q.retry.initial_backoff_ms;
     out.push_back(std::move(ri));
   }
   return out;

@@ -1,6 +1,22 @@
 // subscription.cpp -- Runtime::subscribe and the Subscription handle.
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+
 #include "runtime/consumer_state.hpp"
 #include "runtime/runtime_impl.hpp"
+
+namespace qplug {
+
+std::string unique_consumer_name(std::string_view base) {
+  static std::atomic<uint64_t> next{0};
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "host");
+  return std::string(base) + "-" + host + "-" + std::to_string(getpid()) + "-" + std::to_string(++next);
+}
+
+}  // namespace qplug
 
 namespace qplug::detail {
 namespace {
@@ -13,6 +29,8 @@ class SubscriptionImpl final : public Subscription {
   const std::string& queue_id() const override { return state_->queue_id(); }
   uint64_t processed() const override { return state_->processed(); }
   int64_t running() const override { return state_->running(); }
+  int64_t retries_outstanding() const override { return state_->retries_outstanding(); }
+  SubscriptionCounters counters() const override { return state_->counters(); }
 
  private:
   std::shared_ptr<ConsumerState> state_;
@@ -20,7 +38,8 @@ class SubscriptionImpl final : public Subscription {
 
 Status validate_options(std::string_view queue_id, const ConsumerOptions& opts, const HandlerFactory& factory) {
   const std::string where = "subscribe to '" + std::string(queue_id) + "': ";
-  if (opts.concurrency < 1) return invalid_error(where + "concurrency must be >= 1, got " + std::to_string(opts.concurrency));
+  if (opts.concurrency < 1)
+    return invalid_error(where + "concurrency must be >= 1, got " + std::to_string(opts.concurrency));
   if (opts.prefetch < 1) return invalid_error(where + "prefetch must be >= 1, got " + std::to_string(opts.prefetch));
   if (opts.shutdown_timeout.count() < 0) return invalid_error(where + "shutdown_timeout must be >= 0");
   if (!factory) return invalid_error(where + "no handler");
