@@ -193,6 +193,49 @@ TEST_F(Full, CloseWhileConsumingIsClean) {
   EXPECT_EQ(got.callbacks_running.load(), 0);
 }
 
+// A callback that settles while its consumer's unsubscribe() waits for it:
+// driver.h lets that settle() answer OK (consumed) or CANCELED (the broker
+// gets the message back). Either way nothing is lost or consumed twice.
+TEST_F(Full, SettleInsideCallbackRacingUnsubscribeLosesNothing) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->publish(make_message("race", "x")), QPLUG_OK);
+  std::atomic<bool> entered{false}, unsubscribing{false};
+  Collector got;
+  auto c = std::make_unique<Consumer>(*q, got, [&](const Received&) {
+    entered.store(true);
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    while (!unsubscribing.load() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // Widen the race: let unsubscribe() get as far as waiting for this
+    // callback before it settles (not an assertion; both outcomes are valid).
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return QPLUG_ACK;
+  });
+  ASSERT_TRUE(c->ok()) << describe(c->status());
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (!entered.load() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(entered.load()) << "no delivery";
+  unsubscribing.store(true);
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(c->unsubscribe(&st), QPLUG_OK) << describe(st);
+  c.reset();
+  auto first = got.snapshot();
+  ASSERT_EQ(first.size(), 1u);
+  const int32_t rc = first[0].callback_settle_rc;
+  ASSERT_TRUE(rc == QPLUG_OK || rc == QPLUG_CANCELED) << "settle inside the callback returned " << rc;
+
+  Collector again;
+  Consumer c2(*q, again, nullptr);
+  if (rc == QPLUG_CANCELED) {
+    EXPECT_TRUE(again.wait_for(1)) << "settle answered CANCELED but the broker did not redeliver the message";
+  } else {
+    quiet_period();
+    EXPECT_EQ(again.count(), 0u) << "settle answered OK but the message came back";
+  }
+}
+
 TEST_F(Full, BrokerRestartMidStream) {
   const Target& t = target();
   if (!t.restart_broker) GTEST_SKIP() << "target cannot restart its broker (in-process or no restart hook)";
