@@ -3,8 +3,9 @@
 # checks formatting, installs dependencies and brokers, builds Release with g++
 # (as users build), starts the brokers on loopback ports, runs every ctest
 # suite, builds the whole tree once more as Release with clang++ and runs its
-# broker-free tests, then the sanitizer builds (ASan+UBSan everything, TSan the
-# multi-threaded parts), stops the brokers and prints how long each stage took.
+# broker-free tests, then the sanitizer builds (ASan+UBSan: every test but the
+# bench smoke tests; TSan: the multi-threaded parts), stops the brokers and
+# prints how long each stage took.
 #
 #   tools/test.sh            everything (what .ci/run runs)
 #   tools/test.sh --no-asan  skip the sanitizer builds, ASan and TSan (faster local loop)
@@ -20,7 +21,7 @@ asan=1
 for a in "$@"; do
   case "$a" in
     --no-asan) asan=0 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option '$a'" >&2; exit 2 ;;
   esac
 done
