@@ -67,7 +67,7 @@ inline void raw_cmd(redisContext* c, const char* fmt, const std::string& a, cons
 
 // Message IDs as long as the UUIDv7s qplug assigns, so both sides store the same bytes.
 inline std::string raw_id(int i) {
-  std::string id = "m" + std::to_string(i);
+  std::string id = 'm' + std::to_string(i);
   id.resize(36, '0');
   return id;
 }

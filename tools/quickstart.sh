@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc)" --target qplug qplug_memory quickstart
 echo "--- qplug run examples/quickstart/app.yaml --exit-when-idle"
 exec ./build/bin/qplug run examples/quickstart/app.yaml --exit-when-idle

@@ -128,7 +128,7 @@ class LuaToValue {
       lua_rawgeti(L_, index, i);
       bool ok = convert(-1, &(*arr)[static_cast<size_t>(i - 1)], depth + 1);
       lua_pop(L_, 1);
-      if (!ok) return prefix("[" + std::to_string(i) + "]");
+      if (!ok) return prefix('[' + std::to_string(i) + ']');
     }
     return true;
   }

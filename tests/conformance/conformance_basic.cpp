@@ -152,7 +152,7 @@ TEST_F(Basic, UnsubscribeIsQuiescentAndIdempotent) {
   auto q = declare_unique();
   ASSERT_TRUE(q);
   constexpr int kCount = 500;
-  for (int i = 0; i < kCount; ++i) ASSERT_EQ(q->publish(make_message("u" + std::to_string(i), "x")), QPLUG_OK);
+  for (int i = 0; i < kCount; ++i) ASSERT_EQ(q->publish(make_message('u' + std::to_string(i), "x")), QPLUG_OK);
   Collector got;
   auto c = std::make_unique<Consumer>(*q, got, nullptr, 1);
   ASSERT_TRUE(c->ok()) << describe(c->status());
@@ -184,7 +184,7 @@ TEST_F(Basic, SettleFromAnotherThread) {
   Collector got;
   Consumer c(*q, got, [](const Received&) { return kHold; }, 10);
   ASSERT_TRUE(c.ok()) << describe(c.status());
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(q->publish(make_message("t" + std::to_string(i), "x")), QPLUG_OK);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(q->publish(make_message('t' + std::to_string(i), "x")), QPLUG_OK);
   ASSERT_TRUE(got.wait_for(5));
   std::vector<int32_t> codes;
   std::thread settler([&] { codes = got.settle_held(QPLUG_ACK); });
@@ -220,7 +220,7 @@ TEST_F(Basic, HostSettlingOneAtATimeAtFullPrefetchGetsEverything) {
   Collector got;
   Consumer c(*q, got, [](const Received&) { return kHold; }, kPrefetch);
   ASSERT_TRUE(c.ok()) << describe(c.status());
-  for (size_t i = 0; i < kMessages; ++i) ASSERT_EQ(q->publish(make_message("h" + std::to_string(i), "x")), QPLUG_OK);
+  for (size_t i = 0; i < kMessages; ++i) ASSERT_EQ(q->publish(make_message('h' + std::to_string(i), "x")), QPLUG_OK);
   for (size_t i = 0; i < kMessages; ++i) {
     ASSERT_TRUE(got.wait_for(i + 1)) << "delivery " << i + 1 << " never came while " << got.outstanding()
                                      << " deliveries were held";
@@ -310,7 +310,7 @@ TEST_F(Basic, AsyncPublishCompletesExactlyOnce) {
   std::vector<DoneCounter> done(kBatches);
   for (int b = 0; b < kBatches; ++b) {
     std::vector<sdk::OwnedMessage> ms;
-    for (int i = 0; i < 3; ++i) ms.push_back(make_message("a" + std::to_string(b * 3 + i), "x"));
+    for (int i = 0; i < 3; ++i) ms.push_back(make_message('a' + std::to_string(b * 3 + i), "x"));
     std::vector<const qplug_message*> ptrs;
     for (auto& m : ms) ptrs.push_back(&m.view());
     qplug_status st = sdk::make_status();

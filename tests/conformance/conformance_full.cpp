@@ -46,14 +46,14 @@ TEST_F(Full, TwentyPublishersTenConsumersLoseNothing) {
   for (int p = 0; p < kPublishers; ++p)
     publishers.emplace_back([&, p] {
       for (int i = 0; i < kEach; ++i)
-        if (q->publish_retrying(make_message("p" + std::to_string(p) + "-" + std::to_string(i), "x")) != QPLUG_OK)
+        if (q->publish_retrying(make_message('p' + std::to_string(p) + "-" + std::to_string(i), "x")) != QPLUG_OK)
           failures.fetch_add(1);
     });
   for (auto& t : publishers) t.join();
   EXPECT_EQ(failures.load(), 0);
   std::set<std::string> sent;
   for (int p = 0; p < kPublishers; ++p)
-    for (int i = 0; i < kEach; ++i) sent.insert("p" + std::to_string(p) + "-" + std::to_string(i));
+    for (int i = 0; i < kEach; ++i) sent.insert('p' + std::to_string(p) + "-" + std::to_string(i));
   ASSERT_TRUE(got.wait_until([&](const auto& v) { return has_all(v, sent.size()); }))
       << "got " << got.count() << " of " << sent.size();
   quiet_period();
@@ -66,7 +66,7 @@ TEST_F(Full, UnsubscribeWithUnsettledDeliveriesLosesNothing) {
   constexpr size_t kCount = 50, kPrefetch = 10;
   std::set<std::string> sent;
   for (size_t i = 0; i < kCount; ++i) {
-    std::string id = "r" + std::to_string(i);
+    std::string id = 'r' + std::to_string(i);
     sent.insert(id);
     ASSERT_EQ(q->publish(make_message(id, "x")), QPLUG_OK);
   }
@@ -110,7 +110,7 @@ TEST_F(Full, PrefetchIsNeverExceeded) {
   auto q = declare_unique();
   ASSERT_TRUE(q);
   constexpr size_t kCount = 200, kPrefetch = 5;
-  for (size_t i = 0; i < kCount; ++i) ASSERT_EQ(q->publish(make_message("f" + std::to_string(i), "x")), QPLUG_OK);
+  for (size_t i = 0; i < kCount; ++i) ASSERT_EQ(q->publish(make_message('f' + std::to_string(i), "x")), QPLUG_OK);
   Collector got;
   Consumer c(*q, got, [](const Received&) { return kHold; }, kPrefetch);
   ASSERT_TRUE(c.ok()) << describe(c.status());
@@ -153,7 +153,7 @@ TEST_F(Full, ConsumerGroupsEachSeeEveryMessage) {
   ASSERT_TRUE(a.ok()) << describe(a.status());
   ASSERT_TRUE(b.ok()) << describe(b.status());
   quiet_period();  // groups created before the first publish
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(q->publish(make_message("g" + std::to_string(i), "x")), QPLUG_OK);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(q->publish(make_message('g' + std::to_string(i), "x")), QPLUG_OK);
   EXPECT_TRUE(g1.wait_until([](const auto& v) { return has_all(v, 20); })) << "group one got " << g1.count();
   EXPECT_TRUE(g2.wait_until([](const auto& v) { return has_all(v, 20); })) << "group two got " << g2.count();
 }
@@ -166,7 +166,7 @@ TEST_F(Full, CloseWhileConsumingIsClean) {
   auto c2 = std::make_unique<Consumer>(*q, got, [](const Received&) { return kHold; }, 10, 1);
   ASSERT_TRUE(c1->ok() && c2->ok());
   std::vector<sdk::OwnedMessage> batch;
-  for (int i = 0; i < 100; ++i) batch.push_back(make_message("w" + std::to_string(i), "x"));
+  for (int i = 0; i < 100; ++i) batch.push_back(make_message('w' + std::to_string(i), "x"));
   size_t accepted = 0;
   ASSERT_EQ(q->publish_batch(batch, &accepted), QPLUG_OK);
   ASSERT_TRUE(got.wait_for(5));
@@ -191,6 +191,49 @@ TEST_F(Full, CloseWhileConsumingIsClean) {
   EXPECT_EQ(done.calls.load(), 1) << "async publish completion not called exactly once by close()";
   EXPECT_EQ(got.callbacks_total.load(), at_unsubscribe);
   EXPECT_EQ(got.callbacks_running.load(), 0);
+}
+
+// A callback that settles while its consumer's unsubscribe() waits for it:
+// driver.h lets that settle() answer OK (consumed) or CANCELED (the broker
+// gets the message back). Either way nothing is lost or consumed twice.
+TEST_F(Full, SettleInsideCallbackRacingUnsubscribeLosesNothing) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->publish(make_message("race", "x")), QPLUG_OK);
+  std::atomic<bool> entered{false}, unsubscribing{false};
+  Collector got;
+  auto c = std::make_unique<Consumer>(*q, got, [&](const Received&) {
+    entered.store(true);
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    while (!unsubscribing.load() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // Widen the race: let unsubscribe() get as far as waiting for this
+    // callback before it settles (not an assertion; both outcomes are valid).
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return QPLUG_ACK;
+  });
+  ASSERT_TRUE(c->ok()) << describe(c->status());
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (!entered.load() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(entered.load()) << "no delivery";
+  unsubscribing.store(true);
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(c->unsubscribe(&st), QPLUG_OK) << describe(st);
+  c.reset();
+  auto first = got.snapshot();
+  ASSERT_EQ(first.size(), 1u);
+  const int32_t rc = first[0].callback_settle_rc;
+  ASSERT_TRUE(rc == QPLUG_OK || rc == QPLUG_CANCELED) << "settle inside the callback returned " << rc;
+
+  Collector again;
+  Consumer c2(*q, again, nullptr);
+  if (rc == QPLUG_CANCELED) {
+    EXPECT_TRUE(again.wait_for(1)) << "settle answered CANCELED but the broker did not redeliver the message";
+  } else {
+    quiet_period();
+    EXPECT_EQ(again.count(), 0u) << "settle answered OK but the message came back";
+  }
 }
 
 TEST_F(Full, BrokerRestartMidStream) {

@@ -50,6 +50,7 @@ struct Received {
   sdk::OwnedMessage message;
   qplug_delivery* delivery = nullptr;  // nullptr once settled
   int consumer = 0;                    // which Consumer got it
+  int32_t callback_settle_rc = -1;     // settle()'s code when settled inside the callback; -1 if held
 };
 
 // What a consumer does with a delivery: return a qplug_disposition to settle
@@ -77,8 +78,11 @@ class Collector {
   std::atomic<int> callbacks_running{0};
   std::atomic<size_t> callbacks_total{0};
 
-  // Called from deliver callbacks (through Consumer).
-  void on_delivery(int consumer, qplug_delivery* d, const qplug_message* m, const Policy& policy);
+  // Called from deliver callbacks (through Consumer). `unsubscribing` is the
+  // consumer's flag, set before its unsubscribe() starts: from then on the ABI
+  // lets settle() return CANCELED (the broker gets the message back).
+  void on_delivery(int consumer, qplug_delivery* d, const qplug_message* m, const Policy& policy,
+                   const std::atomic<bool>& unsubscribing);
 
  private:
   std::mutex mu_;
@@ -108,6 +112,7 @@ class Consumer {
   Policy policy_;
   int index_;
   std::string group_;
+  std::atomic<bool> unsubscribing_{false};  // set before the first unsubscribe() call
   qplug_consumer* handle_ = nullptr;
   const qplug_driver_v1* vt_;
   qplug_status st_ = sdk::make_status();

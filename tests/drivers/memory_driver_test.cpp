@@ -148,7 +148,7 @@ struct Subscriber {
 
 std::vector<std::string> ids_of(int publisher, int count) {
   std::vector<std::string> ids;
-  for (int i = 0; i < count; ++i) ids.push_back("p" + std::to_string(publisher) + "-" + std::to_string(i));
+  for (int i = 0; i < count; ++i) ids.push_back('p' + std::to_string(publisher) + "-" + std::to_string(i));
   return ids;
 }
 
@@ -222,7 +222,7 @@ TEST(MemoryDriverStress, FullQueueAcceptsThePrefixThatFitsThenFailsRetryable) {
   MemoryQueue mq({{"max_length", "3"}, {"publish_timeout_ms", "20"}});
   ASSERT_NE(mq.q(), nullptr);
   std::vector<qplug::sdk::OwnedMessage> owned;
-  for (int i = 0; i < 5; ++i) owned.push_back(message("m" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i) owned.push_back(message('m' + std::to_string(i)));
   std::vector<const qplug_message*> ptrs;
   for (auto& m : owned) ptrs.push_back(&m.view());
   size_t accepted = 99;

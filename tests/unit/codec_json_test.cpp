@@ -186,7 +186,7 @@ TEST(CodecJsonTest, StringsAreWrittenExactlyAsRapidJsonWritesThem) {
     // Invalid UTF-8 anywhere (in a word or the tail) is still refused.
     for (size_t pos = 0; pos <= len; ++pos) {
       std::string bad(len, 'a');
-      bad.insert(pos, "\xff");
+      bad.insert(pos, 1, '\xff');
       std::string out;
       EXPECT_EQ(json().encode(Value(bad), &out).kind(), ErrorKind::INVALID) << "length " << len << ", at " << pos;
     }

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config ninja-build
+  build-essential cmake pkg-config ninja-build clang clang-format
   libyaml-cpp-dev rapidjson-dev libmsgpack-cxx-dev libboost-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   lua5.4 liblua5.4-dev

@@ -52,7 +52,7 @@ Status parse_entries(FileContext& fc, const YAML::Node& entries, Config* out) {
   int index = 0;
   for (const YAML::Node& node : entries) {
     ++index;
-    EntryContext ec{&fc, "#" + std::to_string(index), "?", config::yaml_line(node)};
+    EntryContext ec{&fc, '#' + std::to_string(index), "?", config::yaml_line(node)};
     if (!node.IsMap()) return ec.error(node, "an entry must be a map with 'kind' and 'name'");
     std::string kind;
     Status st = config::read_string(ec, node, "kind", &kind, true);

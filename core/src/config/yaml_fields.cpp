@@ -15,6 +15,9 @@ constexpr int kMaxFlattenDepth = 32;
 // YAML aliases can make a small file expand exponentially ("billion laughs").
 constexpr size_t kMaxFlattenedSettings = 4096;
 
+// Messages start with '\'' + field_name(...), a char: a one-character string
+// literal before a temporary std::string trips GCC 12's bogus -Wrestrict at
+// -O3 (GCC PR 105329), which breaks a Release build with -Werror.
 std::string field_name(const char* key, const std::string& field) { return field.empty() ? key : field; }
 
 // The field's node, or an undefined node; never throws (map checked first).
@@ -83,10 +86,10 @@ Status read_string(const EntryContext& ec, const YAML::Node& map, const char* ke
                    const std::string& field) {
   YAML::Node n = field_node(map, key);
   if (!present(n) || (n.IsScalar() && n.Scalar().empty())) {
-    if (required) return ec.error(n, "'" + field_name(key, field) + "' is required");
+    if (required) return ec.error(n, '\'' + field_name(key, field) + "' is required");
     return ok_status();
   }
-  if (!n.IsScalar()) return ec.error(n, "'" + field_name(key, field) + "' must be a string");
+  if (!n.IsScalar()) return ec.error(n, '\'' + field_name(key, field) + "' must be a string");
   *out = n.Scalar();
   return ok_status();
 }
@@ -97,7 +100,7 @@ Status read_int(const EntryContext& ec, const YAML::Node& map, const char* key, 
   if (!present(n)) return ok_status();
   int64_t v = 0;
   if (!n.IsScalar() || !parse_int(n.Scalar(), &v) || v < min || v > max) {
-    return ec.error(n, "'" + field_name(key, field) + "' must be an integer in [" + std::to_string(min) + ", " +
+    return ec.error(n, '\'' + field_name(key, field) + "' must be an integer in [" + std::to_string(min) + ", " +
                            std::to_string(max) + "]");
   }
   *out = v;
@@ -110,7 +113,7 @@ Status read_double(const EntryContext& ec, const YAML::Node& map, const char* ke
   if (!present(n)) return ok_status();
   double v = 0;
   if (!n.IsScalar() || !parse_double(n.Scalar(), &v) || v < min || v > max) {
-    return ec.error(n, "'" + field_name(key, field) + "' must be a number in [" + std::to_string(min) + ", " +
+    return ec.error(n, '\'' + field_name(key, field) + "' must be a number in [" + std::to_string(min) + ", " +
                            std::to_string(max) + "]");
   }
   *out = v;

@@ -151,7 +151,8 @@ TEST_F(AmqpIntegration, BrokerRestartDuringTenThousandMessagesLosesNone) {
   int retries = 0;
   for (int base = 0; base < kTotal; base += kBatch) {
     std::vector<OwnedMessage> batch;
-    for (int i = base; i < base + kBatch; ++i) batch.push_back(message("m" + std::to_string(i), "payload " + std::to_string(i)));
+    for (int i = base; i < base + kBatch; ++i)
+      batch.push_back(message('m' + std::to_string(i), "payload " + std::to_string(i)));
     std::vector<const qplug_message*> ptrs;
     for (auto& m : batch) ptrs.push_back(&m.view());
     for (int attempt = 0;; ++attempt) {

@@ -139,7 +139,7 @@ TEST_F(RedisIntegration, KilledConsumerProcessIsReclaimedByAnotherProcess) {
   qplug_status st = sdk::make_status();
   std::set<std::string> sent;
   for (int i = 0; i < kCount; ++i) {
-    sdk::OwnedMessage m = message("k" + std::to_string(i), "payload");
+    sdk::OwnedMessage m = message('k' + std::to_string(i), "payload");
     const qplug_message* p = &m.view();
     ASSERT_EQ(vt_->publish(q_, &p, 1, nullptr, nullptr, nullptr, nullptr, &st), QPLUG_OK) << st.message;
     sent.insert(m.id);
@@ -184,7 +184,7 @@ TEST_F(RedisIntegration, BrokerRestartDuringTenThousandMessagesLosesNothing) {
   std::thread publisher([&] {
     for (int i = 0; i < kCount; i += kBatch) {
       std::vector<sdk::OwnedMessage> batch;
-      for (int j = i; j < i + kBatch; ++j) batch.push_back(message("m" + std::to_string(j), "x"));
+      for (int j = i; j < i + kBatch; ++j) batch.push_back(message('m' + std::to_string(j), "x"));
       std::vector<const qplug_message*> ptrs;
       for (auto& m : batch) ptrs.push_back(&m.view());
       size_t done = 0;
@@ -214,7 +214,7 @@ TEST_F(RedisIntegration, BrokerRestartDuringTenThousandMessagesLosesNothing) {
   EXPECT_TRUE(complete) << "received " << got.count() << " unique of " << kCount;
   std::set<std::string> missing;
   for (int i = 0; i < kCount; ++i)
-    if (got.got.count("m" + std::to_string(i)) == 0) missing.insert("m" + std::to_string(i));
+    if (got.got.count('m' + std::to_string(i)) == 0) missing.insert('m' + std::to_string(i));
   EXPECT_TRUE(missing.empty()) << missing.size() << " lost, first " << *missing.begin();
   std::printf("restart: %d publish retries\n", retries.load());
 }
@@ -270,7 +270,7 @@ TEST_F(RedisIntegration, AcksFromHostThreadsAllReachTheBrokerExactlyOnce) {
   // while it blocks in XREADGROUP.
   for (int i = 0; i < kCount; i += kBatch) {
     std::vector<sdk::OwnedMessage> batch;
-    for (int j = i; j < i + kBatch; ++j) batch.push_back(message("m" + std::to_string(j), "x"));
+    for (int j = i; j < i + kBatch; ++j) batch.push_back(message('m' + std::to_string(j), "x"));
     std::vector<const qplug_message*> ptrs;
     for (auto& m : batch) ptrs.push_back(&m.view());
     ASSERT_EQ(vt_->publish(q_, ptrs.data(), ptrs.size(), nullptr, nullptr, nullptr, nullptr, &st), QPLUG_OK)
@@ -295,7 +295,7 @@ TEST_F(RedisIntegration, AcksFromHostThreadsAllReachTheBrokerExactlyOnce) {
   EXPECT_TRUE(drained) << "entries still pending in the group: " << run_command(pending_cmd);
   // Nothing redelivered but the nacked ones, each exactly once with attempts 2.
   for (int i = 0; i < kCount; ++i) {
-    std::string id = "m" + std::to_string(i);
+    std::string id = 'm' + std::to_string(i);
     std::vector<uint32_t> expect = i % 7 == 0 ? std::vector<uint32_t>{1, 2} : std::vector<uint32_t>{1};
     EXPECT_EQ(host.attempts[id], expect) << id;
   }
@@ -338,7 +338,7 @@ TEST_F(RedisIntegration, DeliveriesOfOneReadStayValidUntilEachIsSettled) {
   qplug_status st = sdk::make_status();
   std::vector<sdk::OwnedMessage> batch;
   for (int i = 0; i < kCount; ++i) {
-    std::string id = "v" + std::to_string(i);
+    std::string id = 'v' + std::to_string(i);
     sdk::OwnedMessage m = message(id, "body of " + id);
     m.headers.push_back({"n", QPLUG_VALUE_INT64, i, 0, ""});
     m.headers.push_back({"tag", QPLUG_VALUE_STRING, 0, 0, "tag-" + id});
