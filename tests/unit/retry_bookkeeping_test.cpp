@@ -79,7 +79,7 @@ TEST(RateLimitedLogTest, WritesAtMostNPerSecondThenReportsSuppressed) {
 
 TEST(CoreHeadersTest, TakeCoreHeadersHidesThemAndReadsTheirValues) {
   Headers h = {{"a", std::string("1")},
-               {"x-qplug-attempts", int64_t{3}},
+               {"x-qplug-prior-attempts", int64_t{3}},
                {"x-qplug-expires-at", int64_t{12345}},
                {"x-qplug-future", true}};
   const CoreHeaderValues v = take_core_headers(&h);

@@ -7,7 +7,7 @@
 //   ttl    ms or a duration; the core stamps x-qplug-expires-at (wall ms)
 //          once, so a republish (retry) keeps the original deadline.
 // Delivery side: x-qplug-* headers are the core's bookkeeping and are hidden
-// from handlers; x-qplug-attempts carries the attempts made before a retry
+// from handlers; x-qplug-prior-attempts carries the attempts made before a retry
 // copy was republished, x-qplug-expires-at the ttl deadline.
 #pragma once
 
@@ -28,7 +28,9 @@ inline constexpr std::string_view kDelayHeader = "delay";
 inline constexpr std::string_view kTtlHeader = "ttl";
 inline constexpr std::string_view kPriorityHeader = "priority";
 inline constexpr std::string_view kCorePrefix = "x-qplug-";
-inline constexpr std::string_view kAttemptsHeader = "x-qplug-attempts";
+// Not "x-qplug-attempts": the amqp driver writes that one on its own
+// NACK_REQUEUE copies and strips it on delivery.
+inline constexpr std::string_view kAttemptsHeader = "x-qplug-prior-attempts";
 inline constexpr std::string_view kExpiresAtHeader = "x-qplug-expires-at";
 
 // Milliseconds since the Unix epoch (the clock ttl deadlines use).
@@ -42,7 +44,7 @@ Status append_publish_headers(const Route& route, const Headers& headers, std::v
 
 // What the core's own headers said about a delivered message.
 struct CoreHeaderValues {
-  uint32_t prior_attempts = 0;  // x-qplug-attempts
+  uint32_t prior_attempts = 0;  // x-qplug-prior-attempts
   int64_t expires_at_ms = 0;    // x-qplug-expires-at; 0 = never
 };
 
