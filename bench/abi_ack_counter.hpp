@@ -7,9 +7,8 @@
 // as ~17% of all cycles in memory_bench).
 #pragma once
 
-#include <qplug/driver.h>
-
 #include <benchmark/benchmark.h>
+#include <qplug/driver.h>
 
 #include <atomic>
 #include <cstdint>

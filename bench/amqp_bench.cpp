@@ -21,15 +21,19 @@
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <qplug/driver.h>
-#include <qplug/sdk/versioned.hpp>
+
 #include <qplug/loader.hpp>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/status.hpp>
 #include <qplug/sdk/url.hpp>
+#include <qplug/sdk/versioned.hpp>
 #ifdef QPLUG_BENCH_RUNTIME
 #include <qplug/config.hpp>
 #include <qplug/runtime.hpp>
 #endif
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -40,8 +44,6 @@
 #include <cstring>
 #include <mutex>
 #include <string>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -121,7 +123,8 @@ amqp_connection_state_t raw_connect(const Target& t) {
   amqp_connection_state_t c = amqp_new_connection();
   amqp_socket_t* s = amqp_tcp_socket_new(c);
   if (amqp_socket_open(s, t.host.c_str(), t.port) != AMQP_STATUS_OK) die("raw: cannot connect to " + t.url);
-  if (amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, t.user.c_str(), t.password.c_str()).reply_type != AMQP_RESPONSE_NORMAL)
+  if (amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, t.user.c_str(), t.password.c_str()).reply_type !=
+      AMQP_RESPONSE_NORMAL)
     die("raw: login failed");
   amqp_channel_open(c, 1);
   if (amqp_get_rpc_reply(c).reply_type != AMQP_RESPONSE_NORMAL) die("raw: channel.open failed");
@@ -178,7 +181,8 @@ double raw_consume(const Target& t, const std::string& q, int n) {
   for (int i = 0; i < n; ++i) {
     amqp_envelope_t env;
     amqp_maybe_release_buffers(c);
-    if (amqp_consume_message(c, &env, nullptr, 0).reply_type != AMQP_RESPONSE_NORMAL) die("raw: consume_message failed");
+    if (amqp_consume_message(c, &env, nullptr, 0).reply_type != AMQP_RESPONSE_NORMAL)
+      die("raw: consume_message failed");
     amqp_basic_ack(c, 1, env.delivery_tag, 0);
     amqp_destroy_envelope(&env);
   }
@@ -230,8 +234,8 @@ double qplug_publish(const qplug_driver_v1* vt, qplug_queue* q, int n) {
     qplug_status st = qplug::sdk::make_status();
     int32_t rc = vt->publish(
         q, ptrs.data(), k, nullptr,
-        [](void* ud, const qplug_status* s, size_t) { static_cast<Counter*>(ud)->add(s->code == QPLUG_OK); }, &cnt, nullptr,
-        &st);
+        [](void* ud, const qplug_status* s, size_t) { static_cast<Counter*>(ud)->add(s->code == QPLUG_OK); }, &cnt,
+        nullptr, &st);
     if (rc != QPLUG_OK) die(std::string("qplug publish: ") + st.message);
   }
   cnt.wait(batches);
@@ -268,12 +272,14 @@ double qplug_consume(const qplug_driver_v1* vt, qplug_queue* q, int n) {
 std::unique_ptr<qplug::Runtime> runtime_open(const Target& t, const std::string& queue) {
   std::string qopts = "queue_expiry: 300s";
   if (opt.transient) qopts += ", durable: false, persistent: false";
-  std::string yaml = "version: 1\nnamespace: bench\nentries:\n"
-                     "  - {kind: queue.driver.amqp, name: rabbit, plugin: '" QPLUG_AMQP_PLUGIN "', url: '" + t.url +
-                     "', client_name: qplug-bench-runtime" +
-                     (opt.window > 0 ? ", confirm_window: " + std::to_string(opt.window) : std::string()) + "}\n"
-                     "  - {kind: queue.queue, name: q, driver: rabbit, queue_name: " + queue +
-                     ", driver_options: {amqp: {" + qopts + "}}}\n";
+  std::string yaml =
+      "version: 1\nnamespace: bench\nentries:\n"
+      "  - {kind: queue.driver.amqp, name: rabbit, plugin: '" QPLUG_AMQP_PLUGIN "', url: '" +
+      t.url + "', client_name: qplug-bench-runtime" +
+      (opt.window > 0 ? ", confirm_window: " + std::to_string(opt.window) : std::string()) +
+      "}\n"
+      "  - {kind: queue.queue, name: q, driver: rabbit, queue_name: " +
+      queue + ", driver_options: {amqp: {" + qopts + "}}}\n";
   auto cfg = qplug::parse_config(yaml, "amqp_bench.yaml");
   if (!cfg.ok()) die("runtime config: " + cfg.status().to_string());
   auto rt = qplug::Runtime::create(std::move(*cfg));
@@ -331,13 +337,20 @@ int main(int argc, char** argv) {
       if (v <= 0) die("bad value for " + a);
       return v;
     };
-    if (a == "--messages") opt.messages = next();
-    else if (a == "--rounds") opt.rounds = next();
-    else if (a == "--batch") opt.batch = next();
-    else if (a == "--window") opt.window = next();
-    else if (a == "--transient") opt.transient = true;
-    else if (a == "--broker-pid") opt.broker_pid = next();
-    else die("unknown argument " + a + " (--messages N --rounds R --batch B --window W --transient --broker-pid P)");
+    if (a == "--messages")
+      opt.messages = next();
+    else if (a == "--rounds")
+      opt.rounds = next();
+    else if (a == "--batch")
+      opt.batch = next();
+    else if (a == "--window")
+      opt.window = next();
+    else if (a == "--transient")
+      opt.transient = true;
+    else if (a == "--broker-pid")
+      opt.broker_pid = next();
+    else
+      die("unknown argument " + a + " (--messages N --rounds R --batch B --window W --transient --broker-pid P)");
   }
   const int n = opt.messages;
   Target t;
@@ -359,7 +372,8 @@ int main(int argc, char** argv) {
   for (auto& [k, v] : cfg) kv.push_back({{k.data(), k.size()}, {v.data(), v.size()}});
   qplug_status st = qplug::sdk::make_status();
   qplug_driver* d = vt->open(nullptr, kv.data(), kv.size(), &st);
-  if (d == nullptr) die(std::string("qplug open: ") + st.message + " (is rabbitmq up? tools/scripts/brokers.sh start rabbitmq)");
+  if (d == nullptr)
+    die(std::string("qplug open: ") + st.message + " (is rabbitmq up? tools/scripts/brokers.sh start rabbitmq)");
 
   std::string suffix = std::to_string(::getpid());
   std::string raw_q = "qplug-bench-raw-" + suffix, qp_q = "qplug-bench-qplug-" + suffix;
@@ -385,11 +399,15 @@ int main(int argc, char** argv) {
     auto qp_pub = [&] { return measured(n, &qp_cpu, [&] { return qplug_publish(vt, q, n); }); };
     auto raw_con = [&] { return measured(n, &rc_cpu, [&] { return raw_consume(t, raw_q, n); }); };
     auto qp_con = [&] { return measured(n, &qc_cpu, [&] { return qplug_consume(vt, q, n); }); };
-    if (raw_first) a = raw_pub(), b = qp_pub();
-    else b = qp_pub(), a = raw_pub();
+    if (raw_first)
+      a = raw_pub(), b = qp_pub();
+    else
+      b = qp_pub(), a = raw_pub();
     rp.push_back(a), qp.push_back(b), pub_ratio.push_back(b / a);
-    if (raw_first) a = raw_con(), b = qp_con();
-    else b = qp_con(), a = raw_con();
+    if (raw_first)
+      a = raw_con(), b = qp_con();
+    else
+      b = qp_con(), a = raw_con();
     rc.push_back(a), qc.push_back(b), con_ratio.push_back(b / a);
 #ifdef QPLUG_BENCH_RUNTIME
     rtp.push_back(measured(n, &rtp_cpu, [&] { return runtime_publish(*rt, n); }));
@@ -409,11 +427,12 @@ int main(int argc, char** argv) {
   const char* kind = opt.transient ? "transient messages, non-durable queue" : "persistent messages, durable queue";
   std::printf("amqp bench, %d messages of %zu bytes (%s), one connection each, median of %d interleaved round(s)\n", n,
               kBody.size(), kind, opt.rounds);
-  auto line = [&](const std::string& what, const std::vector<double>& rates, const Cpu& cpu, const std::vector<double>* base,
-                  const std::vector<double>* ratios) {
+  auto line = [&](const std::string& what, const std::vector<double>& rates, const Cpu& cpu,
+                  const std::vector<double>* base, const std::vector<double>* ratios) {
     std::printf("  %-40s %8.0f msg/s  cpu us/msg client %4.1f", what.c_str(), median(rates), median(cpu.client));
     if (opt.broker_pid > 0) std::printf(" broker %5.1f", median(cpu.broker));
-    if (base != nullptr) std::printf("  %.2fx raw (median of per-round ratios %.2fx)", median(rates) / median(*base), median(*ratios));
+    if (base != nullptr)
+      std::printf("  %.2fx raw (median of per-round ratios %.2fx)", median(rates) / median(*base), median(*ratios));
     std::printf("\n");
   };
   line("raw rabbitmq-c publish (confirm/100)", rp, rp_cpu, nullptr, nullptr);

@@ -10,23 +10,22 @@
 // which a loaded machine disturbs far less than wall-clock time.
 #include <benchmark/benchmark.h>
 #include <qplug/driver.h>
-#include <qplug/sdk/versioned.hpp>
-#include <qplug/loader.hpp>
-#include <qplug/lua.hpp>
-
-#include "abi_ack_counter.hpp"
-
-#include <lua.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
+#include <lua.hpp>
 #include <memory>
+#include <qplug/loader.hpp>
+#include <qplug/lua.hpp>
+#include <qplug/sdk/versioned.hpp>
 #include <string>
 #include <thread>
+
+#include "abi_ack_counter.hpp"
 
 namespace {
 
@@ -138,7 +137,8 @@ void dispatch(benchmark::State& state, qplug::HandlerFactory factory) {
       state.SkipWithError(sub.status().to_string().c_str());
       return;
     }
-    while ((*sub)->processed() < static_cast<uint64_t>(kMessages)) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    while ((*sub)->processed() < static_cast<uint64_t>(kMessages))
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
     auto elapsed = std::chrono::steady_clock::now() - start;
     cpu += process_cpu_seconds() - cpu_start;
     (*sub)->stop().ignore();

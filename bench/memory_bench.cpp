@@ -11,14 +11,8 @@
 //   BM_QplugMemory/P/C/B   through loader + qplug_driver_v1; consumers ack inside deliver_cb
 //   BM_RawMutexDeque/P/C   one push per lock, one pop per lock, the consumer drops the message
 // items_per_second is messages moved end to end (published, delivered, acked).
-#include <qplug/driver.h>
-#include <qplug/sdk/versioned.hpp>
-#include <qplug/loader.hpp>
-#include <qplug/sdk/status.hpp>
-
-#include "abi_ack_counter.hpp"
-
 #include <benchmark/benchmark.h>
+#include <qplug/driver.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -26,9 +20,14 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <qplug/loader.hpp>
+#include <qplug/sdk/status.hpp>
+#include <qplug/sdk/versioned.hpp>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "abi_ack_counter.hpp"
 
 namespace {
 
@@ -204,7 +203,12 @@ void BM_QplugMemory(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kMessagesPerIteration);
 }
 
-BENCHMARK(BM_RawMutexDeque)->ArgNames({"P", "C"})->Args({1, 1})->Args({4, 4})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RawMutexDeque)
+    ->ArgNames({"P", "C"})
+    ->Args({1, 1})
+    ->Args({4, 4})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_QplugMemory)
     ->ArgNames({"P", "C", "batch"})
     ->Args({1, 1, 1})

@@ -14,14 +14,13 @@
 // Usage: redis_api_bench [--messages N] [--rounds R] (default 100000, 5):
 // one-per-call cases use N/10 messages (they measure round trips), run in
 // interleaved slices of raw / C++ / Lua so that all see the same conditions.
-#include "redis_bench_raw.hpp"
-
 #include <qplug/config.hpp>
 #include <qplug/runtime.hpp>
-#ifdef QPLUG_BENCH_LUA
-#include <qplug/lua.hpp>
 
+#include "redis_bench_raw.hpp"
+#ifdef QPLUG_BENCH_LUA
 #include <lua.hpp>
+#include <qplug/lua.hpp>
 #endif
 
 #include <atomic>
@@ -35,13 +34,14 @@ namespace {
 
 using namespace redis_bench;
 
-std::string g_prefix;  // the driver's key_prefix: stream keys unique to this run
+std::string g_prefix;               // the driver's key_prefix: stream keys unique to this run
 constexpr int kOneCallSlices = 10;  // one-per-call cases alternate in this many slices
 
 std::unique_ptr<qplug::Runtime> open_runtime(int rounds) {
-  std::string yaml = "version: 1\nnamespace: bench\nentries:\n"
-                     "  - {kind: queue.driver.redis, name: redis, url: '" + g_url +
-                     "', max_pending: 1000000, key_prefix: '" + g_prefix + "'}\n";
+  std::string yaml =
+      "version: 1\nnamespace: bench\nentries:\n"
+      "  - {kind: queue.driver.redis, name: redis, url: '" +
+      g_url + "', max_pending: 1000000, key_prefix: '" + g_prefix + "'}\n";
   for (int r = 0; r < rounds; ++r)
     for (const char* what : {"batch", "single", "lua", "luabatch"})
       yaml += "  - {kind: queue.queue, name: r" + std::to_string(r) + "_" + what + ", driver: redis}\n";
@@ -155,10 +155,17 @@ double lua_run(lua_State* L, int n, const char* what) {
 // Building the 100-item table is part of the work, as building the
 // std::vector<Message> is on the C++ side.
 double lua_publish_batch(qplug::Runtime& rt, const std::string& queue_id, int n) {
-  lua_State* L = lua_with(rt, "local queue = require('queue')\nlocal body = string.rep('x', 100)\n"
-                              "function run(n)\n  for i = 1, n, " + std::to_string(kBatch) + " do\n"
-                              "    local items = {}\n    for j = 1, " + std::to_string(kBatch) + " do items[j] = body end\n"
-                              "    local ok, err = queue.publish_batch('" + queue_id + "', items, {tenant = 'acme', seq = 12345})\n"
+  lua_State* L = lua_with(rt,
+                          "local queue = require('queue')\nlocal body = string.rep('x', 100)\n"
+                          "function run(n)\n  for i = 1, n, " +
+                              std::to_string(kBatch) +
+                              " do\n"
+                              "    local items = {}\n    for j = 1, " +
+                              std::to_string(kBatch) +
+                              " do items[j] = body end\n"
+                              "    local ok, err = queue.publish_batch('" +
+                              queue_id +
+                              "', items, {tenant = 'acme', seq = 12345})\n"
                               "    if not ok then error(tostring(err)) end\n  end\nend\n");
   return lua_run(L, n, "Lua publish_batch");
 }
@@ -173,9 +180,12 @@ double lua_consume_ack(qplug::Runtime& rt, const std::string& queue_id, int n) {
 }
 
 double lua_publish_single(qplug::Runtime& rt, const std::string& queue_id, int n) {
-  lua_State* L = lua_with(rt, "local queue = require('queue')\nlocal body = string.rep('x', 100)\n"
-                              "function run(n)\n  for i = 1, n do\n"
-                              "    local ok, err = queue.publish('" + queue_id + "', body, {tenant = 'acme', seq = 12345})\n"
+  lua_State* L = lua_with(rt,
+                          "local queue = require('queue')\nlocal body = string.rep('x', 100)\n"
+                          "function run(n)\n  for i = 1, n do\n"
+                          "    local ok, err = queue.publish('" +
+                              queue_id +
+                              "', body, {tenant = 'acme', seq = 12345})\n"
                               "    if not ok then error(tostring(err)) end\n  end\nend\n");
   return lua_run(L, n, "Lua publish");
 }
@@ -231,10 +241,11 @@ int main(int argc, char** argv) {
     lua_con.push_back(lua_consume_ack(*rt, q + "luabatch", n));
 #endif
     auto last = [](const std::vector<double>& v) { return v.empty() ? 0.0 : v.back(); };
-    std::printf("  round %d: batch raw %.0f api %.0f lua %.0f | one raw %.0f api %.0f lua %.0f |"
-                " consume+ack raw %.0f api %.0f lua %.0f\n",
-                r + 1, raw_pub.back(), api_pub.back(), last(lua_pub), raw_one.back(), api_one.back(), last(lua_one),
-                raw_con.back(), api_con.back(), last(lua_con));
+    std::printf(
+        "  round %d: batch raw %.0f api %.0f lua %.0f | one raw %.0f api %.0f lua %.0f |"
+        " consume+ack raw %.0f api %.0f lua %.0f\n",
+        r + 1, raw_pub.back(), api_pub.back(), last(lua_pub), raw_one.back(), api_one.back(), last(lua_one),
+        raw_con.back(), api_con.back(), last(lua_con));
   }
   std::printf("%-40s %12s %12s %9s\n", "case (msg/s, medians)", "raw hiredis", "qplug", "ratio");
   row("C++ publish_batch, batches of 100", median(raw_pub), median(api_pub));

@@ -8,13 +8,7 @@
 // Every message has the same fields either way (id, ct, 100-byte body, two
 // headers). Usage: redis_bench [--messages N] [--rounds R] (default 200000,
 // 5 rounds; each case's median over the interleaved rounds is reported).
-#include "redis_bench_raw.hpp"
-
 #include <qplug/driver.h>
-#include <qplug/sdk/versioned.hpp>
-#include <qplug/loader.hpp>
-#include <qplug/sdk/message.hpp>
-#include <qplug/sdk/status.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -24,8 +18,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <qplug/loader.hpp>
+#include <qplug/sdk/message.hpp>
+#include <qplug/sdk/status.hpp>
+#include <qplug/sdk/versioned.hpp>
 #include <string>
 #include <vector>
+
+#include "redis_bench_raw.hpp"
 
 namespace {
 
@@ -90,8 +90,8 @@ double qplug_publish(Qplug& q, const std::string& key, int n, bool async) {
     auto batch = make_batch(i);  // building messages is part of the work on both sides
     std::vector<const qplug_message*> ptrs;
     for (auto& m : batch) ptrs.push_back(&m.view());
-    int32_t rc = q.vt->publish(queue, ptrs.data(), ptrs.size(), nullptr, async ? +on_done : nullptr, &counts,
-                               nullptr, &st);
+    int32_t rc =
+        q.vt->publish(queue, ptrs.data(), ptrs.size(), nullptr, async ? +on_done : nullptr, &counts, nullptr, &st);
     if (rc != QPLUG_OK) {
       std::fprintf(stderr, "redis_bench: publish: %s\n", st.message);
       std::exit(1);
@@ -143,7 +143,6 @@ double qplug_consume_ack(Qplug& q, const std::string& key, int n) {
   q.vt->consumer_free(cons);
   return rate;
 }
-
 
 }  // namespace
 

@@ -5,8 +5,6 @@
 // id, ct, a 100-byte body and two typed headers.
 #pragma once
 
-#include <qplug/sdk/url.hpp>
-
 #include <hiredis.h>
 
 #include <algorithm>
@@ -14,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <qplug/sdk/url.hpp>
 #include <string>
 #include <vector>
 
@@ -74,8 +73,8 @@ inline std::string raw_id(int i) {
 
 inline void append_xadd(redisContext* c, const std::string& key, int i) {
   std::string id = raw_id(i);
-  const char* argv[] = {"XADD", key.c_str(), "*", "id", id.c_str(), "ct", "text/plain", "body", kBody.c_str(),
-                        "h.s:tenant", "acme", "h.i:seq", "12345"};
+  const char* argv[] = {"XADD", key.c_str(),   "*",          "id",   id.c_str(), "ct",   "text/plain",
+                        "body", kBody.c_str(), "h.s:tenant", "acme", "h.i:seq",  "12345"};
   size_t lens[13];
   for (int k = 0; k < 13; ++k) lens[k] = std::strlen(argv[k]);
   redisAppendCommandArgv(c, 13, argv, lens);

@@ -3,12 +3,11 @@
 // stop gracefully.
 //
 //   ./quickstart [path/to/quickstart.yaml]
-#include <qplug/codec.hpp>
-#include <qplug/runtime.hpp>
-
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
+#include <qplug/codec.hpp>
+#include <qplug/runtime.hpp>
 #include <string>
 
 #ifndef QPLUG_QUICKSTART_CONFIG

@@ -10,13 +10,12 @@
 // the lua_* symbols; this file exports only the two luaopen_ functions (see
 // queue_module.map). errors.so is a symlink to this file, so
 // require("errors") also works before require("queue").
+#include <cstdlib>
+#include <qplug/lua.hpp>
+#include <string>
+
 #include "lua_binding.hpp"
 #include "lua_errors.hpp"
-
-#include <qplug/lua.hpp>
-
-#include <cstdlib>
-#include <string>
 
 namespace qplug::lua::detail {
 namespace {

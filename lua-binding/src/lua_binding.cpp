@@ -1,11 +1,10 @@
 // lua_binding.cpp -- the per-state Binding and open_modules().
 #include "lua_binding.hpp"
 
-#include "lua_errors.hpp"
-
+#include <new>
 #include <qplug/lua.hpp>
 
-#include <new>
+#include "lua_errors.hpp"
 
 namespace qplug::lua {
 namespace detail {

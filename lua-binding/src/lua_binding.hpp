@@ -5,13 +5,11 @@
 // functions reach it as upvalue 1, so a call costs no registry lookup.
 #pragma once
 
+#include <cstdint>
+#include <lua.hpp>
+#include <memory>
 #include <qplug/runtime.hpp>
 #include <qplug/value.hpp>
-
-#include <lua.hpp>
-
-#include <cstdint>
-#include <memory>
 
 namespace qplug::lua::detail {
 

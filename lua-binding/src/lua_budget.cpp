@@ -1,11 +1,11 @@
 // lua_budget.cpp -- count-hook budgets and a host-safe os.exit.
 #include "lua_budget.hpp"
 
-#include "lua_errors.hpp"
-
 #include <chrono>
 #include <cstdlib>
 #include <string>
+
+#include "lua_errors.hpp"
 
 namespace qplug::lua::detail {
 
@@ -54,7 +54,7 @@ void budget_hook(lua_State* L, lua_Debug*) {
   budget_raise(L, kind, what);
 }
 
-const char kExitKey = 0;  // registry key of the pending os.exit code
+const char kExitKey = 0;       // registry key of the pending os.exit code
 const char kExitSentinel = 0;  // its address, as a light userdata, is the raised value
 
 // os.exit([code]) inside a qplug state: raise, never exit(3) the host.  [-(0|1), +0, v]

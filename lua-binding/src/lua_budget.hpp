@@ -1,13 +1,11 @@
 // lua_budget.hpp -- instruction/time budget and cancellation for one Lua call.
 #pragma once
 
-#include <qplug/lua.hpp>
-
-#include <lua.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <lua.hpp>
+#include <qplug/lua.hpp>
 
 namespace qplug::lua::detail {
 

@@ -5,9 +5,8 @@
 // __tostring "INVALID: queue ID is empty". Its __gc runs the destructor.
 #include "lua_errors.hpp"
 
-#include <qplug/lua.hpp>
-
 #include <new>
+#include <qplug/lua.hpp>
 #include <string_view>
 
 namespace qplug::lua {
@@ -18,9 +17,7 @@ constexpr ErrorKind kKinds[] = {ErrorKind::INVALID,     ErrorKind::NOT_FOUND, Er
                                 ErrorKind::UNAVAILABLE, ErrorKind::TIMEOUT,   ErrorKind::FULL,
                                 ErrorKind::CANCELED,    ErrorKind::INTERNAL};
 
-Status* check_error(lua_State* L, int index) {
-  return static_cast<Status*>(luaL_checkudata(L, index, kErrorType));
-}
+Status* check_error(lua_State* L, int index) { return static_cast<Status*>(luaL_checkudata(L, index, kErrorType)); }
 
 void push_view(lua_State* L, std::string_view s) { lua_pushlstring(L, s.data(), s.size()); }
 
@@ -67,8 +64,8 @@ int error_gc(lua_State* L) {
 int error_eq(lua_State* L) {
   const Status* a = to_error(L, 1);
   const Status* b = to_error(L, 2);
-  lua_pushboolean(L, a && b && a->kind() == b->kind() && a->message() == b->message() &&
-                         a->retryable() == b->retryable());
+  lua_pushboolean(L,
+                  a && b && a->kind() == b->kind() && a->message() == b->message() && a->retryable() == b->retryable());
   return 1;
 }
 

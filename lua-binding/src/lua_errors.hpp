@@ -1,10 +1,8 @@
 // lua_errors.hpp -- error values of the `errors` module, seen from C++.
 #pragma once
 
-#include <qplug/status.hpp>
-
 #include <lua.hpp>
-
+#include <qplug/status.hpp>
 #include <string>
 
 namespace qplug::lua::detail {

@@ -6,13 +6,12 @@
 // handler returned (DeliveryScope ended, generation moved on) every method
 // answers `nil, INVALID "released"` without touching the delivery. The struct
 // is trivially destructible, so no __gc is needed.
+#include <qplug/lua.hpp>
+#include <string>
+
 #include "lua_binding.hpp"
 #include "lua_errors.hpp"
 #include "lua_values.hpp"
-
-#include <qplug/lua.hpp>
-
-#include <string>
 
 namespace qplug::lua::detail {
 namespace {

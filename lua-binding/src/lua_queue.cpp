@@ -5,15 +5,14 @@
 // fine, nothing C++ is alive yet), (2) do the work in a helper that returns a
 // Status and whose locals are destroyed when it returns, (3) push the result
 // (`true` or `nil, err`). Queue errors never raise.
-#include "lua_binding.hpp"
-#include "lua_errors.hpp"
-
 #include <qplug/codec.hpp>
 #include <qplug/lua.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "lua_binding.hpp"
+#include "lua_errors.hpp"
 
 namespace qplug::lua::detail {
 namespace {
@@ -75,8 +74,7 @@ Status publish_one(lua_State* L, Binding* b, std::string_view queue_id) {
     st = to_headers(L, 3, &b->scratch_headers);
     if (!st.ok()) return st;
   }
-  return publish_status(
-      b->runtime->publish(queue_id, b->scratch_value, b->scratch_headers, b->security_or_null()));
+  return publish_status(b->runtime->publish(queue_id, b->scratch_value, b->scratch_headers, b->security_or_null()));
 }
 
 // Pushes true | nil, err.  [-0, +(1|2), m]
@@ -101,7 +99,8 @@ Status publish_many(lua_State* L, Binding* b, std::string_view queue_id) {
   const QueueEntry* entry = b->runtime->config().find_queue(queue_id);
   if (entry == nullptr) return not_found_error("unknown queue '" + std::string(queue_id) + "'");
   const Codec* codec = find_codec(entry->codec);
-  if (codec == nullptr) return invalid_error("queue '" + std::string(queue_id) + "' has unknown codec '" + entry->codec + "'");
+  if (codec == nullptr)
+    return invalid_error("queue '" + std::string(queue_id) + "' has unknown codec '" + entry->codec + "'");
   lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, 2));
   if (n == 0) return invalid_error("message data is empty (the batch holds no messages)");
   Headers headers;
@@ -140,7 +139,8 @@ int queue_publish_batch(lua_State* L) {
 int queue_message(lua_State* L) {
   Binding* b = upvalue_binding(L);
   if (b->delivery == nullptr) {
-    return push_fail(L, invalid_error("no delivery context: queue.message() is only available inside a queue consumer"));
+    return push_fail(L,
+                     invalid_error("no delivery context: queue.message() is only available inside a queue consumer"));
   }
   push_message(L, b);
   return 1;

@@ -1,9 +1,9 @@
 // lua_script.cpp -- running a whole script: `qplug lua` and process.lua entries.
+#include <qplug/lua.hpp>
+
 #include "lua_budget.hpp"
 #include "lua_errors.hpp"
 #include "lua_state.hpp"
-
-#include <qplug/lua.hpp>
 
 namespace qplug::lua {
 namespace {
@@ -68,7 +68,8 @@ Status call(lua_State* L, int nargs, const ScriptOptions& o, int* exit_code) {
   }
   if (rc != LUA_OK) {
     if (detail::exit_request(L, -1, exit_code)) {
-      return *exit_code == 0 ? ok_status() : internal_error("script called os.exit(" + std::to_string(*exit_code) + ")");
+      return *exit_code == 0 ? ok_status()
+                             : internal_error("script called os.exit(" + std::to_string(*exit_code) + ")");
     }
     *exit_code = 1;
     return detail::status_from_lua(L, -1);

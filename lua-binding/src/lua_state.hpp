@@ -1,11 +1,9 @@
 // lua_state.hpp -- building the lua_State a handler or script runs in.
 #pragma once
 
-#include <qplug/lua.hpp>
-
 #include <lua.hpp>
-
 #include <memory>
+#include <qplug/lua.hpp>
 #include <string>
 
 namespace qplug::lua::detail {

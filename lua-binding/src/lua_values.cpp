@@ -13,10 +13,9 @@
 // Lua error) can run while C++ objects are live on this stack.
 #include "lua_values.hpp"
 
+#include <cmath>
 #include <qplug/codec.hpp>
 #include <qplug/lua.hpp>
-
-#include <cmath>
 #include <string>
 #include <string_view>
 

@@ -1,9 +1,8 @@
 // lua_values.hpp -- helpers shared by the value mapping and its callers.
 #pragma once
 
-#include <qplug/message.hpp>
-
 #include <lua.hpp>
+#include <qplug/message.hpp>
 
 namespace qplug::lua::detail {
 

@@ -1,15 +1,14 @@
 // lua_worker.cpp -- Lua consumers: one lua_State per worker, source loaded
 // once, one protected call per delivery.
+#include <chrono>
+#include <qplug/lua.hpp>
+#include <string>
+
 #include "lua_binding.hpp"
 #include "lua_budget.hpp"
 #include "lua_errors.hpp"
 #include "lua_sandbox.hpp"
 #include "lua_state.hpp"
-
-#include <qplug/lua.hpp>
-
-#include <chrono>
-#include <string>
 
 namespace qplug::lua {
 namespace detail {
@@ -106,7 +105,8 @@ Result<std::unique_ptr<Worker>> Worker::create(Runtime& runtime, const SecurityC
     detail::BudgetGuard guard(L, budget);
     rc = lua_pcall(L, 0, 1, 0);
   }
-  if (rc != LUA_OK) return invalid_error(source + ": running the chunk failed: " + detail::status_from_lua(L, -1).message());
+  if (rc != LUA_OK)
+    return invalid_error(source + ": running the chunk failed: " + detail::status_from_lua(L, -1).message());
   st = detail::push_method(L, -1, source, method);
   if (!st.ok()) return st;
   w->function_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -140,9 +140,8 @@ Status Worker::handle(Delivery& delivery) {
   Status result;
   int code = 0;
   if (rc != LUA_OK) {
-    result = detail::exit_request(L, -1, &code)
-                 ? internal_error("handler called os.exit(" + std::to_string(code) + ")")
-                 : detail::status_from_lua(L, -1);
+    result = detail::exit_request(L, -1, &code) ? internal_error("handler called os.exit(" + std::to_string(code) + ")")
+                                                : detail::status_from_lua(L, -1);
   } else if (lua_isboolean(L, -2) && !lua_toboolean(L, -2)) {
     result = lua_isnil(L, -1) ? internal_error("handler returned false") : detail::status_from_lua(L, -1);
   } else if (lua_isnil(L, -2) && !lua_isnil(L, -1)) {

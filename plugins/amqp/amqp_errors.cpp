@@ -42,11 +42,13 @@ void amqp_close_reason(const amqp_rpc_reply_t& r, uint16_t* code, std::string* t
 
 int32_t status_from_library(int code, const std::string& what, qplug_status* st) {
   switch (code) {
-    case AMQP_STATUS_OK: return QPLUG_OK;
+    case AMQP_STATUS_OK:
+      return QPLUG_OK;
     case AMQP_STATUS_TIMEOUT:
     case AMQP_STATUS_HEARTBEAT_TIMEOUT:
       return sdk::fail(st, QPLUG_TIMEOUT, true, "amqp: %s: %s", what.c_str(), amqp_error_string2(code));
-    case AMQP_STATUS_NO_MEMORY: return sdk::fail(st, QPLUG_INTERNAL, true, "amqp: %s: out of memory", what.c_str());
+    case AMQP_STATUS_NO_MEMORY:
+      return sdk::fail(st, QPLUG_INTERNAL, true, "amqp: %s: out of memory", what.c_str());
     case AMQP_STATUS_BAD_URL:
     case AMQP_STATUS_INVALID_PARAMETER:
       return sdk::fail(st, QPLUG_INVALID, false, "amqp: %s: %s", what.c_str(), amqp_error_string2(code));
@@ -57,15 +59,19 @@ int32_t status_from_library(int code, const std::string& what, qplug_status* st)
 
 int32_t status_from_reply(const amqp_rpc_reply_t& r, const std::string& what, qplug_status* st) {
   switch (r.reply_type) {
-    case AMQP_RESPONSE_NORMAL: return QPLUG_OK;
-    case AMQP_RESPONSE_NONE: return sdk::fail(st, QPLUG_UNAVAILABLE, true, "amqp: %s: no reply from broker", what.c_str());
-    case AMQP_RESPONSE_LIBRARY_EXCEPTION: return status_from_library(r.library_error, what, st);
+    case AMQP_RESPONSE_NORMAL:
+      return QPLUG_OK;
+    case AMQP_RESPONSE_NONE:
+      return sdk::fail(st, QPLUG_UNAVAILABLE, true, "amqp: %s: no reply from broker", what.c_str());
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+      return status_from_library(r.library_error, what, st);
     case AMQP_RESPONSE_SERVER_EXCEPTION: {
       uint16_t code = 0;
       std::string text;
       amqp_close_reason(r, &code, &text);
       for (const AmqpCodeMap& m : amqp_reply_codes)
-        if (m.reply_code == code) return sdk::fail(st, m.code, m.retryable, "amqp: %s: %u %s", what.c_str(), code, text.c_str());
+        if (m.reply_code == code)
+          return sdk::fail(st, m.code, m.retryable, "amqp: %s: %u %s", what.c_str(), code, text.c_str());
       return sdk::fail(st, QPLUG_INTERNAL, false, "amqp: %s: %u %s", what.c_str(), code, text.c_str());
     }
   }

@@ -123,8 +123,8 @@ qplug_driver* mem_open(const qplug_host_v1* host, const qplug_kv* config, size_t
     // are INVALID by name (old spelling publish_timeout_ms: an alias).
     qplug::sdk::NetworkSettings defaults;
     defaults.publish_timeout_ms = mem_default_publish_timeout_ms;
-    int64_t timeout = qplug::sdk::read_network_settings(cfg, "memory", qplug::sdk::kNetPublishTimeout, defaults)
-                          .publish_timeout_ms;
+    int64_t timeout =
+        qplug::sdk::read_network_settings(cfg, "memory", qplug::sdk::kNetPublishTimeout, defaults).publish_timeout_ms;
     int64_t max_length = cfg.integer("default_max_length", mem_default_max_length, 1, INT32_MAX);
     if (!cfg.finish(st, "memory driver")) return nullptr;
     cfg.log_warnings(host, "memory");

@@ -10,12 +10,12 @@
 // per round however many messages were settled.
 #pragma once
 
-#include "rstream_connection.hpp"
-
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "rstream_connection.hpp"
 
 namespace qplug::rstream {
 

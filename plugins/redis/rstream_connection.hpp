@@ -3,19 +3,18 @@
 // SELECT, timeouts; typed replies that free themselves.
 #pragma once
 
-#include "rstream_reply_arena.hpp"
-#include "rstream_resp.hpp"
-#include "rstream_settings.hpp"
-
-#include <qplug/driver.h>
-
 #include <hiredis.h>
+#include <qplug/driver.h>
 
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "rstream_reply_arena.hpp"
+#include "rstream_resp.hpp"
+#include "rstream_settings.hpp"
 
 namespace qplug::rstream {
 

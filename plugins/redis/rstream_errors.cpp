@@ -7,9 +7,12 @@ namespace qplug::rstream {
 
 ErrorClass classify_io_error(int hiredis_err) {
   switch (hiredis_err) {
-    case REDIS_ERR_OOM: return {QPLUG_INTERNAL, true};
-    case REDIS_ERR_PROTOCOL: return {QPLUG_INTERNAL, false};
-    default: return {QPLUG_UNAVAILABLE, true};  // IO, EOF, OTHER (connect refused, DNS)
+    case REDIS_ERR_OOM:
+      return {QPLUG_INTERNAL, true};
+    case REDIS_ERR_PROTOCOL:
+      return {QPLUG_INTERNAL, false};
+    default:
+      return {QPLUG_UNAVAILABLE, true};  // IO, EOF, OTHER (connect refused, DNS)
   }
 }
 

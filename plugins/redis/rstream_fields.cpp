@@ -1,15 +1,14 @@
 // rstream_fields.cpp -- encoding qplug messages as stream fields and back.
 #include "rstream_fields.hpp"
 
-#include "rstream_connection.hpp"
-
-#include <qplug/sdk/status.hpp>
-#include <qplug/sdk/versioned.hpp>
-
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <qplug/sdk/status.hpp>
+#include <qplug/sdk/versioned.hpp>
+
+#include "rstream_connection.hpp"
 
 namespace qplug::rstream {
 
@@ -111,12 +110,14 @@ bool encode_fields(const qplug_message& m, EncodedFields* out, qplug_status* st)
       return false;
     }
     switch (h.value.type) {
-      case QPLUG_VALUE_STRING: push_pair(out, std::string(kPrefixString) + key, span(h.value.as.str), false, {}); break;
+      case QPLUG_VALUE_STRING:
+        push_pair(out, std::string(kPrefixString) + key, span(h.value.as.str), false, {});
+        break;
       case QPLUG_VALUE_BYTES:
         push_pair(out, std::string(kPrefixBytes) + key,
-                  h.value.as.bytes.len == 0 ? std::string_view{}
-                                            : std::string_view(reinterpret_cast<const char*>(h.value.as.bytes.ptr),
-                                                               h.value.as.bytes.len),
+                  h.value.as.bytes.len == 0
+                      ? std::string_view{}
+                      : std::string_view(reinterpret_cast<const char*>(h.value.as.bytes.ptr), h.value.as.bytes.len),
                   false, {});
         break;
       case QPLUG_VALUE_INT64:
@@ -128,7 +129,9 @@ bool encode_fields(const qplug_message& m, EncodedFields* out, qplug_status* st)
       case QPLUG_VALUE_BOOL:
         push_pair(out, std::string(kPrefixBool) + key, h.value.as.boolean ? "true" : "false", false, {});
         break;
-      case QPLUG_VALUE_NULL: push_pair(out, std::string(kPrefixNull) + key, "", false, {}); break;
+      case QPLUG_VALUE_NULL:
+        push_pair(out, std::string(kPrefixNull) + key, "", false, {});
+        break;
       default:
         sdk::fail(st, QPLUG_INVALID, false, "redis publish: header '%s' has unknown value type %d", key.c_str(),
                   static_cast<int>(h.value.type));
@@ -153,23 +156,33 @@ bool decode_typed(const redisReply* k, const redisReply* v, qplug_header* h) {
   h->key = qplug_str{k->str + 4, k->len - 4};
   h->value = qplug_value{};
   switch (key[2]) {
-    case 's': h->value.type = QPLUG_VALUE_STRING; h->value.as.str = text_of(v); return true;
+    case 's':
+      h->value.type = QPLUG_VALUE_STRING;
+      h->value.as.str = text_of(v);
+      return true;
     case 'x': {
       qplug_str t = text_of(v);
       h->value.type = QPLUG_VALUE_BYTES;
       h->value.as.bytes = qplug_bytes{reinterpret_cast<const uint8_t*>(t.ptr), t.len};
       return true;
     }
-    case 'n': h->value.type = QPLUG_VALUE_NULL; return true;
-    case 'i': h->value.type = QPLUG_VALUE_INT64; return parse_int(v, &h->value.as.i64);
-    case 'f': h->value.type = QPLUG_VALUE_DOUBLE; return parse_double(v, &h->value.as.f64);
+    case 'n':
+      h->value.type = QPLUG_VALUE_NULL;
+      return true;
+    case 'i':
+      h->value.type = QPLUG_VALUE_INT64;
+      return parse_int(v, &h->value.as.i64);
+    case 'f':
+      h->value.type = QPLUG_VALUE_DOUBLE;
+      return parse_double(v, &h->value.as.f64);
     case 'b': {
       std::string_view b = reply_text(v);
       h->value.type = QPLUG_VALUE_BOOL;
       h->value.as.boolean = b == "true" || b == "1";
       return h->value.as.boolean != 0 || b == "false" || b == "0";
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 }  // namespace

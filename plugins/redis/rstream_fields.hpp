@@ -8,9 +8,8 @@
 // delivered as a string header of the same name.
 #pragma once
 
-#include <qplug/driver.h>
-
 #include <hiredis.h>
+#include <qplug/driver.h>
 
 #include <string>
 #include <string_view>

@@ -3,10 +3,10 @@
 #pragma once
 
 #include <qplug/driver.h>
-#include <qplug/sdk/message.hpp>
 
 #include <cstdarg>
 #include <cstdio>
+#include <qplug/sdk/message.hpp>
 
 namespace qplug::rstream {
 

@@ -9,28 +9,27 @@
  * must keep their order; qplug_status is frozen and must stay 8 + 256 bytes.
  */
 #include <qplug/driver.h>
-
 #include <stdio.h>
 #include <string.h>
 
 static int abi_failures;
 static int abi_checks;
 
-#define ABI_CHECK(cond)                                        \
-  do {                                                         \
-    ++abi_checks;                                              \
-    if (!(cond)) {                                             \
-      ++abi_failures;                                          \
+#define ABI_CHECK(cond)                                                  \
+  do {                                                                   \
+    ++abi_checks;                                                        \
+    if (!(cond)) {                                                       \
+      ++abi_failures;                                                    \
       fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                          \
+    }                                                                    \
   } while (0)
 
 /* The three leading fields of a versioned struct T. */
-#define ABI_CHECK_HEADER(T)                          \
-  do {                                               \
-    ABI_CHECK(offsetof(T, struct_size) == 0);        \
-    ABI_CHECK(offsetof(T, abi_major) == 4);          \
-    ABI_CHECK(offsetof(T, abi_minor) == 6);          \
+#define ABI_CHECK_HEADER(T)                   \
+  do {                                        \
+    ABI_CHECK(offsetof(T, struct_size) == 0); \
+    ABI_CHECK(offsetof(T, abi_major) == 4);   \
+    ABI_CHECK(offsetof(T, abi_minor) == 6);   \
   } while (0)
 
 /* ---- a complete (if useless) driver, written the way a C author would ---- */
@@ -71,13 +70,23 @@ static int32_t c_queue_info(qplug_queue *q, qplug_queue_info *info, qplug_status
   return QPLUG_OK;
 }
 
-static const qplug_driver_v1 c_driver = {
-    sizeof(qplug_driver_v1), QPLUG_ABI_MAJOR, QPLUG_ABI_MINOR,
-    "c_layout", "0.0.1", "a vtable defined in C99",
-    QPLUG_CAP_QUEUE_INFO | QPLUG_CAP_HEADER_TYPES,
-    NULL, /* config_schema: optional */
-    c_open, c_close, c_declare, c_publish, c_subscribe, c_settle, c_unsubscribe, c_consumer_free,
-    c_queue_info};
+static const qplug_driver_v1 c_driver = {sizeof(qplug_driver_v1),
+                                         QPLUG_ABI_MAJOR,
+                                         QPLUG_ABI_MINOR,
+                                         "c_layout",
+                                         "0.0.1",
+                                         "a vtable defined in C99",
+                                         QPLUG_CAP_QUEUE_INFO | QPLUG_CAP_HEADER_TYPES,
+                                         NULL, /* config_schema: optional */
+                                         c_open,
+                                         c_close,
+                                         c_declare,
+                                         c_publish,
+                                         c_subscribe,
+                                         c_settle,
+                                         c_unsubscribe,
+                                         c_consumer_free,
+                                         c_queue_info};
 
 static void check_vtable(void) {
   qplug_status st;

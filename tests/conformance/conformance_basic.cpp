@@ -1,11 +1,11 @@
 // tests/conformance/conformance_basic.cpp -- the basic part of the ONE
 // conformance suite: what every driver, including an out-of-tree one, must do.
-#include "conformance_harness.hpp"
-
 #include <map>
+#include <qplug/sdk/versioned.hpp>
 #include <set>
 #include <thread>
-#include <qplug/sdk/versioned.hpp>
+
+#include "conformance_harness.hpp"
 
 namespace qplug::conformance {
 namespace {
@@ -44,9 +44,15 @@ void expect_same(const sdk::OwnedMessage& sent, const sdk::OwnedMessage& got, bo
     EXPECT_EQ(g->type, h.type) << "type of header '" << h.key << "' of " << sent.id;
     switch (h.type) {
       case QPLUG_VALUE_BOOL:
-      case QPLUG_VALUE_INT64: EXPECT_EQ(g->i64, h.i64) << h.key; break;
-      case QPLUG_VALUE_DOUBLE: EXPECT_EQ(g->f64, h.f64) << h.key; break;
-      default: EXPECT_EQ(g->data, h.data) << h.key; break;
+      case QPLUG_VALUE_INT64:
+        EXPECT_EQ(g->i64, h.i64) << h.key;
+        break;
+      case QPLUG_VALUE_DOUBLE:
+        EXPECT_EQ(g->f64, h.f64) << h.key;
+        break;
+      default:
+        EXPECT_EQ(g->data, h.data) << h.key;
+        break;
     }
   }
 }
@@ -182,7 +188,8 @@ TEST_F(Basic, SettleFromAnotherThread) {
   auto q = declare_unique();
   ASSERT_TRUE(q);
   Collector got;
-  Consumer c(*q, got, [](const Received&) { return kHold; }, 10);
+  Consumer c(
+      *q, got, [](const Received&) { return kHold; }, 10);
   ASSERT_TRUE(c.ok()) << describe(c.status());
   for (int i = 0; i < 5; ++i) ASSERT_EQ(q->publish(make_message('t' + std::to_string(i), "x")), QPLUG_OK);
   ASSERT_TRUE(got.wait_for(5));
@@ -218,7 +225,8 @@ TEST_F(Basic, HostSettlingOneAtATimeAtFullPrefetchGetsEverything) {
   constexpr uint32_t kPrefetch = 4;
   constexpr size_t kMessages = 20;
   Collector got;
-  Consumer c(*q, got, [](const Received&) { return kHold; }, kPrefetch);
+  Consumer c(
+      *q, got, [](const Received&) { return kHold; }, kPrefetch);
   ASSERT_TRUE(c.ok()) << describe(c.status());
   for (size_t i = 0; i < kMessages; ++i) ASSERT_EQ(q->publish(make_message('h' + std::to_string(i), "x")), QPLUG_OK);
   for (size_t i = 0; i < kMessages; ++i) {
@@ -271,8 +279,7 @@ TEST_F(Basic, PublishZeroOrNullMessagesIsInvalid) {
   size_t accepted = 99;
   sdk::OwnedMessage m = make_message("x", "x");
   const qplug_message* one = &m.view();
-  EXPECT_EQ(vt_->publish(q->handle, &one, 0, nullptr, nullptr, nullptr, &accepted, &st), QPLUG_INVALID)
-      << describe(st);
+  EXPECT_EQ(vt_->publish(q->handle, &one, 0, nullptr, nullptr, nullptr, &accepted, &st), QPLUG_INVALID) << describe(st);
   EXPECT_EQ(accepted, 0u);
   st = sdk::make_status();
   const qplug_message* null_msg = nullptr;
@@ -314,8 +321,7 @@ TEST_F(Basic, AsyncPublishCompletesExactlyOnce) {
     std::vector<const qplug_message*> ptrs;
     for (auto& m : ms) ptrs.push_back(&m.view());
     qplug_status st = sdk::make_status();
-    ASSERT_EQ(vt_->publish(q->handle, ptrs.data(), ptrs.size(), nullptr, count_done, &done[b], nullptr, &st),
-              QPLUG_OK)
+    ASSERT_EQ(vt_->publish(q->handle, ptrs.data(), ptrs.size(), nullptr, count_done, &done[b], nullptr, &st), QPLUG_OK)
         << describe(st);
   }  // messages destroyed here: the driver must have copied them
   for (auto& d : done) {

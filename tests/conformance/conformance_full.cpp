@@ -1,11 +1,11 @@
 // tests/conformance/conformance_full.cpp -- the full part of the ONE
 // conformance suite: concurrency, close/reopen without loss, prefetch,
 // competing consumers, consumer groups, shutdown, broker restart.
-#include "conformance_harness.hpp"
-
 #include <map>
 #include <set>
 #include <thread>
+
+#include "conformance_harness.hpp"
 
 namespace qplug::conformance {
 namespace {
@@ -71,7 +71,8 @@ TEST_F(Full, UnsubscribeWithUnsettledDeliveriesLosesNothing) {
     ASSERT_EQ(q->publish(make_message(id, "x")), QPLUG_OK);
   }
   Collector first;
-  auto c = std::make_unique<Consumer>(*q, first, [](const Received&) { return kHold; }, kPrefetch);
+  auto c = std::make_unique<Consumer>(
+      *q, first, [](const Received&) { return kHold; }, kPrefetch);
   ASSERT_TRUE(c->ok()) << describe(c->status());
   ASSERT_TRUE(first.wait_for(kPrefetch));
   qplug_status st = sdk::make_status();
@@ -94,7 +95,8 @@ TEST_F(Full, UnsubscribeWithUnsettledDeliveriesLosesNothing) {
     std::set<std::string> all = consumed;
     for (const auto& r : v) all.insert(r.message.id);
     return all.size() == kCount;
-  })) << "messages lost across close/reopen: consumed " << consumed.size() << ", redelivered " << second.count();
+  })) << "messages lost across close/reopen: consumed "
+      << consumed.size() << ", redelivered " << second.count();
   if (has_cap(QPLUG_CAP_DELIVERY_COUNT)) {
     std::set<std::string> held_ids;
     for (const auto& h : held) held_ids.insert(h.message.id);
@@ -112,7 +114,8 @@ TEST_F(Full, PrefetchIsNeverExceeded) {
   constexpr size_t kCount = 200, kPrefetch = 5;
   for (size_t i = 0; i < kCount; ++i) ASSERT_EQ(q->publish(make_message('f' + std::to_string(i), "x")), QPLUG_OK);
   Collector got;
-  Consumer c(*q, got, [](const Received&) { return kHold; }, kPrefetch);
+  Consumer c(
+      *q, got, [](const Received&) { return kHold; }, kPrefetch);
   ASSERT_TRUE(c.ok()) << describe(c.status());
   // A separate thread settles what is held, so the driver keeps refilling.
   size_t settled = 0;
@@ -131,8 +134,10 @@ TEST_F(Full, CompetingConsumersShareTheQueue) {
   ASSERT_TRUE(q);
   Collector got;
   // Each consumer holds its single delivery, so the second message must go to the other one.
-  Consumer a(*q, got, [](const Received&) { return kHold; }, 1, 0);
-  Consumer b(*q, got, [](const Received&) { return kHold; }, 1, 1);
+  Consumer a(
+      *q, got, [](const Received&) { return kHold; }, 1, 0);
+  Consumer b(
+      *q, got, [](const Received&) { return kHold; }, 1, 1);
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_EQ(q->publish(make_message("c1", "x")), QPLUG_OK);
   ASSERT_EQ(q->publish(make_message("c2", "x")), QPLUG_OK);
@@ -163,7 +168,8 @@ TEST_F(Full, CloseWhileConsumingIsClean) {
   ASSERT_TRUE(q);
   Collector got;
   auto c1 = std::make_unique<Consumer>(*q, got, nullptr, 10, 0);
-  auto c2 = std::make_unique<Consumer>(*q, got, [](const Received&) { return kHold; }, 10, 1);
+  auto c2 = std::make_unique<Consumer>(
+      *q, got, [](const Received&) { return kHold; }, 10, 1);
   ASSERT_TRUE(c1->ok() && c2->ok());
   std::vector<sdk::OwnedMessage> batch;
   for (int i = 0; i < 100; ++i) batch.push_back(make_message('w' + std::to_string(i), "x"));

@@ -1,13 +1,12 @@
 // tests/conformance/conformance_harness.cpp -- see conformance_harness.hpp.
 #include "conformance_harness.hpp"
 
-#include <qplug/loader.hpp>
-
 #include <unistd.h>
 
 #include <cstdlib>
-#include <thread>
+#include <qplug/loader.hpp>
 #include <qplug/sdk/versioned.hpp>
+#include <thread>
 
 namespace qplug::conformance {
 
@@ -43,8 +42,8 @@ std::vector<qplug_kv> to_kv(const KeyValues& src) {
 }
 
 std::string describe(const qplug_status& st) {
-  static const char* names[] = {"OK",          "INVALID", "NOT_FOUND", "PERMISSION_DENIED", "UNAVAILABLE",
-                                "TIMEOUT",     "FULL",    "CANCELED",  "INTERNAL"};
+  static const char* names[] = {"OK",      "INVALID", "NOT_FOUND", "PERMISSION_DENIED", "UNAVAILABLE",
+                                "TIMEOUT", "FULL",    "CANCELED",  "INTERNAL"};
   std::string code = st.code >= 0 && st.code <= 8 ? names[st.code] : std::to_string(st.code);
   return code + ((st.flags & QPLUG_STATUS_RETRYABLE) ? " (retryable)" : "") + ": " + st.message;
 }

@@ -6,13 +6,8 @@
 // exactly what a plugin promises through the ABI.
 #pragma once
 
-#include "conformance.hpp"
-
-#include <qplug/driver.h>
-#include <qplug/sdk/message.hpp>
-#include <qplug/sdk/status.hpp>
-
 #include <gtest/gtest.h>
+#include <qplug/driver.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,15 +16,19 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <qplug/sdk/message.hpp>
+#include <qplug/sdk/status.hpp>
 #include <string>
 #include <vector>
+
+#include "conformance.hpp"
 
 namespace qplug::conformance {
 
 // Generous bound for every wait: a deadline, never an expected duration.
 inline constexpr std::chrono::seconds kDeadline{30};
 
-const Target& target();  // make_target(), built once
+const Target& target();           // make_target(), built once
 const qplug_driver_v1* vtable();  // the loaded plugin's vtable (nullptr + ADD_FAILURE on error)
 bool has_cap(uint64_t cap);
 

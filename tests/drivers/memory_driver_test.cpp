@@ -4,13 +4,8 @@
 // tests hammer exactly those hand-offs with tiny bounds (every publisher keeps
 // hitting max_length and sleeping) and check that nothing is lost, duplicated
 // or reordered, and that the bound and its FULL error still hold.
-#include <qplug/driver.h>
-#include <qplug/loader.hpp>
-#include <qplug/sdk/message.hpp>
-#include <qplug/sdk/status.hpp>
-#include <qplug/sdk/versioned.hpp>
-
 #include <gtest/gtest.h>
+#include <qplug/driver.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,6 +14,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <qplug/loader.hpp>
+#include <qplug/sdk/message.hpp>
+#include <qplug/sdk/status.hpp>
+#include <qplug/sdk/versioned.hpp>
 #include <string>
 #include <thread>
 #include <vector>

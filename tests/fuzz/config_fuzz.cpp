@@ -1,11 +1,10 @@
 // Fuzzes parse_config: any bytes must yield a Config or an INVALID error that
 // names the file, never a crash, hang or other error kind.
+#include <cstdint>
 #include <qplug/config.hpp>
+#include <string_view>
 
 #include "fuzz_check.hpp"
-
-#include <cstdint>
-#include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

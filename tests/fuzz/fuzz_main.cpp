@@ -98,8 +98,8 @@ Bytes fuzz_mutate(const Bytes& seed, const std::vector<Bytes>& corpus, std::mt19
 }
 
 void fuzz_save(const Bytes& input, const std::string& name) {
-  std::ofstream(name, std::ios::binary).write(reinterpret_cast<const char*>(input.data()),
-                                               static_cast<std::streamsize>(input.size()));
+  std::ofstream(name, std::ios::binary)
+      .write(reinterpret_cast<const char*>(input.data()), static_cast<std::streamsize>(input.size()));
 }
 
 }  // namespace

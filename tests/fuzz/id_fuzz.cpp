@@ -1,12 +1,11 @@
 // Fuzzes ID validation and resolution: a valid ID resolves to itself, a valid
 // relative name resolves into the namespace, and no input crashes.
-#include <qplug/config.hpp>
-
-#include "fuzz_check.hpp"
-
 #include <cstdint>
+#include <qplug/config.hpp>
 #include <string>
 #include <string_view>
+
+#include "fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -1,11 +1,10 @@
 // Fuzzes the JSON codec's decode; whatever decodes must re-encode and decode to
 // the same Value (types included).
+#include <cstdint>
 #include <qplug/codec.hpp>
+#include <string_view>
 
 #include "fuzz_check.hpp"
-
-#include <cstdint>
-#include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const qplug::Codec* json = qplug::find_codec("json");

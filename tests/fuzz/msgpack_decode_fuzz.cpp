@@ -1,12 +1,11 @@
 // Fuzzes the msgpack codec's decode; whatever decodes must re-encode and decode
 // to the same Value.
-#include <qplug/codec.hpp>
-
-#include "fuzz_check.hpp"
-
 #include <cmath>
 #include <cstdint>
+#include <qplug/codec.hpp>
 #include <string_view>
+
+#include "fuzz_check.hpp"
 
 namespace {
 

@@ -1,14 +1,13 @@
 // lua_embed_test.cpp -- the C++ embedding API of the Lua binding
 // (qplug/lua.hpp) against a real Runtime on the memory plugin.
 #include <gtest/gtest.h>
-#include <qplug/lua.hpp>
-
-#include <lua.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <lua.hpp>
 #include <memory>
 #include <mutex>
+#include <qplug/lua.hpp>
 #include <string>
 #include <thread>
 
@@ -62,7 +61,8 @@ TEST(LuaEmbed, OpenModulesPublishesTheSeedTableAsAValue) {
   ASSERT_EQ(s.run(R"(
     local queue = require("queue")
     local ok, err = queue.publish("app:tasks", {action = "send_email", user_id = 456, template = "welcome"})
-    assert(ok == true, tostring(err)))"), "");
+    assert(ok == true, tostring(err)))"),
+            "");
 
   std::mutex mu;
   qplug::Value got;
@@ -154,8 +154,9 @@ TEST(LuaEmbed, PushErrorGivesAnErrorsValue) {
   State s;
   qplug::lua::push_error(s.L, qplug::permission_denied_error("no"));
   lua_setglobal(s.L, "e");
-  EXPECT_EQ(s.run("assert(tostring(e) == 'PERMISSION_DENIED: no' and e:kind() == 'PERMISSION_DENIED' and not e:retryable())"),
-            "");
+  EXPECT_EQ(
+      s.run("assert(tostring(e) == 'PERMISSION_DENIED: no' and e:kind() == 'PERMISSION_DENIED' and not e:retryable())"),
+      "");
   luaL_requiref(s.L, "errors", qplug::lua::luaopen_errors, 0);
   lua_pop(s.L, 1);
   EXPECT_EQ(s.run("assert(require('errors').PERMISSION_DENIED == e:kind())"), "");

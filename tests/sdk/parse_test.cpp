@@ -1,7 +1,7 @@
 // The one boolean/duration/priority parser every part of qplug shares.
-#include <qplug/sdk/parse.hpp>
-
 #include <gtest/gtest.h>
+
+#include <qplug/sdk/parse.hpp>
 
 using qplug::sdk::parse_bool;
 using qplug::sdk::parse_duration_ms;

@@ -1,12 +1,11 @@
 // The JSON codec: type preservation, text/plain bodies, limits and bad input.
-#include <qplug/codec.hpp>
-
 #include <gtest/gtest.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <cmath>
 #include <limits>
+#include <qplug/codec.hpp>
 
 namespace qplug {
 namespace {
@@ -132,8 +131,8 @@ TEST(CodecJsonTest, PlainTextBodiesDecodeAsStrings) {
 }
 
 TEST(CodecJsonTest, MalformedBodiesAreInvalid) {
-  for (std::string_view body : {"", "   ", "{", "[1,", "{\"a\"}", "nul", "1 2", "{\"a\":1}x", "[1]]", "'x'",
-                                "1e99999", "1.799623157e308", "-1.8e308", "NaN", "Infinity"}) {
+  for (std::string_view body : {"", "   ", "{", "[1,", "{\"a\"}", "nul", "1 2", "{\"a\":1}x", "[1]]", "'x'", "1e99999",
+                                "1.799623157e308", "-1.8e308", "NaN", "Infinity"}) {
     Result<Value> r = json().decode(body, "application/json");
     EXPECT_FALSE(r.ok()) << body;
     if (!r.ok()) {
@@ -161,8 +160,8 @@ TEST(CodecJsonTest, EscapesRoundTrip) {
 // still be escaped exactly as RapidJSON escapes it: compare byte for byte
 // with RapidJSON's own writer, as a value, as a key and inside an array.
 TEST(CodecJsonTest, StringsAreWrittenExactlyAsRapidJsonWritesThem) {
-  const std::string specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\x7f", " ", "!", "#", "[", "]",
-                                  "\xc3\xa9", "/", "\x21", "\x5b", "\x5d"};
+  const std::string specials[] = {"\"", "\\", "\n", "\x01",     "\x1f", "\x7f", " ",    "!",
+                                  "#",  "[",  "]",  "\xc3\xa9", "/",    "\x21", "\x5b", "\x5d"};
   for (size_t len = 0; len <= 19; ++len) {
     for (const std::string& sp : specials) {
       for (size_t pos = 0; pos <= len; ++pos) {

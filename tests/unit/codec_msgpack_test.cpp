@@ -1,9 +1,8 @@
 // The msgpack codec: binary-safe strings, int/float preservation, hostile input.
-#include <qplug/codec.hpp>
-
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <qplug/codec.hpp>
 
 namespace qplug {
 namespace {
@@ -84,15 +83,15 @@ TEST(CodecMsgpackTest, DepthLimit) {
 TEST(CodecMsgpackTest, HostileInputIsInvalid) {
   const std::string rows[] = {
       "",
-      bytes({0xdd, 0xff, 0xff, 0xff, 0xff}),        // array32 claiming 4G elements
-      bytes({0xdf, 0xff, 0xff, 0xff, 0xff}),        // map32 claiming 4G entries
-      bytes({0xdb, 0xff, 0xff, 0xff, 0xff, 'a'}),   // str32 claiming 4G bytes
-      bytes({0xc6, 0x7f, 0xff, 0xff, 0xff}),        // bin32 claiming 2G bytes
-      bytes({0x92, 0x01}),                          // truncated array
-      bytes({0x01, 0x02}),                          // trailing bytes
-      bytes({0xc1}),                                // never-used byte
-      bytes({0x81, 0x01, 0x02}),                    // int map key
-      bytes({0xd4, 0x01, 0x02}),                    // fixext1
+      bytes({0xdd, 0xff, 0xff, 0xff, 0xff}),       // array32 claiming 4G elements
+      bytes({0xdf, 0xff, 0xff, 0xff, 0xff}),       // map32 claiming 4G entries
+      bytes({0xdb, 0xff, 0xff, 0xff, 0xff, 'a'}),  // str32 claiming 4G bytes
+      bytes({0xc6, 0x7f, 0xff, 0xff, 0xff}),       // bin32 claiming 2G bytes
+      bytes({0x92, 0x01}),                         // truncated array
+      bytes({0x01, 0x02}),                         // trailing bytes
+      bytes({0xc1}),                               // never-used byte
+      bytes({0x81, 0x01, 0x02}),                   // int map key
+      bytes({0xd4, 0x01, 0x02}),                   // fixext1
   };
   for (const std::string& body : rows) {
     Result<Value> r = mp().decode(body, "application/msgpack");

@@ -1,14 +1,14 @@
 // consumer_runtime_test.cpp -- the consumer runtime through Runtime::subscribe
 // on the real memory plugin: delivery, typed headers, prefetch bound,
 // settlement, redelivery, dead-lettering and graceful stop without loss.
-#include "runtime_test_util.hpp"
-
 #include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include "runtime_test_util.hpp"
 
 namespace qplug {
 namespace {
@@ -52,10 +52,8 @@ TEST(ConsumerRuntimeTest, DeliversPayloadIdAndTypedHeaders) {
   auto rt = make_runtime(kBaseYaml);
   ASSERT_TRUE(rt);
   const Value data = Map{{"action", "send_email"}, {"user_id", 456}, {"template", "welcome"}};
-  const Headers headers = {{"priority", std::string("high")},
-                           {"retries", int64_t{3}},
-                           {"ratio", 0.5},
-                           {"urgent", true}};
+  const Headers headers = {
+      {"priority", std::string("high")}, {"retries", int64_t{3}}, {"ratio", 0.5}, {"urgent", true}};
   std::promise<std::pair<Message, Value>> got;
   auto sub = rt->subscribe("app:tasks", {}, [&](Delivery& d) {
     auto payload = d.payload();
@@ -343,8 +341,7 @@ TEST(ConsumerRuntimeTest, RuntimeStopStopsSubscriptionsAndIsIdempotent) {
   rt->stop();
   rt->stop();
   EXPECT_TRUE((*sub)->stop().ok());
-  EXPECT_EQ(rt->subscribe("app:tasks", {}, [](Delivery&) { return ok_status(); }).status().kind(),
-            ErrorKind::CANCELED);
+  EXPECT_EQ(rt->subscribe("app:tasks", {}, [](Delivery&) { return ok_status(); }).status().kind(), ErrorKind::CANCELED);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Queue/entry IDs: validation and resolution of relative references.
-#include <qplug/config.hpp>
-
 #include <gtest/gtest.h>
+
+#include <qplug/config.hpp>
 
 namespace qplug {
 namespace {
@@ -18,15 +18,9 @@ TEST(IdsTest, InvalidIds) {
     const char* message_part;
   };
   const Row rows[] = {
-      {"", "queue ID is empty"},
-      {"tasks", "must be namespace:name"},
-      {":tasks", "namespace is empty"},
-      {"app:", "name is empty"},
-      {"app:ta sks", "contains ' '"},
-      {"app:a:b", "contains ':'"},
-      {"ap/p:tasks", "contains '/'"},
-      {"app:t\xC3\xA9", "contains"},
-      {"app:tasks\n", "contains"},
+      {"", "queue ID is empty"},      {"tasks", "must be namespace:name"}, {":tasks", "namespace is empty"},
+      {"app:", "name is empty"},      {"app:ta sks", "contains ' '"},      {"app:a:b", "contains ':'"},
+      {"ap/p:tasks", "contains '/'"}, {"app:t\xC3\xA9", "contains"},       {"app:tasks\n", "contains"},
   };
   for (const Row& r : rows) {
     Status st = validate_queue_id(r.id);

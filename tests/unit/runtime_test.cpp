@@ -1,9 +1,9 @@
 // runtime_test.cpp -- Runtime creation, routing, publish paths, errors and
 // permissions, on the real memory plugin loaded through the loader.
-#include "runtime_test_util.hpp"
-
 #include <atomic>
 #include <future>
+
+#include "runtime_test_util.hpp"
 
 namespace qplug {
 namespace {
@@ -43,7 +43,8 @@ TEST(RuntimeTest, RoutesEveryQueueToItsDriverAndPlugin) {
 TEST(RuntimeTest, PublishLandsInTheQueue) {
   auto rt = make_runtime(kBaseYaml);
   ASSERT_TRUE(rt);
-  Status s = rt->publish("app:tasks", Map{{"action", "send_email"}, {"user_id", 456}}, {{"priority", std::string("high")}});
+  Status s =
+      rt->publish("app:tasks", Map{{"action", "send_email"}, {"user_id", 456}}, {{"priority", std::string("high")}});
   ASSERT_TRUE(s.ok()) << s.to_string();
   ASSERT_TRUE(rt->publish("app:packed", Value("text")).ok());
   EXPECT_EQ(ready_count(*rt, "app:tasks"), 1);
@@ -66,8 +67,7 @@ TEST(RuntimeTest, QueueIdErrors) {
   EXPECT_THAT(unknown.message(), HasSubstr("app:nope"));
 
   EXPECT_EQ(rt->info("app:nope").status().kind(), ErrorKind::NOT_FOUND);
-  EXPECT_EQ(rt->subscribe("app:nope", {}, [](Delivery&) { return ok_status(); }).status().kind(),
-            ErrorKind::NOT_FOUND);
+  EXPECT_EQ(rt->subscribe("app:nope", {}, [](Delivery&) { return ok_status(); }).status().kind(), ErrorKind::NOT_FOUND);
 }
 
 TEST(RuntimeTest, EmptyDataIsInvalid) {

@@ -4,10 +4,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <qplug/runtime.hpp>
 
 #include <chrono>
 #include <memory>
+#include <qplug/runtime.hpp>
 #include <string>
 #include <thread>
 

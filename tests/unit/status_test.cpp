@@ -1,7 +1,7 @@
 // Status / Result basics and the printable forms the CLI and Lua show.
-#include <qplug/status.hpp>
-
 #include <gtest/gtest.h>
+
+#include <qplug/status.hpp>
 
 namespace qplug {
 namespace {

@@ -1,10 +1,9 @@
 // UUIDv7 generation (RFC 9562): format, version/variant bits, time prefix,
 // per-thread monotonicity and uniqueness across threads.
-#include <qplug/message.hpp>
-
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <qplug/message.hpp>
 #include <set>
 #include <thread>
 
@@ -13,9 +12,7 @@ namespace {
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
-uint64_t uuid_ms(const std::string& id) {
-  return std::stoull(id.substr(0, 8) + id.substr(9, 4), nullptr, 16);
-}
+uint64_t uuid_ms(const std::string& id) { return std::stoull(id.substr(0, 8) + id.substr(9, 4), nullptr, 16); }
 
 TEST(UuidTest, CanonicalLowercaseForm) {
   const std::string id = new_uuid_v7();
@@ -39,9 +36,9 @@ TEST(UuidTest, VersionAndVariantBits) {
 
 TEST(UuidTest, TimestampIsUnixMilliseconds) {
   const auto now = [] {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
   };
   const uint64_t before = now();
   const std::string id = new_uuid_v7();

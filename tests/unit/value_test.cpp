@@ -1,7 +1,7 @@
 // The dynamic Value model.
-#include <qplug/value.hpp>
-
 #include <gtest/gtest.h>
+
+#include <qplug/value.hpp>
 
 namespace qplug {
 namespace {

@@ -29,8 +29,10 @@ int status_exit_code(const Status& status) {
   if (status.ok()) return kExitOk;
   switch (status.kind()) {
     case ErrorKind::INVALID:
-    case ErrorKind::NOT_FOUND: return kExitUsage;
-    default: return kExitRuntime;
+    case ErrorKind::NOT_FOUND:
+      return kExitUsage;
+    default:
+      return kExitRuntime;
   }
 }
 

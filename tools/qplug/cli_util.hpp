@@ -4,7 +4,6 @@
 
 #include <qplug/message.hpp>
 #include <qplug/status.hpp>
-
 #include <string>
 #include <string_view>
 

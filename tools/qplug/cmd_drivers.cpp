@@ -1,12 +1,11 @@
 // cmd_drivers.cpp -- `qplug drivers`: the driver plugins found in the search
 // path, and what each can do (DESIGN.md section 2, capabilities).
+#include <iostream>
+#include <qplug/loader.hpp>
+
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "table.hpp"
-
-#include <qplug/loader.hpp>
-
-#include <iostream>
 
 namespace qplug::cli {
 namespace {
@@ -76,8 +75,8 @@ int cmd_drivers(int argc, char** argv) {
   std::vector<Row> rows = {{"NAME", "VERSION", "ABI", "FILE", "DESCRIPTION"}};
   for (const loader::Plugin* p : plugins) {
     const qplug_driver_v1* vt = p->vtable;
-    rows.push_back({p->name, vt->version, std::to_string(vt->abi_major) + "." + std::to_string(vt->abi_minor),
-                    p->path, vt->description != nullptr ? vt->description : ""});
+    rows.push_back({p->name, vt->version, std::to_string(vt->abi_major) + "." + std::to_string(vt->abi_minor), p->path,
+                    vt->description != nullptr ? vt->description : ""});
   }
   print_table(std::cout, rows);
 

@@ -2,20 +2,19 @@
 // require("queue") bound to CONFIG's runtime while the config's auto_start
 // consumers run, then drains (waits until the consumed queues are idle) and
 // exits with the script's status.
-#include "cli_util.hpp"
-#include "commands.hpp"
-#include "consumer_host.hpp"
-
-#include <qplug/lua.hpp>
-#include <qplug/runtime.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <qplug/lua.hpp>
+#include <qplug/runtime.hpp>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "consumer_host.hpp"
 
 namespace qplug::cli {
 namespace {
@@ -73,8 +72,10 @@ Result<Args> parse_args(int argc, char** argv) {
   for (; i < argc; ++i) {
     const std::string_view s = argv[i];
     if ((s == "--as" || s == "--drain-timeout") && i + 1 < argc) {
-      if (s == "--as") a.as = argv[++i];
-      else a.drain_seconds = std::atoi(argv[++i]);
+      if (s == "--as")
+        a.as = argv[++i];
+      else
+        a.drain_seconds = std::atoi(argv[++i]);
     } else if (s.starts_with("-")) {
       return invalid_error("unknown option '" + std::string(s) + "' (see qplug lua --help)");
     } else {
@@ -120,7 +121,7 @@ int cmd_lua(int argc, char** argv) {
   if (!started.ok()) return fail(kCmd, started.status());
   Subscriptions subs = std::move(*started);
 
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = lua_cmd_on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);

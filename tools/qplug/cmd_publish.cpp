@@ -1,12 +1,11 @@
 // cmd_publish.cpp -- `qplug publish CONFIG QUEUE_ID JSON [-H key=value]...`:
 // publishes one message and waits until the broker took responsibility.
-#include "cli_util.hpp"
-#include "commands.hpp"
-
+#include <iostream>
 #include <qplug/codec.hpp>
 #include <qplug/runtime.hpp>
 
-#include <iostream>
+#include "cli_util.hpp"
+#include "commands.hpp"
 
 namespace qplug::cli {
 namespace {
@@ -48,8 +47,9 @@ int cmd_publish(int argc, char** argv) {
     }
   }
   if (positional.size() != 3) {
-    return fail(kCmd, "expected CONFIG QUEUE_ID JSON, got " + std::to_string(positional.size()) +
-                          " argument(s) (see qplug publish --help)",
+    return fail(kCmd,
+                "expected CONFIG QUEUE_ID JSON, got " + std::to_string(positional.size()) +
+                    " argument(s) (see qplug publish --help)",
                 kExitUsage);
   }
   const std::string& json = positional[2];

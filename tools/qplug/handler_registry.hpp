@@ -13,15 +13,15 @@
 // Without one, the defaults answer INVALID naming the entry and its file:line.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <qplug/config.hpp>
 #include <qplug/runtime.hpp>
 
-#include <atomic>
-#include <functional>
-
 namespace qplug::cli {
 
-using HandlerResolver = std::function<qplug::Result<qplug::HandlerFactory>(qplug::Runtime&, const qplug::ConsumerEntry&)>;
+using HandlerResolver =
+    std::function<qplug::Result<qplug::HandlerFactory>(qplug::Runtime&, const qplug::ConsumerEntry&)>;
 // Runs a process entry to completion on the calling thread. Once `stop` turns
 // true (shutdown) it must return soon; being stopped that way is OK, not an error.
 using ProcessRunner =

@@ -5,9 +5,9 @@
 //
 // Budgets per handler call: the consumer's `limits:`, else
 // QPLUG_LUA_MAX_INSTRUCTIONS / QPLUG_LUA_TIMEOUT_MS (docs/lua-api.md "Budgets").
-#include "handler_registry.hpp"
-
 #include <qplug/lua.hpp>
+
+#include "handler_registry.hpp"
 
 namespace qplug::cli {
 namespace {

@@ -1,9 +1,9 @@
 // main.cpp -- the qplug command line: dispatches to one subcommand per file.
-#include "cli_util.hpp"
-#include "commands.hpp"
-
 #include <iostream>
 #include <string_view>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
 
 namespace {
 

@@ -291,8 +291,7 @@ typedef void (*qplug_publish_done_fn)(void *done_ud, const qplug_status *status,
  * QPLUG_CANCELED and the broker redelivers the message. The callback should
  * return quickly (hand the work to a worker); it may call settle() itself.
  */
-typedef void (*qplug_deliver_fn)(void *host_ud, qplug_delivery *delivery,
-                                 const qplug_message *message);
+typedef void (*qplug_deliver_fn)(void *host_ud, qplug_delivery *delivery, const qplug_message *message);
 
 /* ------------------------------------------------------------------------ */
 /* The driver vtable                                                          */
@@ -326,8 +325,7 @@ typedef struct qplug_driver_v1 {
    * `host` stays valid until close() returns. Returns NULL and fills status
    * on failure. Config spans are borrowed for the call.
    */
-  qplug_driver *(*open)(const qplug_host_v1 *host, const qplug_kv *config, size_t config_count,
-                        qplug_status *status);
+  qplug_driver *(*open)(const qplug_host_v1 *host, const qplug_kv *config, size_t config_count, qplug_status *status);
 
   /*
    * MANDATORY. Stop every driver thread and free the instance. Bounded by
@@ -346,8 +344,8 @@ typedef struct qplug_driver_v1 {
    * The handle lives until close(). NULL + status on failure (INVALID for a
    * bad name or unknown option key, UNAVAILABLE if the broker is down).
    */
-  qplug_queue *(*declare)(qplug_driver *driver, qplug_str name, const qplug_kv *options,
-                          size_t option_count, qplug_status *status);
+  qplug_queue *(*declare)(qplug_driver *driver, qplug_str name, const qplug_kv *options, size_t option_count,
+                          qplug_status *status);
 
   /*
    * MANDATORY. Publish a batch of n >= 1 messages, in order. Any thread;
@@ -364,16 +362,16 @@ typedef struct qplug_driver_v1 {
    * CANCELED (closing). `msgs` is an array of n pointers; all borrowed.
    */
   int32_t (*publish)(qplug_queue *queue, const qplug_message *const *msgs, size_t n,
-                     const qplug_publish_options *options, qplug_publish_done_fn done,
-                     void *done_ud, size_t *accepted, qplug_status *status);
+                     const qplug_publish_options *options, qplug_publish_done_fn done, void *done_ud, size_t *accepted,
+                     qplug_status *status);
 
   /*
    * MANDATORY. Start delivering messages of `queue` to deliver_cb(host_ud, ...)
    * on driver threads. Any thread, may block. Returns the consumer handle or
    * NULL + status. Delivery starts possibly before subscribe() returns.
    */
-  qplug_consumer *(*subscribe)(qplug_queue *queue, const qplug_subscribe_options *options,
-                               qplug_deliver_fn deliver_cb, void *host_ud, qplug_status *status);
+  qplug_consumer *(*subscribe)(qplug_queue *queue, const qplug_subscribe_options *options, qplug_deliver_fn deliver_cb,
+                               void *host_ud, qplug_status *status);
 
   /*
    * MANDATORY. Settle a delivery, exactly once, from any thread (drivers whose
@@ -411,11 +409,9 @@ typedef struct qplug_driver_v1 {
  * fills `status` with the reason (e.g. "needs host ABI 1.2"). Must not
  * start threads or connect. Called from any thread, possibly more than once.
  */
-typedef const qplug_driver_v1 *(*qplug_driver_entry_fn)(uint32_t host_major, uint32_t host_minor,
-                                                        qplug_status *status);
+typedef const qplug_driver_v1 *(*qplug_driver_entry_fn)(uint32_t host_major, uint32_t host_minor, qplug_status *status);
 
-QPLUG_EXPORT const qplug_driver_v1 *qplug_driver_entry(uint32_t host_major, uint32_t host_minor,
-                                                       qplug_status *status);
+QPLUG_EXPORT const qplug_driver_v1 *qplug_driver_entry(uint32_t host_major, uint32_t host_minor, qplug_status *status);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -5,7 +5,6 @@
 
 #include <qplug/status.hpp>
 #include <qplug/value.hpp>
-
 #include <string>
 #include <string_view>
 

@@ -13,7 +13,6 @@
 #pragma once
 
 #include <qplug/config.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>

@@ -57,13 +57,15 @@ inline Status unavailable_error(std::string m) { return {ErrorKind::UNAVAILABLE,
 inline Status timeout_error(std::string m) { return {ErrorKind::TIMEOUT, std::move(m), true}; }
 inline Status full_error(std::string m) { return {ErrorKind::FULL, std::move(m), true}; }
 inline Status canceled_error(std::string m) { return {ErrorKind::CANCELED, std::move(m), false}; }
-inline Status internal_error(std::string m, bool retryable = false) { return {ErrorKind::INTERNAL, std::move(m), retryable}; }
+inline Status internal_error(std::string m, bool retryable = false) {
+  return {ErrorKind::INTERNAL, std::move(m), retryable};
+}
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}                 // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {}          // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {
     static const Status kOk;

@@ -20,15 +20,15 @@ class Value {
  public:
   using Storage = std::variant<std::monostate, bool, int64_t, double, std::string, Array, Map>;
   Value() = default;
-  Value(std::nullptr_t) {}                               // NOLINT
-  Value(bool b) : v_(b) {}                               // NOLINT
-  Value(int v) : v_(static_cast<int64_t>(v)) {}          // NOLINT
-  Value(int64_t v) : v_(v) {}                            // NOLINT
-  Value(double v) : v_(v) {}                             // NOLINT
-  Value(const char* s) : v_(std::string(s)) {}           // NOLINT
-  Value(std::string s) : v_(std::move(s)) {}             // NOLINT
-  Value(Array a) : v_(std::move(a)) {}                   // NOLINT
-  Value(Map m) : v_(std::move(m)) {}                     // NOLINT
+  Value(std::nullptr_t) {}                       // NOLINT
+  Value(bool b) : v_(b) {}                       // NOLINT
+  Value(int v) : v_(static_cast<int64_t>(v)) {}  // NOLINT
+  Value(int64_t v) : v_(v) {}                    // NOLINT
+  Value(double v) : v_(v) {}                     // NOLINT
+  Value(const char* s) : v_(std::string(s)) {}   // NOLINT
+  Value(std::string s) : v_(std::move(s)) {}     // NOLINT
+  Value(Array a) : v_(std::move(a)) {}           // NOLINT
+  Value(Map m) : v_(std::move(m)) {}             // NOLINT
 
   bool is_null() const { return std::holds_alternative<std::monostate>(v_); }
   bool is_bool() const { return std::holds_alternative<bool>(v_); }

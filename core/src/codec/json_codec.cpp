@@ -10,8 +10,6 @@
 // - A message whose content type is text/plain (the json/plain convention) decodes
 //   as one string Value holding the body verbatim.
 // - Duplicate object keys: the last one wins (Map keys are unique).
-#include "codec/builtin_codecs.hpp"
-
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 #include <rapidjson/writer.h>
@@ -22,6 +20,8 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+
+#include "codec/builtin_codecs.hpp"
 
 namespace qplug::codec {
 namespace {
@@ -44,9 +44,7 @@ class JsonStringSink {
 // past the end of a string that ends inside a multi-byte sequence (found by
 // tests/fuzz under ASan). We validate with json_valid_utf8() before writing.
 // Bytes of `v` that are zero, flagged in their high bit (exact for "any").
-constexpr uint64_t json_zero_bytes(uint64_t v) {
-  return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull;
-}
+constexpr uint64_t json_zero_bytes(uint64_t v) { return (v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull; }
 
 // True if `s` holds a byte JSON must escape (a control character, '"' or
 // '\\'), eight bytes at a time: most strings are clean and long enough.
@@ -103,7 +101,7 @@ Status json_write(const Value& v, JsonWriter& w, int depth) {
         return invalid_error("JSON strings must be valid UTF-8 (use the msgpack codec for binary data)");
       }
       return w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())) ? ok_status()
-                                                                              : internal_error("JSON writer failed");
+                                                                            : internal_error("JSON writer failed");
     }
     Status operator()(const Array& a) {
       if (depth >= kMaxValueDepth) return invalid_error("value nests deeper than 64 levels");
@@ -316,7 +314,7 @@ class JsonCodec final : public Codec {
     thread_local JsonWriter writer(idle_sink);
     writer.Reset(sink);
     Status st = json_write(v, writer, 0);
-    writer.Reset(idle_sink);  // drop the pointer to this call's sink
+    writer.Reset(idle_sink);            // drop the pointer to this call's sink
     if (!st.ok()) out->resize(before);  // never leave half a document behind
     return st;
   }

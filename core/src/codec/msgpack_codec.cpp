@@ -9,13 +9,12 @@
 // - Nesting is limited to kMaxValueDepth, and every container/string length is
 //   bounded by the body size before anything is allocated, so a 5-byte body that
 //   claims a 4-billion-element array is rejected rather than allocated.
-#include "codec/builtin_codecs.hpp"
-
-#include <msgpack.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <msgpack.hpp>
+
+#include "codec/builtin_codecs.hpp"
 
 namespace qplug::codec {
 namespace {
@@ -91,8 +90,12 @@ Status msgpack_write(const Value& v, msgpack::packer<MsgpackStringSink>& pk, Msg
 // cheaper, and GCC 12 under ASan raises false -Wmaybe-uninitialized on the latter).
 Status msgpack_to_value(const msgpack::object& o, int depth, Value* out) {
   switch (o.type) {
-    case msgpack::type::NIL: *out = Value(); return ok_status();
-    case msgpack::type::BOOLEAN: *out = o.via.boolean; return ok_status();
+    case msgpack::type::NIL:
+      *out = Value();
+      return ok_status();
+    case msgpack::type::BOOLEAN:
+      *out = o.via.boolean;
+      return ok_status();
     case msgpack::type::POSITIVE_INTEGER:
       if (o.via.u64 <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
         *out = static_cast<int64_t>(o.via.u64);
@@ -100,11 +103,19 @@ Status msgpack_to_value(const msgpack::object& o, int depth, Value* out) {
         *out = static_cast<double>(o.via.u64);
       }
       return ok_status();
-    case msgpack::type::NEGATIVE_INTEGER: *out = static_cast<int64_t>(o.via.i64); return ok_status();
+    case msgpack::type::NEGATIVE_INTEGER:
+      *out = static_cast<int64_t>(o.via.i64);
+      return ok_status();
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: *out = o.via.f64; return ok_status();
-    case msgpack::type::STR: *out = std::string(o.via.str.ptr, o.via.str.size); return ok_status();
-    case msgpack::type::BIN: *out = std::string(o.via.bin.ptr, o.via.bin.size); return ok_status();
+    case msgpack::type::FLOAT64:
+      *out = o.via.f64;
+      return ok_status();
+    case msgpack::type::STR:
+      *out = std::string(o.via.str.ptr, o.via.str.size);
+      return ok_status();
+    case msgpack::type::BIN:
+      *out = std::string(o.via.bin.ptr, o.via.bin.size);
+      return ok_status();
     case msgpack::type::ARRAY: {
       if (depth >= kMaxValueDepth) return invalid_error("msgpack body nests deeper than 64 levels");
       *out = Array(o.via.array.size);
@@ -134,7 +145,8 @@ Status msgpack_to_value(const msgpack::object& o, int depth, Value* out) {
       }
       return ok_status();
     }
-    case msgpack::type::EXT: return invalid_error("msgpack ext types are not supported");
+    case msgpack::type::EXT:
+      return invalid_error("msgpack ext types are not supported");
   }
   return invalid_error("msgpack body has an unknown type");
 }
@@ -170,8 +182,8 @@ class MsgpackCodec final : public Codec {
     } clear_after;
     try {
       bool referenced = false;
-      const msgpack::object root = msgpack::unpack(zone, body.data(), n, offset, referenced,
-                                                   &msgpack_reference_all, nullptr, limit);
+      const msgpack::object root =
+          msgpack::unpack(zone, body.data(), n, offset, referenced, &msgpack_reference_all, nullptr, limit);
       if (offset != n) {
         return invalid_error("msgpack body has " + std::to_string(n - offset) + " trailing bytes");
       }

@@ -45,9 +45,9 @@ class Resolver {
       for (const auto& e : entries) {
         auto [it, inserted] = ids_.emplace(e.id, EntryRef{&e.where, kind});
         if (!inserted) {
-          return entry_error(e.where, e.id, kind,
-                             "duplicate ID: already defined at " + it->second.where->to_string() + " (" +
-                                 it->second.kind + ")");
+          return entry_error(
+              e.where, e.id, kind,
+              "duplicate ID: already defined at " + it->second.where->to_string() + " (" + it->second.kind + ")");
         }
       }
       return ok_status();
@@ -113,8 +113,7 @@ class Resolver {
     Status st = check_policies(c.security, c.where, c.id, "queue.consumer");
     if (!st.ok()) return st;
     const DriverEntry* d = c_.find_driver(q->driver);
-    return select_driver_options(&c.driver_options, d == nullptr ? "" : d->driver, c.where, c.id,
-                                 "queue.consumer");
+    return select_driver_options(&c.driver_options, d == nullptr ? "" : d->driver, c.where, c.id, "queue.consumer");
   }
 
   Status check_policies(const SecuritySpec& s, const SourceLocation& where, const std::string& id, const char* kind) {

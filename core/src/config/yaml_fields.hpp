@@ -3,12 +3,11 @@
 //   app.yaml:12: entry 'app:tasks' (queue.queue): 'prefetch' must be an integer in [1, 100000]
 #pragma once
 
-#include <qplug/config.hpp>
-
 #include <yaml-cpp/yaml.h>
 
 #include <initializer_list>
 #include <map>
+#include <qplug/config.hpp>
 #include <string>
 #include <vector>
 
@@ -45,18 +44,18 @@ Status check_fields(const EntryContext& ec, const YAML::Node& map, std::initiali
 // *out untouched and succeed unless `required`. `field` is the name used in errors.
 Status read_string(const EntryContext& ec, const YAML::Node& map, const char* key, std::string* out,
                    bool required = false, const std::string& field = "");
-Status read_int(const EntryContext& ec, const YAML::Node& map, const char* key, int64_t min, int64_t max,
-                int64_t* out, const std::string& field = "");
-Status read_double(const EntryContext& ec, const YAML::Node& map, const char* key, double min, double max,
-                   double* out, const std::string& field = "");
+Status read_int(const EntryContext& ec, const YAML::Node& map, const char* key, int64_t min, int64_t max, int64_t* out,
+                const std::string& field = "");
+Status read_double(const EntryContext& ec, const YAML::Node& map, const char* key, double min, double max, double* out,
+                   const std::string& field = "");
 Status read_bool(const EntryContext& ec, const YAML::Node& map, const char* key, bool* out,
                  const std::string& field = "");
 // Durations: an integer (milliseconds) or a number with a unit: "250ms", "1.5s", "2m", "1h".
 Status read_duration_ms(const EntryContext& ec, const YAML::Node& map, const char* key, int64_t* out,
                         const std::string& field = "");
 // A string or a list of strings.
-Status read_string_list(const EntryContext& ec, const YAML::Node& map, const char* key,
-                        std::vector<std::string>* out, const std::string& field = "");
+Status read_string_list(const EntryContext& ec, const YAML::Node& map, const char* key, std::vector<std::string>* out,
+                        const std::string& field = "");
 // A map of scalars (actor meta, policy conditions).
 Status read_string_map(const EntryContext& ec, const YAML::Node& map, const char* key,
                        std::map<std::string, std::string>* out, const std::string& field = "");

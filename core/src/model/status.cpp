@@ -5,15 +5,24 @@ namespace qplug {
 
 std::string_view kind_name(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::OK: return "OK";
-    case ErrorKind::INVALID: return "INVALID";
-    case ErrorKind::NOT_FOUND: return "NOT_FOUND";
-    case ErrorKind::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case ErrorKind::UNAVAILABLE: return "UNAVAILABLE";
-    case ErrorKind::TIMEOUT: return "TIMEOUT";
-    case ErrorKind::FULL: return "FULL";
-    case ErrorKind::CANCELED: return "CANCELED";
-    case ErrorKind::INTERNAL: return "INTERNAL";
+    case ErrorKind::OK:
+      return "OK";
+    case ErrorKind::INVALID:
+      return "INVALID";
+    case ErrorKind::NOT_FOUND:
+      return "NOT_FOUND";
+    case ErrorKind::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case ErrorKind::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case ErrorKind::TIMEOUT:
+      return "TIMEOUT";
+    case ErrorKind::FULL:
+      return "FULL";
+    case ErrorKind::CANCELED:
+      return "CANCELED";
+    case ErrorKind::INTERNAL:
+      return "INTERNAL";
   }
   // A kind cast from an out-of-range integer (e.g. from a foreign ABI code).
   return "UNKNOWN";

@@ -11,9 +11,8 @@
 // millisecond, but not ordered within one millisecond.
 #include "model/uuid_v7.hpp"
 
-#include <qplug/message.hpp>
-
 #include <chrono>
+#include <qplug/message.hpp>
 #include <random>
 #include <thread>
 

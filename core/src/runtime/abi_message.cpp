@@ -1,8 +1,8 @@
 // abi_message.cpp -- typed header and message conversions across the ABI.
 #include "runtime/abi_message.hpp"
 
-#include <type_traits>
 #include <qplug/sdk/versioned.hpp>
+#include <type_traits>
 
 namespace qplug::detail {
 namespace {
@@ -34,9 +34,15 @@ qplug_value to_abi_value(const HeaderValue& v) {
 
 void assign_from_abi(const qplug_value& v, HeaderValue* out) {
   switch (v.type) {
-    case QPLUG_VALUE_BOOL: *out = v.as.boolean != 0; break;
-    case QPLUG_VALUE_INT64: *out = v.as.i64; break;
-    case QPLUG_VALUE_DOUBLE: *out = v.as.f64; break;
+    case QPLUG_VALUE_BOOL:
+      *out = v.as.boolean != 0;
+      break;
+    case QPLUG_VALUE_INT64:
+      *out = v.as.i64;
+      break;
+    case QPLUG_VALUE_DOUBLE:
+      *out = v.as.f64;
+      break;
     case QPLUG_VALUE_STRING: {
       // Reuse the string's capacity when the previous value was a string too.
       if (auto* s = std::get_if<std::string>(out)) {
@@ -52,7 +58,9 @@ void assign_from_abi(const qplug_value& v, HeaderValue* out) {
       *out = std::string(b);
       break;
     }
-    default: *out = std::monostate{}; break;
+    default:
+      *out = std::monostate{};
+      break;
   }
 }
 

@@ -5,10 +5,10 @@
 // Message whose buffers are reused from one delivery to the next.
 #pragma once
 
-#include <qplug/config.hpp>
 #include <qplug/driver.h>
-#include <qplug/message.hpp>
 
+#include <qplug/config.hpp>
+#include <qplug/message.hpp>
 #include <string_view>
 #include <vector>
 

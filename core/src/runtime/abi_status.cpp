@@ -8,15 +8,24 @@ namespace qplug::detail {
 
 ErrorKind kind_from_abi(int32_t code) {
   switch (code) {
-    case QPLUG_OK: return ErrorKind::OK;
-    case QPLUG_INVALID: return ErrorKind::INVALID;
-    case QPLUG_NOT_FOUND: return ErrorKind::NOT_FOUND;
-    case QPLUG_PERMISSION_DENIED: return ErrorKind::PERMISSION_DENIED;
-    case QPLUG_UNAVAILABLE: return ErrorKind::UNAVAILABLE;
-    case QPLUG_TIMEOUT: return ErrorKind::TIMEOUT;
-    case QPLUG_FULL: return ErrorKind::FULL;
-    case QPLUG_CANCELED: return ErrorKind::CANCELED;
-    default: return ErrorKind::INTERNAL;  // QPLUG_INTERNAL and codes from a newer ABI
+    case QPLUG_OK:
+      return ErrorKind::OK;
+    case QPLUG_INVALID:
+      return ErrorKind::INVALID;
+    case QPLUG_NOT_FOUND:
+      return ErrorKind::NOT_FOUND;
+    case QPLUG_PERMISSION_DENIED:
+      return ErrorKind::PERMISSION_DENIED;
+    case QPLUG_UNAVAILABLE:
+      return ErrorKind::UNAVAILABLE;
+    case QPLUG_TIMEOUT:
+      return ErrorKind::TIMEOUT;
+    case QPLUG_FULL:
+      return ErrorKind::FULL;
+    case QPLUG_CANCELED:
+      return ErrorKind::CANCELED;
+    default:
+      return ErrorKind::INTERNAL;  // QPLUG_INTERNAL and codes from a newer ABI
   }
 }
 

@@ -2,8 +2,8 @@
 #pragma once
 
 #include <qplug/driver.h>
-#include <qplug/status.hpp>
 
+#include <qplug/status.hpp>
 #include <string_view>
 
 namespace qplug::detail {

@@ -1,10 +1,10 @@
 // delayed_requeue.cpp -- the backoff timer thread.
 #include "runtime/delayed_requeue.hpp"
 
+#include <vector>
+
 #include "runtime/abi_status.hpp"
 #include "runtime/host_services.hpp"
-
-#include <vector>
 
 namespace qplug::detail {
 

@@ -2,13 +2,13 @@
 // qplug_driver handle, and the bookkeeping that makes close() safe.
 #pragma once
 
-#include <qplug/config.hpp>
 #include <qplug/driver.h>
-#include <qplug/loader.hpp>
-#include <qplug/status.hpp>
 
 #include <atomic>
 #include <memory>
+#include <qplug/config.hpp>
+#include <qplug/loader.hpp>
+#include <qplug/status.hpp>
 #include <string>
 #include <vector>
 
@@ -19,7 +19,7 @@ class DriverInstance {
   // Loads the plugin (explicit `plugin:` path or by driver name in
   // `search_dirs`) and open()s it with the entry's flattened settings.
   static Result<std::unique_ptr<DriverInstance>> open(const DriverEntry& entry,
-                                                       const std::vector<std::string>& search_dirs);
+                                                      const std::vector<std::string>& search_dirs);
   ~DriverInstance();
   DriverInstance(const DriverInstance&) = delete;
   DriverInstance& operator=(const DriverInstance&) = delete;

@@ -2,12 +2,11 @@
 // by the public publish calls and the consumer runtime's dead-lettering.
 #pragma once
 
+#include <cstddef>
 #include <qplug/message.hpp>
 #include <qplug/runtime.hpp>
 
 #include "runtime/router.hpp"
-
-#include <cstddef>
 
 namespace qplug::detail {
 

@@ -2,16 +2,15 @@
 // the opened driver instances, the router and the live consumers.
 #pragma once
 
-#include <qplug/runtime.hpp>
-#include <qplug/security.hpp>
-
-#include "runtime/driver_instance.hpp"
-#include "runtime/router.hpp"
-
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <qplug/runtime.hpp>
+#include <qplug/security.hpp>
 #include <vector>
+
+#include "runtime/driver_instance.hpp"
+#include "runtime/router.hpp"
 
 namespace qplug::detail {
 
@@ -26,8 +25,8 @@ class RuntimeImpl final : public Runtime {
   Status start();
 
   const Config& config() const override { return config_; }
-  Status publish(std::string_view queue_id, const Value& data, const Headers& headers,
-                 const SecurityContext* security, PublishOptions opts) override;
+  Status publish(std::string_view queue_id, const Value& data, const Headers& headers, const SecurityContext* security,
+                 PublishOptions opts) override;
   Status publish_batch(std::string_view queue_id, std::vector<Message> messages, const SecurityContext* security,
                        PublishOptions opts) override;
   void publish_async(std::string_view queue_id, std::vector<Message> messages, std::function<void(Status)> done,

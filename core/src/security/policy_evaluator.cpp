@@ -58,8 +58,9 @@ Decision PolicyEvaluator::evaluate(const Actor* actor, const std::vector<std::st
     if (allowed_by == nullptr) allowed_by = p;
   }
   if (allowed_by != nullptr) return {true, allowed_by->id, "allowed by policy " + allowed_by->id};
-  return {false, "", "denied: no attached policy allows it (" + std::to_string(policy_ids.size()) +
-                         (policy_ids.size() == 1 ? " policy" : " policies") + " checked)"};
+  return {false, "",
+          "denied: no attached policy allows it (" + std::to_string(policy_ids.size()) +
+              (policy_ids.size() == 1 ? " policy" : " policies") + " checked)"};
 }
 
 }  // namespace qplug

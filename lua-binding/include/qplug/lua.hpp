@@ -13,15 +13,14 @@
 // Runtime itself is thread-safe).
 #pragma once
 
-#include <qplug/config.hpp>
-#include <qplug/runtime.hpp>
-#include <qplug/status.hpp>
-#include <qplug/value.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <qplug/config.hpp>
+#include <qplug/runtime.hpp>
+#include <qplug/status.hpp>
+#include <qplug/value.hpp>
 #include <string>
 #include <vector>
 

@@ -3,25 +3,24 @@
 // loses none, and messages cross to and from a client no one here wrote
 // (python3-pika, pika_peer.py) with their properties and typed headers, and a
 // consumer the broker cancels (its queue deleted) resumes by itself.
-#include "broker_env.hpp"
-
-#include <qplug/driver.h>
-#include <qplug/sdk/versioned.hpp>
-#include <qplug/loader.hpp>
-#include <qplug/sdk/message.hpp>
-#include <qplug/sdk/status.hpp>
-
 #include <gtest/gtest.h>
+#include <qplug/driver.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <qplug/loader.hpp>
+#include <qplug/sdk/message.hpp>
+#include <qplug/sdk/status.hpp>
+#include <qplug/sdk/versioned.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "broker_env.hpp"
 
 namespace {
 

@@ -4,12 +4,12 @@
 #pragma once
 
 #include <qplug/driver.h>
-#include <qplug/sdk/versioned.hpp>
+
+#include <cstdlib>
 #include <qplug/loader.hpp>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/status.hpp>
-
-#include <cstdlib>
+#include <qplug/sdk/versioned.hpp>
 #include <string>
 #include <utility>
 #include <vector>

@@ -7,15 +7,16 @@
 //     MODE all   : ack everything
 //     MODE half  : ack every second delivery, hold the rest unsettled forever
 // Runs until SIGTERM (clean unsubscribe) or SIGKILL (the test's crash).
-#include "redis_it.hpp"
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <qplug/sdk/versioned.hpp>
 #include <string>
 #include <thread>
-#include <unistd.h>
-#include <qplug/sdk/versioned.hpp>
+
+#include "redis_it.hpp"
 
 namespace {
 struct Worker {

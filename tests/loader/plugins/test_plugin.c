@@ -16,7 +16,6 @@
  * The ops do nothing useful; the loader tests only load and inspect.
  */
 #include <qplug/driver.h>
-
 #include <stddef.h>
 #include <string.h>
 

@@ -13,9 +13,8 @@
  * settles it; such a detached delivery holds a reference on the hub so it can
  * still be settled (with CANCELED) after the driver was closed.
  */
-#include <qplug/driver.h>
-
 #include <pthread.h>
+#include <qplug/driver.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +83,8 @@ static int32_t oot_fail(qplug_status *st, int32_t code, const char *fmt, ...) {
   if (st != NULL) {
     va_list ap;
     st->code = code;
-    st->flags = (code == QPLUG_FULL || code == QPLUG_UNAVAILABLE || code == QPLUG_TIMEOUT) ? QPLUG_STATUS_RETRYABLE : 0u;
+    st->flags =
+        (code == QPLUG_FULL || code == QPLUG_UNAVAILABLE || code == QPLUG_TIMEOUT) ? QPLUG_STATUS_RETRYABLE : 0u;
     va_start(ap, fmt);
     vsnprintf(st->message, sizeof st->message, fmt, ap);
     va_end(ap);
@@ -198,7 +198,10 @@ static oot_msg *oot_copy(const qplug_message *m, uint32_t attempts) {
 static void oot_push_back(qplug_queue *q, oot_msg *m) {
   m->next = NULL;
   m->consumer = NULL;
-  if (q->tail != NULL) q->tail->next = m; else q->head = m;
+  if (q->tail != NULL)
+    q->tail->next = m;
+  else
+    q->head = m;
   q->tail = m;
   q->length++;
 }
@@ -223,14 +226,23 @@ static oot_msg *oot_pop(qplug_queue *q) {
 static void oot_out_append(qplug_consumer *c, oot_msg *m) {
   m->next = NULL;
   m->prev = c->out_tail;
-  if (c->out_tail != NULL) c->out_tail->next = m; else c->out_head = m;
+  if (c->out_tail != NULL)
+    c->out_tail->next = m;
+  else
+    c->out_head = m;
   c->out_tail = m;
   c->in_flight++;
 }
 
 static void oot_out_remove(qplug_consumer *c, oot_msg *m) {
-  if (m->prev != NULL) m->prev->next = m->next; else c->out_head = m->next;
-  if (m->next != NULL) m->next->prev = m->prev; else c->out_tail = m->prev;
+  if (m->prev != NULL)
+    m->prev->next = m->next;
+  else
+    c->out_head = m->next;
+  if (m->next != NULL)
+    m->next->prev = m->prev;
+  else
+    c->out_tail = m->prev;
   m->prev = m->next = NULL;
   c->in_flight--;
 }
@@ -290,8 +302,7 @@ static void oot_close(qplug_driver *d, uint32_t timeout_ms) {
   oot_hub_release_locked(hub);
 }
 
-static qplug_queue *oot_declare(qplug_driver *d, qplug_str name, const qplug_kv *options, size_t n,
-                                qplug_status *st) {
+static qplug_queue *oot_declare(qplug_driver *d, qplug_str name, const qplug_kv *options, size_t n, qplug_status *st) {
   qplug_queue *q;
   if (name.len == 0 || name.ptr == NULL) {
     oot_fail(st, QPLUG_INVALID, "oot: queue name is empty");
@@ -351,7 +362,10 @@ static int32_t oot_publish(qplug_queue *q, const qplug_message *const *msgs, siz
       if (why[0] != '\0') return oot_fail(st, QPLUG_INVALID, "oot: message %zu of the batch: %s", i, why);
       return oot_fail(st, QPLUG_INTERNAL, "oot: out of memory copying message %zu", i);
     }
-    if (last != NULL) last->next = m; else first = m;
+    if (last != NULL)
+      last->next = m;
+    else
+      first = m;
     last = m;
   }
   pthread_mutex_lock(&hub->mu);
@@ -501,7 +515,10 @@ static void oot_detach_outstanding(qplug_consumer *c) {
       oot_log(q->driver, QPLUG_LOG_ERROR, "out of memory requeueing an unsettled delivery: message lost");
       continue;
     }
-    if (copies_tail != NULL) copies_tail->next = copy; else copies = copy;
+    if (copies_tail != NULL)
+      copies_tail->next = copy;
+    else
+      copies = copy;
     copies_tail = copy;
     n++;
   }

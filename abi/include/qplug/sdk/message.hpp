@@ -42,18 +42,27 @@ class OwnedMessage {
       oh.key.assign(h.key.ptr == nullptr ? "" : std::string_view(h.key.ptr, h.key.len));
       oh.type = h.value.type;
       switch (h.value.type) {
-        case QPLUG_VALUE_BOOL: oh.i64 = h.value.as.boolean ? 1 : 0; break;
-        case QPLUG_VALUE_INT64: oh.i64 = h.value.as.i64; break;
-        case QPLUG_VALUE_DOUBLE: oh.f64 = h.value.as.f64; break;
+        case QPLUG_VALUE_BOOL:
+          oh.i64 = h.value.as.boolean ? 1 : 0;
+          break;
+        case QPLUG_VALUE_INT64:
+          oh.i64 = h.value.as.i64;
+          break;
+        case QPLUG_VALUE_DOUBLE:
+          oh.f64 = h.value.as.f64;
+          break;
         case QPLUG_VALUE_STRING:
           oh.data.assign(h.value.as.str.ptr == nullptr ? "" : std::string_view(h.value.as.str.ptr, h.value.as.str.len));
           break;
         case QPLUG_VALUE_BYTES:
-          oh.data.assign(h.value.as.bytes.ptr == nullptr
-                             ? ""
-                             : std::string_view(reinterpret_cast<const char*>(h.value.as.bytes.ptr), h.value.as.bytes.len));
+          oh.data.assign(
+              h.value.as.bytes.ptr == nullptr
+                  ? ""
+                  : std::string_view(reinterpret_cast<const char*>(h.value.as.bytes.ptr), h.value.as.bytes.len));
           break;
-        default: oh.type = QPLUG_VALUE_NULL; break;
+        default:
+          oh.type = QPLUG_VALUE_NULL;
+          break;
       }
       headers.push_back(std::move(oh));
     }
@@ -70,14 +79,23 @@ class OwnedMessage {
       h.value = qplug_value{};
       h.value.type = oh.type;
       switch (oh.type) {
-        case QPLUG_VALUE_BOOL: h.value.as.boolean = oh.i64 != 0; break;
-        case QPLUG_VALUE_INT64: h.value.as.i64 = oh.i64; break;
-        case QPLUG_VALUE_DOUBLE: h.value.as.f64 = oh.f64; break;
-        case QPLUG_VALUE_STRING: h.value.as.str = {oh.data.data(), oh.data.size()}; break;
+        case QPLUG_VALUE_BOOL:
+          h.value.as.boolean = oh.i64 != 0;
+          break;
+        case QPLUG_VALUE_INT64:
+          h.value.as.i64 = oh.i64;
+          break;
+        case QPLUG_VALUE_DOUBLE:
+          h.value.as.f64 = oh.f64;
+          break;
+        case QPLUG_VALUE_STRING:
+          h.value.as.str = {oh.data.data(), oh.data.size()};
+          break;
         case QPLUG_VALUE_BYTES:
           h.value.as.bytes = {reinterpret_cast<const uint8_t*>(oh.data.data()), oh.data.size()};
           break;
-        default: break;
+        default:
+          break;
       }
     }
     view_ = qplug_message{};

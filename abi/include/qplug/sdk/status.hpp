@@ -15,8 +15,8 @@ namespace qplug::sdk {
 
 // Writes code/flags/message into `st` (which may be NULL) and returns code,
 // so drivers can write `return fail(st, QPLUG_INVALID, false, "bad key %s", k);`.
-[[gnu::format(printf, 4, 5)]] inline int32_t fail(qplug_status* st, int32_t code, bool retryable,
-                                                  const char* fmt, ...) {
+[[gnu::format(printf, 4, 5)]] inline int32_t fail(qplug_status* st, int32_t code, bool retryable, const char* fmt,
+                                                  ...) {
   if (st != nullptr) {
     st->code = code;
     st->flags = retryable ? QPLUG_STATUS_RETRYABLE : 0u;
