@@ -85,7 +85,7 @@ TEST_F(AmqpDriver, NamedGroupKeepsMessagesPublishedWhileItHasNoConsumer) {
     Consumer c(*q, first, nullptr, 10, 0, "audit");
     ASSERT_TRUE(c.ok()) << describe(c.status());
   }
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(q->publish(make_message("a" + std::to_string(i), "x")), QPLUG_OK);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(q->publish(make_message('a' + std::to_string(i), "x")), QPLUG_OK);
   Collector audit, workers;
   Consumer a(*q, audit, nullptr, 10, 0, "audit");
   Consumer w(*q, workers, nullptr, 10, 1);  // the default group: the queue itself
@@ -106,7 +106,7 @@ TEST_F(AmqpDriver, ConsumersOfOneGroupCompete) {
   Consumer b2(*q, billing, nullptr, 5, 1, "billing");
   Consumer a(*q, audit, nullptr, 5, 2, "audit");
   ASSERT_TRUE(b1.ok() && b2.ok() && a.ok());
-  for (int i = 0; i < 40; ++i) ASSERT_EQ(q->publish(make_message("m" + std::to_string(i), "x")), QPLUG_OK);
+  for (int i = 0; i < 40; ++i) ASSERT_EQ(q->publish(make_message('m' + std::to_string(i), "x")), QPLUG_OK);
   ASSERT_TRUE(billing.wait_for(40));
   ASSERT_TRUE(audit.wait_for(40));
   quiet_period();
@@ -236,7 +236,7 @@ TEST_F(AmqpDriver, BadPriorityIsInvalidNamingTheHeader) {
 TEST_F(AmqpDriver, QueueArgumentsArePassedThroughTyped) {
   auto q = declare_unique({{"arguments.x-max-length", "2"}, {"arguments.x-overflow", "drop-head"}});
   ASSERT_TRUE(q);
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(q->publish(make_message("m" + std::to_string(i), "x")), QPLUG_OK);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(q->publish(make_message('m' + std::to_string(i), "x")), QPLUG_OK);
   auto info = sdk::versioned<qplug_queue_info>();
   qplug_status st = sdk::make_status();
   ASSERT_EQ(vt_->queue_info(q->handle, &info, &st), QPLUG_OK) << describe(st);

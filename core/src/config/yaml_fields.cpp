@@ -128,7 +128,7 @@ Status read_bool(const EntryContext& ec, const YAML::Node& map, const char* key,
   if (!present(n)) return ok_status();
   const std::optional<bool> v = n.IsScalar() ? sdk::parse_bool(n.Scalar()) : std::nullopt;
   if (!v) {
-    return ec.error(n, "'" + field_name(key, field) + "' must be a boolean (true/false, yes/no, on/off, 1/0)");
+    return ec.error(n, '\'' + field_name(key, field) + "' must be a boolean (true/false, yes/no, on/off, 1/0)");
   }
   *out = *v;
   return ok_status();
@@ -141,7 +141,7 @@ Status read_duration_ms(const EntryContext& ec, const YAML::Node& map, const cha
   const std::optional<int64_t> v = n.IsScalar() ? sdk::parse_duration_ms(n.Scalar()) : std::nullopt;
   if (!v) {
     return ec.error(
-        n, "'" + field_name(key, field) + "' must be a duration: milliseconds, or a number with ms, s, m or h");
+        n, '\'' + field_name(key, field) + "' must be a duration: milliseconds, or a number with ms, s, m or h");
   }
   *out = *v;
   return ok_status();

@@ -128,7 +128,7 @@ Status ConsumerState::settle_failure(qplug_delivery* delivery, const Message& me
   failed_.fetch_add(1, std::memory_order_relaxed);
   const int max = route_->max_attempts;
   const std::string attempt =
-      "attempt " + std::to_string(message.attempts) + (max > 0 ? "/" + std::to_string(max) : std::string());
+      "attempt " + std::to_string(message.attempts) + (max > 0 ? '/' + std::to_string(max) : std::string());
   const std::string head =
       "handler failed on '" + queue_id_ + "' message " + message.id + " " + attempt + ": " + std::string(reason);
   if (max > 0 && message.attempts >= static_cast<uint32_t>(max) && route_->dead_letter != nullptr) {

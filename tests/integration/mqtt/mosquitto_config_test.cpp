@@ -61,7 +61,7 @@ TEST_F(MosquittoConfig, OfflineDurableSessionKeepsEveryQueuedMessage) {
 
   Client pub(id + "-pub", false);
   ASSERT_TRUE(pub.connect());
-  for (int i = 0; i < kCount; ++i) ASSERT_TRUE(pub.publish(topic, "m" + std::to_string(i))) << "publish " << i;
+  for (int i = 0; i < kCount; ++i) ASSERT_TRUE(pub.publish(topic, 'm' + std::to_string(i))) << "publish " << i;
 
   Client resumed(id, true);
   ASSERT_TRUE(resumed.connect());
