@@ -1,0 +1,215 @@
+// tests/drivers/mqtt_driver_test.cpp -- what the mqtt driver promises on top
+// of the conformance suite, against the real mosquitto of
+// tools/scripts/brokers.sh: settings that refuse what breaks the promise,
+// publishes through an outage, attempts counted across requeues, and interop
+// with the mosquitto_pub / mosquitto_sub command-line clients both ways.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <qplug/sdk/url.hpp>
+#include <qplug/sdk/versioned.hpp>
+#include <string>
+#include <thread>
+
+#include "broker_env.hpp"
+#include "conformance_harness.hpp"
+
+namespace qplug::conformance {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using qplug::testing::kMosquitto;
+
+class MqttDriver : public ConformanceTest {};
+
+// "-h HOST -p PORT" of the test broker, for the command-line clients.
+std::string broker_args() {
+  std::string why;
+  auto u = sdk::parse_url(qplug::testing::broker_url(kMosquitto), &why);
+  return "-h " + (u ? u->host : std::string("127.0.0.1")) + " -p " +
+         std::to_string(u && u->port != 0 ? u->port : kMosquitto.default_port);
+}
+
+// Opens the driver with only `config` (not the target's), returns the code.
+int32_t open_only(const KeyValues& config, qplug_status* st, qplug_driver** out = nullptr) {
+  std::vector<qplug_kv> kv = to_kv(config);
+  qplug_driver* d = vtable()->open(nullptr, kv.data(), kv.size(), st);
+  if (d == nullptr) return st->code;
+  if (out != nullptr) {
+    *out = d;
+  } else {
+    vtable()->close(d, 5000);
+  }
+  return QPLUG_OK;
+}
+
+const sdk::OwnedHeader* header(const sdk::OwnedMessage& m, const std::string& key) {
+  for (const auto& h : m.headers)
+    if (h.key == key) return &h;
+  return nullptr;
+}
+
+TEST_F(MqttDriver, QosZeroNeedsTheAtMostOnceOptIn) {
+  const std::string url = qplug::testing::broker_url(kMosquitto);
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(open_only({{"url", url}, {"qos", "0"}}, &st), QPLUG_INVALID);
+  EXPECT_NE(std::string(st.message).find("'qos'"), std::string::npos) << st.message;
+  st = sdk::make_status();
+  EXPECT_EQ(open_only({{"url", url}, {"qos", "0"}, {"at_most_once", "true"}}, &st), QPLUG_OK) << describe(st);
+  st = sdk::make_status();
+  EXPECT_EQ(open_only({{"url", url}, {"qos", "3"}}, &st), QPLUG_INVALID) << describe(st);
+}
+
+TEST_F(MqttDriver, BadUrlsAreInvalidNamingTheKey) {
+  for (const char* url : {"amqp://127.0.0.1", "mqtts://127.0.0.1", "mqtt://127.0.0.1:1883/x", "mqtt://"}) {
+    qplug_status st = sdk::make_status();
+    EXPECT_EQ(open_only({{"url", url}}, &st), QPLUG_INVALID) << url;
+    EXPECT_NE(std::string(st.message).find("'url'"), std::string::npos) << url << ": " << st.message;
+  }
+}
+
+TEST_F(MqttDriver, ConsumersWithoutAStableClientIdAreRefused) {
+  qplug_driver* d = nullptr;
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(open_only({{"url", qplug::testing::broker_url(kMosquitto)}}, &st, &d), QPLUG_OK) << describe(st);
+  const std::string name = unique_name();
+  qplug_queue* q = vt_->declare(d, {name.data(), name.size()}, nullptr, 0, &st);
+  ASSERT_NE(q, nullptr) << describe(st);
+  auto opts = sdk::versioned<qplug_subscribe_options>();
+  qplug_consumer* c = vt_->subscribe(
+      q, &opts, [](void*, qplug_delivery*, const qplug_message*) {}, nullptr, &st);
+  EXPECT_EQ(c, nullptr);
+  EXPECT_EQ(st.code, QPLUG_INVALID);
+  EXPECT_NE(std::string(st.message).find("client_id"), std::string::npos) << st.message;
+  vt_->close(d, 5000);
+}
+
+TEST_F(MqttDriver, RequeueCountsAttemptsInAUserProperty) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  Collector got;
+  Consumer c(*q, got, [](const Received& r) { return r.message.attempts < 3 ? QPLUG_NACK_REQUEUE : QPLUG_ACK; });
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  ASSERT_EQ(q->publish(make_message("counted", "x")), QPLUG_OK);
+  ASSERT_TRUE(got.wait_for(3));
+  auto r = got.snapshot();
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(r[i].message.attempts, i + 1) << "delivery #" << i;
+}
+
+// Stops the broker for the scope, starts it again at the end (also on failure).
+class BrokerOutage {
+ public:
+  BrokerOutage() { stopped_ = run("stop"); }
+  ~BrokerOutage() { run("start"); }
+  bool stopped() const { return stopped_; }
+
+ private:
+  static bool run(const char* what) {
+    std::string cmd = qplug::testing::brokers_script() + " " + what + " mosquitto >/dev/null 2>&1; echo $?";
+    return qplug::testing::run_command(cmd).rfind("0", 0) == 0;
+  }
+  bool stopped_ = false;
+};
+
+TEST_F(MqttDriver, PublishDuringAnOutageFailsRetryableAndCloseCompletesPendingOnes) {
+  driver_.close();
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(driver_.open({{"publish_timeout", "1s"}}, &st), QPLUG_OK) << describe(st);
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  BrokerOutage outage;
+  ASSERT_TRUE(outage.stopped());
+  st = sdk::make_status();
+  int32_t rc = q->publish(make_message("lost-broker", "x"), &st);
+  EXPECT_TRUE(rc == QPLUG_TIMEOUT || rc == QPLUG_UNAVAILABLE) << describe(st);
+  EXPECT_TRUE(st.flags & QPLUG_STATUS_RETRYABLE) << describe(st);
+
+  // An asynchronous publish left unconfirmed completes exactly once at close.
+  struct Done {
+    std::atomic<int> calls{0};
+    std::atomic<int32_t> code{-1};
+  } done;
+  sdk::OwnedMessage m = make_message("pending", "x");
+  const qplug_message* one = &m.view();
+  st = sdk::make_status();
+  rc = vt_->publish(
+      q->handle, &one, 1, nullptr,
+      [](void* ud, const qplug_status* s, size_t) {
+        auto* d = static_cast<Done*>(ud);
+        d->code = s->code;
+        d->calls.fetch_add(1);
+      },
+      &done, nullptr, &st);
+  if (rc == QPLUG_OK) {
+    driver_.close();
+    EXPECT_EQ(done.calls.load(), 1);
+    EXPECT_NE(done.code.load(), QPLUG_OK);
+  } else {
+    EXPECT_TRUE(st.flags & QPLUG_STATUS_RETRYABLE) << describe(st);
+  }
+}
+
+TEST_F(MqttDriver, MosquittoPubReachesAQplugConsumerWithItsProperties) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  Collector got;
+  Consumer c(*q, got, nullptr);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  std::string cmd = "mosquitto_pub -V 5 -q 1 " + broker_args() + " -t 'qplug/" + q->name +
+                    "' -m 'from the cli' -D publish user-property colour blue -D publish content-type text/plain "
+                    "-D publish correlation-data corr-42 -D publish response-topic replies/here; echo $?";
+  ASSERT_EQ(qplug::testing::run_command(cmd), "0\n") << cmd;
+  ASSERT_TRUE(got.wait_for(1));
+  const std::vector<Received> snap = got.snapshot();
+  const sdk::OwnedMessage& m = snap[0].message;
+  EXPECT_EQ(m.body, "from the cli");
+  EXPECT_EQ(m.content_type, "text/plain");
+  EXPECT_EQ(m.attempts, 1u);
+  EXPECT_TRUE(m.id.empty()) << "a foreign message has no qplug id, got " << m.id;
+  const sdk::OwnedHeader* h = header(m, "colour");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->type, QPLUG_VALUE_STRING);
+  EXPECT_EQ(h->data, "blue") << "an untyped user property arrives unchanged";
+  ASSERT_NE(header(m, "correlation_id"), nullptr);
+  EXPECT_EQ(header(m, "correlation_id")->data, "corr-42");
+  ASSERT_NE(header(m, "reply_to"), nullptr);
+  EXPECT_EQ(header(m, "reply_to")->data, "replies/here");
+}
+
+TEST_F(MqttDriver, QplugPublishShowsItsPropertiesInMosquittoSub) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  const std::string out_file = "/tmp/" + unique_name("sub") + ".out";
+  // mosquitto_sub takes the first message and exits; publish until it has one
+  // (it may subscribe after the first publishes).
+  std::string cmd = "timeout 20 mosquitto_sub -V 5 -q 1 " + broker_args() + " -t 'qplug/" + q->name +
+                    "' -C 1 -F '%C|%D|%R|%E|%P|%p' > " + out_file + " 2>&1";
+  std::thread sub([&] { qplug::testing::run_command(cmd); });
+  sdk::OwnedMessage m = make_message("interop-1", "payload", "application/json");
+  add_header(m, "tenant", QPLUG_VALUE_STRING, 0, 0, "acme");
+  add_header(m, "n", QPLUG_VALUE_INT64, 42);
+  add_header(m, "correlation_id", QPLUG_VALUE_STRING, 0, 0, "c-7");
+  add_header(m, "reply_to", QPLUG_VALUE_STRING, 0, 0, "answers");
+  add_header(m, "ttl", QPLUG_VALUE_INT64, 60000);
+  std::string line;
+  const auto deadline = Clock::now() + kDeadline;
+  while (Clock::now() < deadline) {
+    ASSERT_EQ(q->publish(m), QPLUG_OK);
+    line = qplug::testing::run_command("cat " + out_file + " 2>/dev/null");
+    if (!line.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  sub.join();
+  line = qplug::testing::run_command("cat " + out_file);
+  std::remove(out_file.c_str());
+  EXPECT_NE(line.find("application/json|c-7|answers|"), std::string::npos) << line;
+  EXPECT_NE(line.find("qplug.id:interop-1"), std::string::npos) << line;
+  EXPECT_NE(line.find("tenant:s:acme"), std::string::npos) << line;
+  EXPECT_NE(line.find("n:i:42"), std::string::npos) << line;
+  EXPECT_NE(line.find("ttl:i:60000"), std::string::npos) << line;
+  EXPECT_NE(line.find("|payload"), std::string::npos) << line;
+}
+
+}  // namespace
+}  // namespace qplug::conformance
