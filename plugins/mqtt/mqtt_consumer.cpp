@@ -41,6 +41,7 @@ int32_t Consumer::start(qplug_status* st) {
   if (drain_anchor(settings_, log_, *core_->publisher, config_.group, config_.topic, &ast) != QPLUG_OK)
     log_.warn("consumer '%s': the anchor of group '%s' was not drained (%s); the next subscribe retries",
               config_.client_id.c_str(), config_.group.c_str(), ast.message);
+  started_ = true;
   return QPLUG_OK;
 }
 
@@ -70,6 +71,7 @@ void Consumer::on_message(const mosquitto_message& msg, const mosquitto_property
 void Consumer::stop() {
   std::call_once(stopped_, [this] {
     if (!conn_) return;
+    if (!started_) return conn_->disconnect(false);  // a failed subscribe: nothing was delivered
     {
       std::unique_lock lock(core_->mu);
       core_->stopping = true;

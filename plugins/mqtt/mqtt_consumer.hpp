@@ -75,6 +75,7 @@ class Consumer {
   std::shared_ptr<ConsumerCore> core_;
   Drain drain_;
   std::unique_ptr<Connection> conn_;
+  bool started_ = false;  // start() succeeded: stop() has a group membership to hand back
   std::once_flag stopped_;
 };
 
