@@ -66,6 +66,27 @@ int32_t ensure_anchor(const Settings& s, const sdk::HostLog& log, Publisher& pub
   return publisher.publish_retained(queue_state_topic(group, topic), kStateAnchor, st);
 }
 
+int32_t AnchorHold::hold(const Settings& s, const sdk::HostLog& log, const std::string& group, const std::string& topic,
+                         qplug_status* st) {
+  SessionOptions o = anchor_session(group, topic);
+  topic_ = topic;
+  conn_ = std::make_unique<Connection>(s, o, log);
+  pushed_ = std::make_unique<Drain>(marker_topic(o.client_id));
+  conn_->on_message(
+      [p = pushed_.get()](const mosquitto_message& m, const mosquitto_property* props) { p->take(m, props); });
+  if (int32_t rc = conn_->connect(st); rc != QPLUG_OK) return rc;
+  return conn_->subscribe(share_topic(group, topic), s.qos, st);
+}
+
+void AnchorHold::release(Publisher& publisher, const sdk::HostLog& log) {
+  if (!conn_) return;
+  conn_->disconnect(false);
+  qplug_status st = sdk::make_status();
+  if (pushed_->republish(publisher, topic_, publisher.settings().publish_timeout_ms, &st) != QPLUG_OK)
+    log.error("anchor of '%s': %zu messages not republished after a reconnect, lost: %s", topic_.c_str(),
+              pushed_->size(), st.message);
+}
+
 int32_t drain_anchor(const Settings& s, const sdk::HostLog& log, Publisher& publisher, const std::string& group,
                      const std::string& topic, qplug_status* st) {
   SessionOptions o = anchor_session(group, topic);

@@ -21,9 +21,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <qplug/sdk/host_log.hpp>
 #include <string>
 
+#include "mqtt_connection.hpp"
+#include "mqtt_drain.hpp"
 #include "mqtt_publisher.hpp"
 #include "mqtt_settings.hpp"
 
@@ -39,6 +42,25 @@ int32_t read_queue_state(const Settings& s, const sdk::HostLog& log, const std::
 // Makes sure the anchor session exists and is in the group; state -> "anchor".
 int32_t ensure_anchor(const Settings& s, const sdk::HostLog& log, Publisher& publisher, const std::string& group,
                       const std::string& topic, qplug_status* st);
+
+// A broker restart: mosquitto 2.0.11 restores an offline session's shared
+// subscription from its persistence file but no longer delivers to it, so
+// an anchor would silently stop keeping messages. The driver's publisher
+// re-subscribes the anchors of its queues after each reconnect, before it
+// sends anything: hold() connects and subscribes them (no publishing, so it
+// may run on the publisher's network thread), release() disconnects them
+// and republishes what they were handed meanwhile (not on that thread).
+class AnchorHold {
+ public:
+  int32_t hold(const Settings& s, const sdk::HostLog& log, const std::string& group, const std::string& topic,
+               qplug_status* st);
+  void release(Publisher& publisher, const sdk::HostLog& log);
+
+ private:
+  std::string topic_;
+  std::unique_ptr<Connection> conn_;
+  std::unique_ptr<Drain> pushed_;
+};
 
 // Moves what the anchor holds back into the group and ends it; state -> "live".
 int32_t drain_anchor(const Settings& s, const sdk::HostLog& log, Publisher& publisher, const std::string& group,

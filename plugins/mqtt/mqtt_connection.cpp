@@ -173,12 +173,14 @@ void Connection::disconnect(bool end_session) {
 void Connection::handle_connect(mosquitto* m, void* self, int rc, int flags, const mosquitto_property*) {
   auto* c = static_cast<Connection*>(self);
   std::vector<std::pair<std::string, int>> again;
+  bool first = false;
   {
     std::lock_guard lock(c->mu_);
     c->connack_rc_ = rc;
     c->connected_ = rc == 0;
     c->session_present_ = (flags & 1) != 0;
     if (rc == 0) again = c->subscriptions_;
+    if (rc == 0) first = c->connects_++ == 0;
     c->cv_.notify_all();
   }
   // After a reconnect the subscriptions are made again, also when the
@@ -187,6 +189,7 @@ void Connection::handle_connect(mosquitto* m, void* self, int rc, int flags, con
   // (Full.BrokerRestartMidStream). Subscribing again is idempotent. Their
   // SUBACKs are not waited for; the first connect has none yet.
   for (const auto& [topic, qos] : again) mosquitto_subscribe_v5(m, nullptr, topic.c_str(), qos, 0, nullptr);
+  if (rc == 0 && c->on_connected_) c->on_connected_(first);
   if (rc != 0) c->log_.warn("connection '%s' refused: %s", c->options_.client_id.c_str(), mosquitto_reason_string(rc));
 }
 

@@ -48,6 +48,9 @@ class Connection {
   // Set before connect().
   void on_message(MessageFn fn) { on_message_ = std::move(fn); }
   void on_publish(PublishFn fn) { on_publish_ = std::move(fn); }
+  // Runs on the network thread after every accepted CONNACK, before
+  // libmosquitto sends anything queued: `first` is false for reconnects.
+  void on_connected(std::function<void(bool first)> fn) { on_connected_ = std::move(fn); }
 
   // Connects and waits for the CONNACK (connect_timeout). UNAVAILABLE
   // (retryable) when the broker cannot be reached, PERMISSION_DENIED when it
@@ -90,6 +93,8 @@ class Connection {
   mosquitto* mosq_ = nullptr;
   MessageFn on_message_;
   PublishFn on_publish_;
+  std::function<void(bool first)> on_connected_;
+  int connects_ = 0;  // accepted CONNACKs so far
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -19,6 +19,8 @@
 #include <qplug/sdk/validate.hpp>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "mqtt_anchor.hpp"
 #include "mqtt_consumer.hpp"
@@ -33,6 +35,10 @@ struct qplug_driver {
   std::map<std::string, std::unique_ptr<qplug_queue>, std::less<>> queues;
   std::set<std::string> client_ids;             // consumer sessions open in this instance
   std::map<std::string, unsigned> next_member;  // "<topic>:<group>" -> next default consumer number
+  std::mutex topics_mu;                         // not mu: declare holds mu while it waits for the publisher
+  std::vector<std::string> topics;              // declared queues, re-anchored after a reconnect
+  std::mutex releasers_mu;
+  std::vector<std::thread> releasers;  // hand back what re-anchored sessions were sent; joined in close
 };
 
 struct qplug_queue {
@@ -55,12 +61,44 @@ constexpr uint32_t kDefaultPrefetch = 16;
 
 bool valid_utf8(const std::string& s) { return mosquitto_validate_utf8(s.c_str(), static_cast<int>(s.size())) == 0; }
 
+// After the publisher reconnected (the broker may have restarted) and before
+// it sends anything: subscribe the anchors of this instance's queues again
+// (mqtt_anchor.hpp, AnchorHold), so nothing published now finds an empty group.
+void reanchor(qplug_driver* d) {
+  std::vector<std::string> topics;
+  {
+    std::lock_guard lock(d->topics_mu);
+    topics = d->topics;
+  }
+  const std::string group(kDefaultGroup);
+  auto holds = std::make_shared<std::vector<std::unique_ptr<AnchorHold>>>();
+  for (const std::string& topic : topics) {
+    std::string state;
+    qplug_status st = sdk::make_status();
+    if (read_queue_state(d->settings, d->log, group, topic, &state, &st) != QPLUG_OK) {
+      d->log.warn("after a reconnect: state of '%s' unknown (%s); anchor not renewed", topic.c_str(), st.message);
+      continue;
+    }
+    if (state == kStateLive) continue;  // its consumers subscribe again by themselves
+    auto h = std::make_unique<AnchorHold>();
+    if (h->hold(d->settings, d->log, group, topic, &st) != QPLUG_OK)
+      d->log.warn("after a reconnect: anchor of '%s' not renewed: %s", topic.c_str(), st.message);
+    holds->push_back(std::move(h));
+  }
+  if (holds->empty()) return;
+  std::lock_guard lock(d->releasers_mu);
+  d->releasers.emplace_back([d, holds] {
+    for (auto& h : *holds) h->release(*d->publisher, d->log);
+  });
+}
+
 qplug_driver* op_open(const qplug_host_v1* host, const qplug_kv* config, size_t count, qplug_status* st) {
   return guarded<qplug_driver*>(st, nullptr, [&]() -> qplug_driver* {
     auto d = std::make_unique<qplug_driver>();
     if (!read_settings(config, count, &d->settings, st)) return nullptr;
     d->log = sdk::HostLog(host, "mqtt");
     d->publisher = std::make_shared<Publisher>(d->settings, d->log);
+    d->publisher->on_reconnect([raw = d.get()] { reanchor(raw); });
     if (d->publisher->open(st) != QPLUG_OK) return nullptr;
     return d.release();
   });
@@ -68,6 +106,10 @@ qplug_driver* op_open(const qplug_host_v1* host, const qplug_kv* config, size_t 
 
 void op_close(qplug_driver* d, uint32_t /*timeout_ms: close waits at most publish_timeout (2 s cap) for PUBACKs*/) {
   sdk::guarded_void([&] {
+    {
+      std::lock_guard lock(d->releasers_mu);
+      for (auto& t : d->releasers) t.join();
+    }
     d->publisher->close();
     delete d;
   });
@@ -94,6 +136,8 @@ qplug_queue* op_declare(qplug_driver* d, qplug_str name, const qplug_kv* options
     auto q = std::make_unique<qplug_queue>(qplug_queue{d, n, topic});
     qplug_queue* out = q.get();
     d->queues.emplace(n, std::move(q));
+    std::lock_guard topics_lock(d->topics_mu);
+    d->topics.push_back(topic);
     return out;
   });
 }

@@ -53,6 +53,9 @@ int32_t Publisher::open(qplug_status* st) {
   o.send_maximum = settings_.send_maximum;
   conn_ = std::make_unique<Connection>(settings_, o, log_);
   conn_->on_publish([this](int mid, int reason) { on_ack(mid, reason); });
+  conn_->on_connected([this](bool first) {
+    if (!first && reconnected_) reconnected_();
+  });
   if (int32_t rc = conn_->connect(st); rc != QPLUG_OK) return rc;
   expirer_ = std::thread([this] { expire_loop(); });
   return QPLUG_OK;

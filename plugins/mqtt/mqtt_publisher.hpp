@@ -14,6 +14,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,9 @@ class Publisher {
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
 
+  // `reconnected` runs on the network thread after each reconnect, before
+  // anything queued (or published meanwhile) is sent again. Set before open().
+  void on_reconnect(std::function<void()> reconnected) { reconnected_ = std::move(reconnected); }
   int32_t open(qplug_status* st);
 
   // Publishes msgs[0..n) to `topic`, each with `prior_deliveries[i]` (NULL:
@@ -75,6 +79,7 @@ class Publisher {
   Settings settings_;  // a copy: a delivery settled after close() may still reach this publisher
   sdk::HostLog log_;
   std::unique_ptr<Connection> conn_;
+  std::function<void()> reconnected_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<int, Pending> in_flight_;  // by mid

@@ -211,5 +211,19 @@ TEST_F(MqttDriver, QplugPublishShowsItsPropertiesInMosquittoSub) {
   EXPECT_NE(line.find("|payload"), std::string::npos) << line;
 }
 
+// The anchor holds a queue's messages while it has no consumer, also across a
+// broker restart: what it held before, and what is published after.
+TEST_F(MqttDriver, AnchorKeepsMessagesAcrossABrokerRestart) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(q->publish(make_message("before" + std::to_string(i), "x")), QPLUG_OK);
+  ASSERT_TRUE(target().restart_broker()) << "restart hook failed";
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(q->publish_retrying(make_message("after" + std::to_string(i), "x")), QPLUG_OK);
+  Collector got;
+  Consumer c(*q, got, nullptr);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  EXPECT_TRUE(got.wait_for(20)) << "got " << got.count() << " of 20 kept by the anchor";
+}
+
 }  // namespace
 }  // namespace qplug::conformance
