@@ -3,9 +3,16 @@
 // tools/scripts/brokers.sh: settings that refuse what breaks the promise,
 // publishes through an outage, attempts counted across requeues, and interop
 // with the mosquitto_pub / mosquitto_sub command-line clients both ways.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <qplug/sdk/url.hpp>
 #include <qplug/sdk/versioned.hpp>
@@ -261,6 +268,156 @@ TEST_F(MqttDriver, FiftyThousandMessagesThroughASlowConsumerLoseNothing) {
   for (const auto& r : got.snapshot()) ids.insert(r.message.id);
   EXPECT_EQ(ids.size(), static_cast<size_t>(kCount)) << "distinct messages received";
   EXPECT_FALSE(drops.any_after_refresh()) << drops.describe();
+}
+
+// ---------------------------------------------------------------------------
+// A consumer in another process, for the crash test below: this test binary
+// started again with QPLUG_MQTT_CHILD_QUEUE set runs only this (before gtest's
+// main) and never returns. It processes each delivery inside the callback
+// (a little work, then its id appended to QPLUG_MQTT_CHILD_OUT) and acks.
+// ---------------------------------------------------------------------------
+[[noreturn]] void run_child_consumer(const char* queue) {
+  const std::string out = qplug::testing::env_or("QPLUG_MQTT_CHILD_OUT", "/dev/null");
+  const std::string client_id = qplug::testing::env_or("QPLUG_MQTT_CHILD_CLIENT_ID", "child");
+  Driver d;
+  qplug_status st = sdk::make_status();
+  if (d.open({{"client_id", client_id}}, &st) != QPLUG_OK) _exit(2);
+  auto q = d.declare(queue);
+  if (!q) _exit(3);
+  int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0) _exit(4);
+  Collector got;
+  Consumer c(
+      *q, got,
+      [fd](const Received& r) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the work the crash interrupts
+        std::string line = r.message.id + "\n";
+        if (::write(fd, line.data(), line.size()) < 0) _exit(5);
+        return QPLUG_ACK;
+      },
+      4);
+  if (!c.ok()) _exit(6);
+  std::this_thread::sleep_for(std::chrono::seconds(60));  // the parent SIGKILLs it long before
+  _exit(7);
+}
+
+const bool kIsChild = [] {
+  if (const char* q = std::getenv("QPLUG_MQTT_CHILD_QUEUE"); q != nullptr && *q != '\0') run_child_consumer(q);
+  return false;
+}();
+
+std::set<std::string> lines_of(const std::string& file) {
+  std::set<std::string> out;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.insert(line);
+  return out;
+}
+
+// Starts this binary again as a child consumer of `queue` (-1 on failure).
+pid_t spawn_child_consumer(const std::string& queue, const std::string& out, const std::string& client_id) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setenv("QPLUG_MQTT_CHILD_QUEUE", queue.c_str(), 1);
+    ::setenv("QPLUG_MQTT_CHILD_OUT", out.c_str(), 1);
+    ::setenv("QPLUG_MQTT_CHILD_CLIENT_ID", client_id.c_str(), 1);
+    ::execl("/proc/self/exe", "mqtt_driver_test", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// Two consumer processes in one group share the queue: each gets part of it,
+// together everything.
+TEST_F(MqttDriver, TwoConsumerProcessesShareAQueue) {
+  const std::string name = unique_name();
+  auto q = driver_.declare(name);
+  ASSERT_TRUE(q);
+  Collector got;
+  Consumer mine(*q, got, nullptr, 4);
+  ASSERT_TRUE(mine.ok()) << describe(mine.status());
+  const std::string out = "/tmp/" + name + ".processed";
+  std::remove(out.c_str());
+  pid_t pid = spawn_child_consumer(name, out, "other-" + name);
+  ASSERT_GT(pid, 0);
+  // The child is in the group once it processed its first message.
+  std::set<std::string> sent;
+  int n = 0;
+  const auto deadline = Clock::now() + kDeadline;
+  while (Clock::now() < deadline && lines_of(out).empty()) {
+    std::string id = "w" + std::to_string(n++);
+    sent.insert(id);
+    ASSERT_EQ(q->publish(make_message(id, "x")), QPLUG_OK);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (int i = 0; i < 200; ++i, ++n) {
+    sent.insert("w" + std::to_string(n));
+    ASSERT_EQ(q->publish(make_message("w" + std::to_string(n), "x")), QPLUG_OK);
+  }
+  // The other process's progress shows only in its file: poll both.
+  std::set<std::string> theirs;
+  bool everything = false;
+  const auto until = Clock::now() + kDeadline;
+  while (!everything && Clock::now() < until) {
+    got.wait_until([](const std::vector<Received>&) { return false; }, std::chrono::milliseconds(50));
+    theirs = lines_of(out);
+    std::set<std::string> all = theirs;
+    for (const auto& r : got.snapshot()) all.insert(r.message.id);
+    everything = all == sent;
+  }
+  EXPECT_TRUE(everything) << "this process " << got.count() << ", the other " << theirs.size() << ", sent "
+                          << sent.size();
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_GT(theirs.size(), 10u) << "the other process got (almost) nothing";
+  EXPECT_GT(got.count(), 10u) << "this process got (almost) nothing";
+  std::remove(out.c_str());
+}
+
+// SIGKILL of a consumer process while its handlers run, then a restart with
+// the same client ID: the durable session still has every message whose
+// handler had not returned, so every message is processed.
+TEST_F(MqttDriver, SigkilledConsumerProcessResumesItsSessionAndLosesNothing) {
+  const std::string name = unique_name();
+  auto q = driver_.declare(name);
+  ASSERT_TRUE(q);
+  constexpr int kCount = 200;
+  std::set<std::string> sent;
+  for (int i = 0; i < kCount; ++i) {
+    sent.insert("k" + std::to_string(i));
+    ASSERT_EQ(q->publish(make_message("k" + std::to_string(i), "x")), QPLUG_OK);
+  }
+  const std::string out = "/tmp/" + name + ".processed";
+  const std::string client_id = "crash-" + name;
+  std::remove(out.c_str());
+  pid_t pid = spawn_child_consumer(name, out, client_id);
+  ASSERT_GT(pid, 0);
+  const auto deadline = Clock::now() + kDeadline;
+  while (Clock::now() < deadline && lines_of(out).size() < 40)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const std::set<std::string> processed = lines_of(out);
+  ASSERT_GE(processed.size(), 40u) << "the child consumer did not get going";
+  ASSERT_LT(processed.size(), static_cast<size_t>(kCount)) << "the child finished before it was killed";
+
+  Driver again;
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(again.open({{"client_id", client_id}}, &st), QPLUG_OK) << describe(st);
+  auto q2 = again.declare(name);
+  ASSERT_TRUE(q2);
+  Collector got;
+  Consumer c(*q2, got, nullptr, 4);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  EXPECT_TRUE(got.wait_until([&](const std::vector<Received>& v) {
+    std::set<std::string> all = processed;
+    for (const auto& r : v) all.insert(r.message.id);
+    return all == sent;
+  })) << "processed "
+      << processed.size() << " before the kill, " << got.count() << " after";
+  std::remove(out.c_str());
 }
 
 }  // namespace
