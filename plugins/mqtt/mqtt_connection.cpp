@@ -88,6 +88,12 @@ bool Connection::wait_connected(Clock::time_point until) {
   return cv_.wait_until(lock, until, [&] { return connected_ || disconnected_; }) && connected_;
 }
 
+bool Connection::wait_resubscribed(Clock::time_point until) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_until(lock, until, [&] { return disconnected_ || (connected_ && resubscribing_.empty()); }) &&
+         connected_;
+}
+
 int32_t Connection::wait_for_ack(int mid, std::set<int>& acks, const char* what, const std::string& topic,
                                  qplug_status* st) {
   std::unique_lock lock(mu_);
@@ -188,7 +194,12 @@ void Connection::handle_connect(mosquitto* m, void* self, int rc, int flags, con
   // shared subscription from its persistence file without delivering to it
   // (Full.BrokerRestartMidStream). Subscribing again is idempotent. Their
   // SUBACKs are not waited for; the first connect has none yet.
-  for (const auto& [topic, qos] : again) mosquitto_subscribe_v5(m, nullptr, topic.c_str(), qos, 0, nullptr);
+  for (const auto& [topic, qos] : again) {
+    std::lock_guard lock(c->mu_);  // the SUBACK cannot be handled before the mid is recorded: same thread
+    int mid = 0;
+    if (mosquitto_subscribe_v5(m, &mid, topic.c_str(), qos, 0, nullptr) == MOSQ_ERR_SUCCESS)
+      c->resubscribing_.insert(mid);
+  }
   if (rc == 0 && c->on_connected_) c->on_connected_(first);
   if (rc != 0) c->log_.warn("connection '%s' refused: %s", c->options_.client_id.c_str(), mosquitto_reason_string(rc));
 }
@@ -199,6 +210,7 @@ void Connection::handle_disconnect(mosquitto*, void* self, int rc, const mosquit
   if (rc != 0 && c->connected_)
     c->log_.warn("connection '%s' lost (%s); reconnecting", c->options_.client_id.c_str(), mosquitto_strerror(rc));
   c->connected_ = false;
+  c->resubscribing_.clear();  // a new connection subscribes again
   if (!c->loop_running_) c->disconnected_ = true;
   c->cv_.notify_all();
 }
@@ -217,6 +229,10 @@ void Connection::handle_subscribe(mosquitto*, void* self, int mid, int count, co
   std::lock_guard lock(c->mu_);
   for (int i = 0; i < count; ++i)
     if (granted[i] >= 0x80) c->subacks_.insert(-mid);
+  if (c->resubscribing_.erase(mid) != 0) {
+    c->cv_.notify_all();
+    return;
+  }
   c->subacks_.insert(mid);
   c->cv_.notify_all();
 }

@@ -61,6 +61,10 @@ class Connection {
   // Waits until connected or the deadline; true when connected.
   bool wait_connected(Clock::time_point deadline);
 
+  // Waits until connected and every subscription made again after the last
+  // reconnect was acknowledged (or the deadline); true when so.
+  bool wait_resubscribed(Clock::time_point deadline);
+
   // Subscribes (QoS `qos`) and waits for the SUBACK; remembered for reconnects.
   int32_t subscribe(const std::string& topic, int qos, qplug_status* st);
   int32_t unsubscribe(const std::string& topic, qplug_status* st);
@@ -104,6 +108,7 @@ class Connection {
   bool loop_running_ = false;
   bool disconnected_ = false;
   std::set<int> subacks_, unsubacks_, pubacks_;
+  std::set<int> resubscribing_;  // SUBACKs still due for the subscriptions made again on reconnect
   std::vector<std::pair<std::string, int>> subscriptions_;  // made again after a session-less reconnect
 };
 

@@ -68,6 +68,10 @@ void Consumer::on_message(const mosquitto_message& msg, const mosquitto_property
   core_->cv.notify_all();
 }
 
+bool Consumer::wait_resubscribed(std::chrono::steady_clock::time_point deadline) {
+  return started_ && conn_->wait_resubscribed(deadline);
+}
+
 void Consumer::stop() {
   std::call_once(stopped_, [this] {
     if (!conn_) return;

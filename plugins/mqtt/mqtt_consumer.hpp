@@ -15,6 +15,7 @@
 
 #include <qplug/driver.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -64,6 +65,9 @@ class Consumer {
   int32_t start(qplug_status* st);
   // Quiesces, hands everything back to the queue; idempotent, any thread.
   void stop();
+  // Waits (bounded) until this consumer's connection is back and subscribed
+  // again after a reconnect; false when the deadline passed first.
+  bool wait_resubscribed(std::chrono::steady_clock::time_point deadline);
   static int32_t settle(qplug_delivery* d, int32_t disposition, qplug_status* st);
 
  private:

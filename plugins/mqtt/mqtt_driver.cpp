@@ -37,6 +37,8 @@ struct qplug_driver {
   std::map<std::string, unsigned> next_member;  // "<topic>:<group>" -> next default consumer number
   std::mutex topics_mu;                         // not mu: declare holds mu while it waits for the publisher
   std::vector<std::string> topics;              // declared queues, re-anchored after a reconnect
+  std::mutex consumers_mu;                      // not mu, for the same reason as topics_mu
+  std::set<qplug::mqtt::Consumer*> consumers;   // subscribed, waited for after a reconnect
   std::mutex releasers_mu;
   std::vector<std::thread> releasers;  // hand back what re-anchored sessions were sent; joined in close
 };
@@ -84,6 +86,15 @@ void reanchor(qplug_driver* d) {
     if (h->hold(d->settings, d->log, group, topic, &st) != QPLUG_OK)
       d->log.warn("after a reconnect: anchor of '%s' not renewed: %s", topic.c_str(), st.message);
     holds->push_back(std::move(h));
+  }
+  // This instance's own consumers subscribe again when their connections are
+  // back; until then a message for a live group matches no working
+  // subscription and mosquitto drops it. Wait (bounded) for them too.
+  {
+    const auto deadline = sdk::deadline_after(d->settings.connect_timeout_ms);
+    std::lock_guard lock(d->consumers_mu);
+    for (Consumer* c : d->consumers)
+      if (!c->wait_resubscribed(deadline)) d->log.warn("after a reconnect: a consumer is not subscribed again yet");
   }
   if (holds->empty()) return;
   std::lock_guard lock(d->releasers_mu);
@@ -203,6 +214,8 @@ qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, q
       d->client_ids.erase(cc.client_id);
       return nullptr;
     }
+    std::lock_guard lock(d->consumers_mu);
+    d->consumers.insert(c->consumer.get());
     return c.release();
   });
 }
@@ -211,8 +224,15 @@ int32_t op_settle(qplug_delivery* delivery, int32_t disposition, qplug_status* s
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&] { return Consumer::settle(delivery, disposition, st); });
 }
 
+// Removes a consumer from the reconnect wait before it stops.
+void forget(qplug_consumer* c) {
+  std::lock_guard lock(c->driver->consumers_mu);
+  c->driver->consumers.erase(c->consumer.get());
+}
+
 int32_t op_unsubscribe(qplug_consumer* c, qplug_status* st) {
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    forget(c);
     c->consumer->stop();
     return QPLUG_OK;
   });
@@ -220,6 +240,7 @@ int32_t op_unsubscribe(qplug_consumer* c, qplug_status* st) {
 
 void op_consumer_free(qplug_consumer* c) {
   sdk::guarded_void([&] {
+    forget(c);
     c->consumer.reset();  // stops first when unsubscribe was not called
     std::lock_guard lock(c->driver->mu);
     c->driver->client_ids.erase(c->client_id);

@@ -420,5 +420,37 @@ TEST_F(MqttDriver, SigkilledConsumerProcessResumesItsSessionAndLosesNothing) {
   std::remove(out.c_str());
 }
 
+// A broker restart in the middle of 10k messages: the publisher retries what
+// failed retryable, the consumer resumes by itself, every message arrives.
+TEST_F(MqttDriver, BrokerRestartDuringTenThousandMessagesLosesNothing) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  Collector got;
+  Consumer c(*q, got, nullptr, 16);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  constexpr int kCount = 10000;
+  std::atomic<int> published{0}, failures{0};
+  std::thread publisher([&] {
+    for (int i = 0; i < kCount; ++i) {
+      if (q->publish_retrying(make_message("r" + std::to_string(i), "x")) != QPLUG_OK) failures.fetch_add(1);
+      published.store(i + 1);
+    }
+  });
+  const auto deadline = Clock::now() + kDeadline;
+  while (Clock::now() < deadline && published.load() < kCount / 3)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(target().restart_broker()) << "restart hook failed";
+  publisher.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_TRUE(got.wait_until(
+      [&](const std::vector<Received>& v) {
+        std::set<std::string> ids;
+        for (const auto& r : v) ids.insert(r.message.id);
+        return ids.size() == static_cast<size_t>(kCount);
+      },
+      std::chrono::seconds(60)))
+      << "got " << got.count() << " deliveries of " << kCount;
+}
+
 }  // namespace
 }  // namespace qplug::conformance
