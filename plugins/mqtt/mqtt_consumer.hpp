@@ -1,0 +1,93 @@
+// mqtt_consumer.hpp -- one subscription: a durable v5 session in the shared
+// subscription $share/<group>/<topic>, on its own connection and network thread.
+//
+// Deliveries are handed to the host from libmosquitto's message callback on
+// that thread; while `prefetch` deliveries are unsettled the callback waits,
+// so the PUBACK of the waiting message has not left (the broker still owns
+// it) and Receive Maximum (= prefetch) stops the broker from sending more.
+// What the host holds unsettled was PUBACKed already: a crash of the process
+// loses up to `prefetch` messages per subscription (no ack-after-processing;
+// docs/drivers/mqtt.md). settle(): ACK does nothing more, NACK_REQUEUE
+// republishes with attempts + 1, REJECT drops with a log line.
+// unsubscribe() re-anchors the group, leaves it, drains the session and
+// republishes what it held, unsettled deliveries included.
+#pragma once
+
+#include <qplug/driver.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <qplug/sdk/host_log.hpp>
+#include <qplug/sdk/message.hpp>
+#include <set>
+#include <string>
+
+#include "mqtt_connection.hpp"
+#include "mqtt_drain.hpp"
+#include "mqtt_publisher.hpp"
+#include "mqtt_settings.hpp"
+
+namespace qplug::mqtt {
+
+// The part of a subscription its deliveries share; outlives the subscription.
+struct ConsumerCore {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  int in_callback = 0;
+  uint32_t prefetch = 1;
+  std::set<qplug_delivery*> unsettled;
+  std::shared_ptr<Publisher> publisher;
+  std::string topic;
+  sdk::HostLog log;
+};
+
+struct ConsumerConfig {
+  std::string topic;
+  std::string group;
+  std::string client_id;
+  uint32_t prefetch = 1;
+  qplug_deliver_fn deliver = nullptr;
+  void* host_ud = nullptr;
+};
+
+class Consumer {
+ public:
+  Consumer(const Settings& settings, const sdk::HostLog& log, std::shared_ptr<Publisher> publisher,
+           ConsumerConfig config);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  int32_t start(qplug_status* st);
+  // Quiesces, hands everything back to the queue; idempotent, any thread.
+  void stop();
+  // Waits (bounded) until this consumer's connection is back and subscribed
+  // again after a reconnect; false when the deadline passed first.
+  bool wait_resubscribed(std::chrono::steady_clock::time_point deadline);
+  static int32_t settle(qplug_delivery* d, int32_t disposition, qplug_status* st);
+
+ private:
+  void on_message(const mosquitto_message& msg, const mosquitto_property* props);
+
+  const Settings& settings_;
+  sdk::HostLog log_;
+  ConsumerConfig config_;
+  std::shared_ptr<ConsumerCore> core_;
+  Drain drain_;
+  std::unique_ptr<Connection> conn_;
+  bool started_ = false;  // start() succeeded: stop() has a group membership to hand back
+  std::once_flag stopped_;
+};
+
+}  // namespace qplug::mqtt
+
+// One delivered, unsettled message (the ABI's handle, completed here).
+struct qplug_delivery {
+  std::shared_ptr<qplug::mqtt::ConsumerCore> core;
+  qplug::sdk::OwnedMessage message;
+  bool canceled = false;  // unsubscribe gave it back to the queue
+};

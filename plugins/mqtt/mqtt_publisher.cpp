@@ -1,0 +1,230 @@
+// mqtt_publisher.cpp -- windowed QoS 1/2 publishing with exactly-once completions.
+#include "mqtt_publisher.hpp"
+
+#include <mqtt_protocol.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <qplug/sdk/publish_timeout.hpp>
+#include <qplug/sdk/status.hpp>
+#include <qplug/sdk/waiter.hpp>
+
+#include "mqtt_properties.hpp"
+
+namespace qplug::mqtt {
+namespace {
+std::atomic<unsigned> g_instances{0};  // tells two publishers of one process apart
+
+// A negative PUBACK reason as a qplug status.
+qplug_status reason_status(int reason, const std::string& address) {
+  qplug_status st = sdk::make_status();
+  const char* why = mosquitto_reason_string(reason);
+  switch (reason) {
+    case MQTT_RC_NOT_AUTHORIZED:
+      sdk::fail(&st, QPLUG_PERMISSION_DENIED, false, "mqtt: %s refused the publish: %s", address.c_str(), why);
+      break;
+    case MQTT_RC_TOPIC_NAME_INVALID:
+    case MQTT_RC_PACKET_TOO_LARGE:
+    case MQTT_RC_PAYLOAD_FORMAT_INVALID:
+      sdk::fail(&st, QPLUG_INVALID, false, "mqtt: %s refused the publish: %s", address.c_str(), why);
+      break;
+    case MQTT_RC_QUOTA_EXCEEDED:
+      sdk::fail(&st, QPLUG_FULL, true, "mqtt: %s refused the publish: %s", address.c_str(), why);
+      break;
+    default:
+      sdk::fail(&st, QPLUG_UNAVAILABLE, true, "mqtt: %s refused the publish: %s", address.c_str(), why);
+      break;
+  }
+  return st;
+}
+}  // namespace
+
+Publisher::Publisher(const Settings& settings, const sdk::HostLog& log) : settings_(settings), log_(log) {}
+
+Publisher::~Publisher() { close(); }
+
+int32_t Publisher::open(qplug_status* st) {
+  // Publishes need no session of their own: the broker takes responsibility
+  // with its PUBACK. A unique ID per instance keeps two processes apart.
+  SessionOptions o;
+  o.client_id =
+      settings_.client_name + "-pub-" + std::to_string(::getpid()) + "-" + std::to_string(g_instances.fetch_add(1));
+  o.send_maximum = settings_.send_maximum;
+  conn_ = std::make_unique<Connection>(settings_, o, log_);
+  conn_->on_publish([this](int mid, int reason) { on_ack(mid, reason); });
+  conn_->on_connected([this](bool first) {
+    if (!first && reconnected_) reconnected_();
+  });
+  if (int32_t rc = conn_->connect(st); rc != QPLUG_OK) return rc;
+  expirer_ = std::thread([this] { expire_loop(); });
+  return QPLUG_OK;
+}
+
+int32_t Publisher::publish(const std::string& topic, const qplug_message* const* msgs, size_t n, const uint32_t* prior,
+                           int64_t timeout_ms, qplug_publish_done_fn done, void* done_ud, size_t* accepted,
+                           qplug_status* st) {
+  if (accepted != nullptr) *accepted = 0;
+  std::vector<Properties> props(n);
+  for (size_t i = 0; i < n; ++i)
+    if (int32_t rc = encode_properties(*msgs[i], prior == nullptr ? 0 : prior[i], i, &props[i], st); rc != QPLUG_OK)
+      return rc;
+  if (timeout_ms == 0 && !conn_->connected())
+    return sdk::fail(st, QPLUG_UNAVAILABLE, true, "mqtt: not connected to %s (publish timeout 0)",
+                     settings_.address().c_str());
+  sdk::Waiter waiter;
+  auto b = std::make_shared<Batch>();
+  b->done = done != nullptr ? done : sdk::Waiter::on_done;
+  b->done_ud = done != nullptr ? done_ud : &waiter;
+  b->confirmed.assign(n, false);
+  b->deadline = sdk::deadline_after(timeout_ms == 0 ? settings_.publish_timeout_ms : timeout_ms);
+  std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>> completions;
+  {
+    std::lock_guard lock(mu_);  // on_ack takes it too: every mid is recorded before its PUBACK is looked up
+    if (closing_) return sdk::fail(st, QPLUG_CANCELED, false, "mqtt: driver is closing");
+    for (size_t i = 0; i < n; ++i) {
+      int mid = 0;
+      const qplug_message& m = *msgs[i];
+      qplug_status pst = sdk::make_status();
+      if (int32_t rc = conn_->publish(topic, m.body.ptr, m.body.len, settings_.qos, false, props[i].get(), &mid, &pst);
+          rc != QPLUG_OK) {
+        if (i == 0) {
+          *st = pst;
+          return rc;  // nothing of the batch went out
+        }
+        finish_locked(b, pst, &completions);
+        break;
+      }
+      b->mids.push_back(mid);
+      in_flight_[mid] = Pending{b, i};
+    }
+    if (!b->finished) batches_.push_back(b);
+    cv_.notify_all();
+  }
+  run(completions);
+  if (done != nullptr) return QPLUG_OK;
+  qplug_status result = sdk::make_status();
+  size_t got = 0;
+  waiter.wait(&result, &got);
+  if (accepted != nullptr) *accepted = got;
+  if (result.code != QPLUG_OK && st != nullptr) *st = result;
+  return result.code;
+}
+
+int32_t Publisher::publish_retained(const std::string& topic, const std::string& payload, qplug_status* st) {
+  sdk::Waiter waiter;
+  auto b = std::make_shared<Batch>();
+  b->done = sdk::Waiter::on_done;
+  b->done_ud = &waiter;
+  b->confirmed.assign(1, false);
+  b->deadline = sdk::deadline_after(settings_.publish_timeout_ms);
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return sdk::fail(st, QPLUG_CANCELED, false, "mqtt: driver is closing");
+    int mid = 0;
+    if (int32_t rc = conn_->publish(topic, payload.data(), payload.size(), 1, true, nullptr, &mid, st); rc != QPLUG_OK)
+      return rc;
+    b->mids.push_back(mid);
+    in_flight_[mid] = Pending{b, 0};
+    batches_.push_back(b);
+    cv_.notify_all();
+  }
+  qplug_status result = sdk::make_status();
+  waiter.wait(&result, nullptr);
+  if (result.code != QPLUG_OK && st != nullptr) *st = result;
+  return result.code;
+}
+
+void Publisher::on_ack(int mid, int reason) {
+  std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>> completions;
+  {
+    std::lock_guard lock(mu_);
+    cv_.notify_all();  // close() waits for the in-flight map to drain
+    auto it = in_flight_.find(mid);
+    if (it == in_flight_.end()) return;  // its batch already completed (timeout, close)
+    Pending p = it->second;
+    in_flight_.erase(it);
+    if (p.batch->finished) return;
+    if (reason >= 0x80) {
+      finish_locked(p.batch, reason_status(reason, settings_.address()), &completions);
+    } else {
+      p.batch->confirmed[p.index] = true;
+      if (++p.batch->confirmed_count == p.batch->confirmed.size())
+        finish_locked(p.batch, sdk::make_status(), &completions);
+    }
+  }
+  run(completions);
+}
+
+void Publisher::finish_locked(const std::shared_ptr<Batch>& b, const qplug_status& st,
+                              std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>>* out) {
+  b->finished = true;
+  for (int mid : b->mids) {
+    auto it = in_flight_.find(mid);
+    if (it != in_flight_.end() && it->second.batch == b) in_flight_.erase(it);
+  }
+  out->emplace_back(b, st);
+}
+
+void Publisher::run(std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>>& completions) {
+  for (auto& [b, st] : completions) {
+    size_t leading = 0;
+    while (leading < b->confirmed.size() && b->confirmed[leading]) ++leading;
+    b->done(b->done_ud, &st, leading);
+  }
+}
+
+void Publisher::expire_loop() {
+  std::unique_lock lock(mu_);
+  while (!closing_) {
+    auto next = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (const auto& b : batches_)
+      if (!b->finished && b->deadline < next) next = b->deadline;
+    cv_.wait_until(lock, next);
+    std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>> completions;
+    const auto now = std::chrono::steady_clock::now();
+    const bool up = conn_->connected();
+    for (const auto& b : batches_) {
+      if (b->finished || b->deadline > now) continue;
+      qplug_status st = sdk::make_status();
+      sdk::fail(&st, up ? QPLUG_TIMEOUT : QPLUG_UNAVAILABLE, true,
+                up ? "mqtt: %s did not confirm the publish within publish_timeout"
+                   : "mqtt: %s is unreachable; publish not confirmed within publish_timeout",
+                settings_.address().c_str());
+      finish_locked(b, st, &completions);
+    }
+    std::erase_if(batches_, [](const auto& b) { return b->finished; });
+    lock.unlock();
+    run(completions);
+    lock.lock();
+  }
+}
+
+bool Publisher::closed() {
+  std::lock_guard lock(mu_);
+  return closing_;
+}
+
+void Publisher::close() {
+  if (!conn_) return;
+  std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>> completions;
+  {
+    std::unique_lock lock(mu_);
+    if (closing_) return;
+    // Give what is in flight a moment to be confirmed before failing it.
+    cv_.wait_until(lock, sdk::deadline_after(std::min<int64_t>(settings_.publish_timeout_ms, 2000)),
+                   [&] { return in_flight_.empty(); });
+    closing_ = true;
+    qplug_status st = sdk::make_status();
+    sdk::fail(&st, QPLUG_UNAVAILABLE, true, "mqtt: driver closed before the broker confirmed the publish");
+    for (const auto& b : batches_)
+      if (!b->finished) finish_locked(b, st, &completions);
+    batches_.clear();
+    cv_.notify_all();
+  }
+  run(completions);
+  if (expirer_.joinable()) expirer_.join();
+  conn_->disconnect(false);
+}
+
+}  // namespace qplug::mqtt

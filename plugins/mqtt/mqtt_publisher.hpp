@@ -1,0 +1,91 @@
+// mqtt_publisher.hpp -- the driver's one publishing connection.
+//
+// Every publish() of every thread goes through it: the messages are handed to
+// libmosquitto at once (it keeps up to send_maximum in flight and queues the
+// rest, also while disconnected), and a batch completes when the PUBACK (QoS
+// 1) or PUBCOMP (QoS 2) of each of its messages came back. A synchronous
+// publish is an asynchronous one plus an sdk::Waiter, so concurrent callers
+// share the pipeline. A batch not confirmed within its timeout completes with
+// a retryable TIMEOUT (UNAVAILABLE while disconnected); close() completes the
+// rest with UNAVAILABLE. Each completion runs exactly once.
+#pragma once
+
+#include <qplug/driver.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <qplug/sdk/host_log.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mqtt_connection.hpp"
+#include "mqtt_settings.hpp"
+
+namespace qplug::mqtt {
+
+class Publisher {
+ public:
+  Publisher(const Settings& settings, const sdk::HostLog& log);
+  ~Publisher();
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+
+  // `reconnected` runs on the network thread after each reconnect, before
+  // anything queued (or published meanwhile) is sent again. Set before open().
+  void on_reconnect(std::function<void()> reconnected) { reconnected_ = std::move(reconnected); }
+  int32_t open(qplug_status* st);
+
+  // Publishes msgs[0..n) to `topic`, each with `prior_deliveries[i]` (NULL:
+  // all 0). With done: returns OK and done() runs once later, or returns an
+  // error and done() never runs. Without done: blocks until confirmed.
+  int32_t publish(const std::string& topic, const qplug_message* const* msgs, size_t n,
+                  const uint32_t* prior_deliveries, int64_t timeout_ms, qplug_publish_done_fn done, void* done_ud,
+                  size_t* accepted, qplug_status* st);
+  // Publishes a retained QoS 1 message and waits for its PUBACK.
+  int32_t publish_retained(const std::string& topic, const std::string& payload, qplug_status* st);
+
+  // Completes every unconfirmed batch with UNAVAILABLE and disconnects.
+  void close();
+  bool closed();
+  const Settings& settings() const { return settings_; }
+
+ private:
+  struct Batch {
+    qplug_publish_done_fn done;
+    void* done_ud;
+    std::vector<bool> confirmed;
+    std::vector<int> mids;
+    size_t confirmed_count = 0;
+    std::chrono::steady_clock::time_point deadline;
+    bool finished = false;
+  };
+  struct Pending {
+    std::shared_ptr<Batch> batch;
+    size_t index;
+  };
+  void on_ack(int mid, int reason);
+  // Removes the batch from the in-flight map; returns the completion to run
+  // (outside the lock) with `accepted` = confirmed leading messages.
+  void finish_locked(const std::shared_ptr<Batch>& b, const qplug_status& st,
+                     std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>>* out);
+  static void run(std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>>& completions);
+  void expire_loop();
+
+  Settings settings_;  // a copy: a delivery settled after close() may still reach this publisher
+  sdk::HostLog log_;
+  std::unique_ptr<Connection> conn_;
+  std::function<void()> reconnected_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<int, Pending> in_flight_;  // by mid
+  std::vector<std::shared_ptr<Batch>> batches_;
+  bool closing_ = false;
+  std::thread expirer_;
+};
+
+}  // namespace qplug::mqtt

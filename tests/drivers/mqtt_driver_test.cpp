@@ -1,0 +1,456 @@
+// tests/drivers/mqtt_driver_test.cpp -- what the mqtt driver promises on top
+// of the conformance suite, against the real mosquitto of
+// tools/scripts/brokers.sh: settings that refuse what breaks the promise,
+// publishes through an outage, attempts counted across requeues, and interop
+// with the mosquitto_pub / mosquitto_sub command-line clients both ways.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <qplug/sdk/url.hpp>
+#include <qplug/sdk/versioned.hpp>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "broker_env.hpp"
+#include "conformance_harness.hpp"
+#include "mosquitto_drop_watch.hpp"
+
+namespace qplug::conformance {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using qplug::testing::kMosquitto;
+
+class MqttDriver : public ConformanceTest {};
+
+// "-h HOST -p PORT" of the test broker, for the command-line clients.
+std::string broker_args() {
+  std::string why;
+  auto u = sdk::parse_url(qplug::testing::broker_url(kMosquitto), &why);
+  return "-h " + (u ? u->host : std::string("127.0.0.1")) + " -p " +
+         std::to_string(u && u->port != 0 ? u->port : kMosquitto.default_port);
+}
+
+// Opens the driver with only `config` (not the target's), returns the code.
+int32_t open_only(const KeyValues& config, qplug_status* st, qplug_driver** out = nullptr) {
+  std::vector<qplug_kv> kv = to_kv(config);
+  qplug_driver* d = vtable()->open(nullptr, kv.data(), kv.size(), st);
+  if (d == nullptr) return st->code;
+  if (out != nullptr) {
+    *out = d;
+  } else {
+    vtable()->close(d, 5000);
+  }
+  return QPLUG_OK;
+}
+
+const sdk::OwnedHeader* header(const sdk::OwnedMessage& m, const std::string& key) {
+  for (const auto& h : m.headers)
+    if (h.key == key) return &h;
+  return nullptr;
+}
+
+TEST_F(MqttDriver, QosZeroNeedsTheAtMostOnceOptIn) {
+  const std::string url = qplug::testing::broker_url(kMosquitto);
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(open_only({{"url", url}, {"qos", "0"}}, &st), QPLUG_INVALID);
+  EXPECT_NE(std::string(st.message).find("'qos'"), std::string::npos) << st.message;
+  st = sdk::make_status();
+  EXPECT_EQ(open_only({{"url", url}, {"qos", "0"}, {"at_most_once", "true"}}, &st), QPLUG_OK) << describe(st);
+  st = sdk::make_status();
+  EXPECT_EQ(open_only({{"url", url}, {"qos", "3"}}, &st), QPLUG_INVALID) << describe(st);
+}
+
+TEST_F(MqttDriver, BadUrlsAreInvalidNamingTheKey) {
+  for (const char* url : {"amqp://127.0.0.1", "mqtts://127.0.0.1", "mqtt://127.0.0.1:1883/x", "mqtt://"}) {
+    qplug_status st = sdk::make_status();
+    EXPECT_EQ(open_only({{"url", url}}, &st), QPLUG_INVALID) << url;
+    EXPECT_NE(std::string(st.message).find("'url'"), std::string::npos) << url << ": " << st.message;
+  }
+}
+
+TEST_F(MqttDriver, ConsumersWithoutAStableClientIdAreRefused) {
+  qplug_driver* d = nullptr;
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(open_only({{"url", qplug::testing::broker_url(kMosquitto)}}, &st, &d), QPLUG_OK) << describe(st);
+  const std::string name = unique_name();
+  qplug_queue* q = vt_->declare(d, {name.data(), name.size()}, nullptr, 0, &st);
+  ASSERT_NE(q, nullptr) << describe(st);
+  auto opts = sdk::versioned<qplug_subscribe_options>();
+  qplug_consumer* c = vt_->subscribe(
+      q, &opts, [](void*, qplug_delivery*, const qplug_message*) {}, nullptr, &st);
+  EXPECT_EQ(c, nullptr);
+  EXPECT_EQ(st.code, QPLUG_INVALID);
+  EXPECT_NE(std::string(st.message).find("client_id"), std::string::npos) << st.message;
+  vt_->close(d, 5000);
+}
+
+TEST_F(MqttDriver, RequeueCountsAttemptsInAUserProperty) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  Collector got;
+  Consumer c(*q, got, [](const Received& r) { return r.message.attempts < 3 ? QPLUG_NACK_REQUEUE : QPLUG_ACK; });
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  ASSERT_EQ(q->publish(make_message("counted", "x")), QPLUG_OK);
+  ASSERT_TRUE(got.wait_for(3));
+  auto r = got.snapshot();
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(r[i].message.attempts, i + 1) << "delivery #" << i;
+}
+
+// Stops the broker for the scope, starts it again at the end (also on failure).
+class BrokerOutage {
+ public:
+  BrokerOutage() { stopped_ = run("stop"); }
+  ~BrokerOutage() { run("start"); }
+  bool stopped() const { return stopped_; }
+
+ private:
+  static bool run(const char* what) {
+    std::string cmd = qplug::testing::brokers_script() + " " + what + " mosquitto >/dev/null 2>&1; echo $?";
+    return qplug::testing::run_command(cmd).rfind("0", 0) == 0;
+  }
+  bool stopped_ = false;
+};
+
+TEST_F(MqttDriver, PublishDuringAnOutageFailsRetryableAndCloseCompletesPendingOnes) {
+  driver_.close();
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(driver_.open({{"publish_timeout", "1s"}}, &st), QPLUG_OK) << describe(st);
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  BrokerOutage outage;
+  ASSERT_TRUE(outage.stopped());
+  st = sdk::make_status();
+  int32_t rc = q->publish(make_message("lost-broker", "x"), &st);
+  EXPECT_TRUE(rc == QPLUG_TIMEOUT || rc == QPLUG_UNAVAILABLE) << describe(st);
+  EXPECT_TRUE(st.flags & QPLUG_STATUS_RETRYABLE) << describe(st);
+
+  // An asynchronous publish left unconfirmed completes exactly once at close.
+  struct Done {
+    std::atomic<int> calls{0};
+    std::atomic<int32_t> code{-1};
+  } done;
+  sdk::OwnedMessage m = make_message("pending", "x");
+  const qplug_message* one = &m.view();
+  st = sdk::make_status();
+  rc = vt_->publish(
+      q->handle, &one, 1, nullptr,
+      [](void* ud, const qplug_status* s, size_t) {
+        auto* d = static_cast<Done*>(ud);
+        d->code = s->code;
+        d->calls.fetch_add(1);
+      },
+      &done, nullptr, &st);
+  if (rc == QPLUG_OK) {
+    driver_.close();
+    EXPECT_EQ(done.calls.load(), 1);
+    EXPECT_NE(done.code.load(), QPLUG_OK);
+  } else {
+    EXPECT_TRUE(st.flags & QPLUG_STATUS_RETRYABLE) << describe(st);
+  }
+}
+
+TEST_F(MqttDriver, MosquittoPubReachesAQplugConsumerWithItsProperties) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  Collector got;
+  Consumer c(*q, got, nullptr);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  std::string cmd = "mosquitto_pub -V 5 -q 1 " + broker_args() + " -t 'qplug/" + q->name +
+                    "' -m 'from the cli' -D publish user-property colour blue -D publish content-type text/plain "
+                    "-D publish correlation-data corr-42 -D publish response-topic replies/here; echo $?";
+  ASSERT_EQ(qplug::testing::run_command(cmd), "0\n") << cmd;
+  ASSERT_TRUE(got.wait_for(1));
+  const std::vector<Received> snap = got.snapshot();
+  const sdk::OwnedMessage& m = snap[0].message;
+  EXPECT_EQ(m.body, "from the cli");
+  EXPECT_EQ(m.content_type, "text/plain");
+  EXPECT_EQ(m.attempts, 1u);
+  EXPECT_TRUE(m.id.empty()) << "a foreign message has no qplug id, got " << m.id;
+  const sdk::OwnedHeader* h = header(m, "colour");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->type, QPLUG_VALUE_STRING);
+  EXPECT_EQ(h->data, "blue") << "an untyped user property arrives unchanged";
+  ASSERT_NE(header(m, "correlation_id"), nullptr);
+  EXPECT_EQ(header(m, "correlation_id")->data, "corr-42");
+  ASSERT_NE(header(m, "reply_to"), nullptr);
+  EXPECT_EQ(header(m, "reply_to")->data, "replies/here");
+}
+
+TEST_F(MqttDriver, QplugPublishShowsItsPropertiesInMosquittoSub) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  const std::string out_file = "/tmp/" + unique_name("sub") + ".out";
+  // mosquitto_sub takes the first message and exits; publish until it has one
+  // (it may subscribe after the first publishes).
+  std::string cmd = "timeout 20 mosquitto_sub -V 5 -q 1 " + broker_args() + " -t 'qplug/" + q->name +
+                    "' -C 1 -F '%C|%D|%R|%E|%P|%p' > " + out_file + " 2>&1";
+  std::thread sub([&] { qplug::testing::run_command(cmd); });
+  sdk::OwnedMessage m = make_message("interop-1", "payload", "application/json");
+  add_header(m, "tenant", QPLUG_VALUE_STRING, 0, 0, "acme");
+  add_header(m, "n", QPLUG_VALUE_INT64, 42);
+  add_header(m, "correlation_id", QPLUG_VALUE_STRING, 0, 0, "c-7");
+  add_header(m, "reply_to", QPLUG_VALUE_STRING, 0, 0, "answers");
+  add_header(m, "ttl", QPLUG_VALUE_INT64, 60000);
+  std::string line;
+  const auto deadline = Clock::now() + kDeadline;
+  while (Clock::now() < deadline) {
+    ASSERT_EQ(q->publish(m), QPLUG_OK);
+    line = qplug::testing::run_command("cat " + out_file + " 2>/dev/null");
+    if (!line.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  sub.join();
+  line = qplug::testing::run_command("cat " + out_file);
+  std::remove(out_file.c_str());
+  EXPECT_NE(line.find("application/json|c-7|answers|"), std::string::npos) << line;
+  EXPECT_NE(line.find("qplug.id:interop-1"), std::string::npos) << line;
+  EXPECT_NE(line.find("tenant:s:acme"), std::string::npos) << line;
+  EXPECT_NE(line.find("n:i:42"), std::string::npos) << line;
+  EXPECT_NE(line.find("ttl:i:60000"), std::string::npos) << line;
+  EXPECT_NE(line.find("|payload"), std::string::npos) << line;
+}
+
+// The anchor holds a queue's messages while it has no consumer, also across a
+// broker restart: what it held before, and what is published after.
+TEST_F(MqttDriver, AnchorKeepsMessagesAcrossABrokerRestart) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(q->publish(make_message("before" + std::to_string(i), "x")), QPLUG_OK);
+  ASSERT_TRUE(target().restart_broker()) << "restart hook failed";
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(q->publish_retrying(make_message("after" + std::to_string(i), "x")), QPLUG_OK);
+  Collector got;
+  Consumer c(*q, got, nullptr);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  EXPECT_TRUE(got.wait_for(20)) << "got " << got.count() << " of 20 kept by the anchor";
+}
+
+// 50k messages published in pipelined batches while a deliberately slow
+// consumer (prefetch 8, a little work per message) falls far behind: the
+// backlog waits in the broker, nothing is lost, and mosquitto's drop counter
+// never moves.
+TEST_F(MqttDriver, FiftyThousandMessagesThroughASlowConsumerLoseNothing) {
+  qplug::testing::MosquittoDropWatch drops(qplug::testing::broker_url(kMosquitto));
+  ASSERT_TRUE(drops.ok()) << drops.error();
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  constexpr int kCount = 50000, kBatch = 500;
+  Collector got;
+  Consumer c(
+      *q, got,
+      [](const Received&) {
+        std::this_thread::sleep_for(std::chrono::microseconds(20));  // the slow part
+        return QPLUG_ACK;
+      },
+      8);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  for (int b = 0; b < kCount / kBatch; ++b) {
+    std::vector<sdk::OwnedMessage> batch;
+    for (int i = 0; i < kBatch; ++i) batch.push_back(make_message("m" + std::to_string(b * kBatch + i), "x"));
+    size_t accepted = 0;
+    qplug_status st = sdk::make_status();
+    ASSERT_EQ(q->publish_batch(batch, &accepted, &st), QPLUG_OK) << describe(st);
+    ASSERT_EQ(accepted, static_cast<size_t>(kBatch));
+  }
+  // Counting first (cheap per delivery), then the ids once: a duplicate
+  // would be a redelivery, a missing id a loss.
+  ASSERT_TRUE(got.wait_for(kCount, std::chrono::minutes(4))) << "got " << got.count() << " of " << kCount;
+  std::set<std::string> ids;
+  for (const auto& r : got.snapshot()) ids.insert(r.message.id);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kCount)) << "distinct messages received";
+  EXPECT_FALSE(drops.any_after_refresh()) << drops.describe();
+}
+
+// ---------------------------------------------------------------------------
+// A consumer in another process, for the crash test below: this test binary
+// started again with QPLUG_MQTT_CHILD_QUEUE set runs only this (before gtest's
+// main) and never returns. It processes each delivery inside the callback
+// (a little work, then its id appended to QPLUG_MQTT_CHILD_OUT) and acks.
+// ---------------------------------------------------------------------------
+[[noreturn]] void run_child_consumer(const char* queue) {
+  const std::string out = qplug::testing::env_or("QPLUG_MQTT_CHILD_OUT", "/dev/null");
+  const std::string client_id = qplug::testing::env_or("QPLUG_MQTT_CHILD_CLIENT_ID", "child");
+  Driver d;
+  qplug_status st = sdk::make_status();
+  if (d.open({{"client_id", client_id}}, &st) != QPLUG_OK) _exit(2);
+  auto q = d.declare(queue);
+  if (!q) _exit(3);
+  int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0) _exit(4);
+  Collector got;
+  Consumer c(
+      *q, got,
+      [fd](const Received& r) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the work the crash interrupts
+        std::string line = r.message.id + "\n";
+        if (::write(fd, line.data(), line.size()) < 0) _exit(5);
+        return QPLUG_ACK;
+      },
+      4);
+  if (!c.ok()) _exit(6);
+  std::this_thread::sleep_for(std::chrono::seconds(60));  // the parent SIGKILLs it long before
+  _exit(7);
+}
+
+const bool kIsChild = [] {
+  if (const char* q = std::getenv("QPLUG_MQTT_CHILD_QUEUE"); q != nullptr && *q != '\0') run_child_consumer(q);
+  return false;
+}();
+
+std::set<std::string> lines_of(const std::string& file) {
+  std::set<std::string> out;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.insert(line);
+  return out;
+}
+
+// Starts this binary again as a child consumer of `queue` (-1 on failure).
+pid_t spawn_child_consumer(const std::string& queue, const std::string& out, const std::string& client_id) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setenv("QPLUG_MQTT_CHILD_QUEUE", queue.c_str(), 1);
+    ::setenv("QPLUG_MQTT_CHILD_OUT", out.c_str(), 1);
+    ::setenv("QPLUG_MQTT_CHILD_CLIENT_ID", client_id.c_str(), 1);
+    ::execl("/proc/self/exe", "mqtt_driver_test", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// Two consumer processes in one group share the queue: each gets part of it,
+// together everything.
+TEST_F(MqttDriver, TwoConsumerProcessesShareAQueue) {
+  const std::string name = unique_name();
+  auto q = driver_.declare(name);
+  ASSERT_TRUE(q);
+  Collector got;
+  Consumer mine(*q, got, nullptr, 4);
+  ASSERT_TRUE(mine.ok()) << describe(mine.status());
+  const std::string out = "/tmp/" + name + ".processed";
+  std::remove(out.c_str());
+  pid_t pid = spawn_child_consumer(name, out, "other-" + name);
+  ASSERT_GT(pid, 0);
+  // The child is in the group once it processed its first message.
+  std::set<std::string> sent;
+  int n = 0;
+  const auto deadline = Clock::now() + kDeadline;
+  while (Clock::now() < deadline && lines_of(out).empty()) {
+    std::string id = "w" + std::to_string(n++);
+    sent.insert(id);
+    ASSERT_EQ(q->publish(make_message(id, "x")), QPLUG_OK);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (int i = 0; i < 200; ++i, ++n) {
+    sent.insert("w" + std::to_string(n));
+    ASSERT_EQ(q->publish(make_message("w" + std::to_string(n), "x")), QPLUG_OK);
+  }
+  // The other process's progress shows only in its file: poll both.
+  std::set<std::string> theirs;
+  bool everything = false;
+  const auto until = Clock::now() + kDeadline;
+  while (!everything && Clock::now() < until) {
+    got.wait_until([](const std::vector<Received>&) { return false; }, std::chrono::milliseconds(50));
+    theirs = lines_of(out);
+    std::set<std::string> all = theirs;
+    for (const auto& r : got.snapshot()) all.insert(r.message.id);
+    everything = all == sent;
+  }
+  EXPECT_TRUE(everything) << "this process " << got.count() << ", the other " << theirs.size() << ", sent "
+                          << sent.size();
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_GT(theirs.size(), 10u) << "the other process got (almost) nothing";
+  EXPECT_GT(got.count(), 10u) << "this process got (almost) nothing";
+  std::remove(out.c_str());
+}
+
+// SIGKILL of a consumer process while its handlers run, then a restart with
+// the same client ID: the durable session still has every message whose
+// handler had not returned, so every message is processed.
+TEST_F(MqttDriver, SigkilledConsumerProcessResumesItsSessionAndLosesNothing) {
+  const std::string name = unique_name();
+  auto q = driver_.declare(name);
+  ASSERT_TRUE(q);
+  constexpr int kCount = 200;
+  std::set<std::string> sent;
+  for (int i = 0; i < kCount; ++i) {
+    sent.insert("k" + std::to_string(i));
+    ASSERT_EQ(q->publish(make_message("k" + std::to_string(i), "x")), QPLUG_OK);
+  }
+  const std::string out = "/tmp/" + name + ".processed";
+  const std::string client_id = "crash-" + name;
+  std::remove(out.c_str());
+  pid_t pid = spawn_child_consumer(name, out, client_id);
+  ASSERT_GT(pid, 0);
+  const auto deadline = Clock::now() + kDeadline;
+  while (Clock::now() < deadline && lines_of(out).size() < 40)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const std::set<std::string> processed = lines_of(out);
+  ASSERT_GE(processed.size(), 40u) << "the child consumer did not get going";
+  ASSERT_LT(processed.size(), static_cast<size_t>(kCount)) << "the child finished before it was killed";
+
+  Driver again;
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(again.open({{"client_id", client_id}}, &st), QPLUG_OK) << describe(st);
+  auto q2 = again.declare(name);
+  ASSERT_TRUE(q2);
+  Collector got;
+  Consumer c(*q2, got, nullptr, 4);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  EXPECT_TRUE(got.wait_until([&](const std::vector<Received>& v) {
+    std::set<std::string> all = processed;
+    for (const auto& r : v) all.insert(r.message.id);
+    return all == sent;
+  })) << "processed "
+      << processed.size() << " before the kill, " << got.count() << " after";
+  std::remove(out.c_str());
+}
+
+// A broker restart in the middle of 10k messages: the publisher retries what
+// failed retryable, the consumer resumes by itself, every message arrives.
+TEST_F(MqttDriver, BrokerRestartDuringTenThousandMessagesLosesNothing) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  Collector got;
+  Consumer c(*q, got, nullptr, 16);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  constexpr int kCount = 10000;
+  std::atomic<int> published{0}, failures{0};
+  std::thread publisher([&] {
+    for (int i = 0; i < kCount; ++i) {
+      if (q->publish_retrying(make_message("r" + std::to_string(i), "x")) != QPLUG_OK) failures.fetch_add(1);
+      published.store(i + 1);
+    }
+  });
+  const auto deadline = Clock::now() + kDeadline;
+  while (Clock::now() < deadline && published.load() < kCount / 3)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(target().restart_broker()) << "restart hook failed";
+  publisher.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_TRUE(got.wait_until(
+      [&](const std::vector<Received>& v) {
+        std::set<std::string> ids;
+        for (const auto& r : v) ids.insert(r.message.id);
+        return ids.size() == static_cast<size_t>(kCount);
+      },
+      std::chrono::seconds(60)))
+      << "got " << got.count() << " deliveries of " << kCount;
+}
+
+}  // namespace
+}  // namespace qplug::conformance
