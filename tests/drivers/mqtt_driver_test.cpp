@@ -255,7 +255,7 @@ TEST_F(MqttDriver, FiftyThousandMessagesThroughASlowConsumerLoseNothing) {
   ASSERT_TRUE(c.ok()) << describe(c.status());
   for (int b = 0; b < kCount / kBatch; ++b) {
     std::vector<sdk::OwnedMessage> batch;
-    for (int i = 0; i < kBatch; ++i) batch.push_back(make_message("m" + std::to_string(b * kBatch + i), "x"));
+    for (int i = 0; i < kBatch; ++i) batch.push_back(make_message('m' + std::to_string(b * kBatch + i), "x"));
     size_t accepted = 0;
     qplug_status st = sdk::make_status();
     ASSERT_EQ(q->publish_batch(batch, &accepted, &st), QPLUG_OK) << describe(st);
@@ -385,8 +385,8 @@ TEST_F(MqttDriver, SigkilledConsumerProcessResumesItsSessionAndLosesNothing) {
   constexpr int kCount = 200;
   std::set<std::string> sent;
   for (int i = 0; i < kCount; ++i) {
-    sent.insert("k" + std::to_string(i));
-    ASSERT_EQ(q->publish(make_message("k" + std::to_string(i), "x")), QPLUG_OK);
+    sent.insert('k' + std::to_string(i));
+    ASSERT_EQ(q->publish(make_message('k' + std::to_string(i), "x")), QPLUG_OK);
   }
   const std::string out = "/tmp/" + name + ".processed";
   const std::string client_id = "crash-" + name;
@@ -432,7 +432,7 @@ TEST_F(MqttDriver, BrokerRestartDuringTenThousandMessagesLosesNothing) {
   std::atomic<int> published{0}, failures{0};
   std::thread publisher([&] {
     for (int i = 0; i < kCount; ++i) {
-      if (q->publish_retrying(make_message("r" + std::to_string(i), "x")) != QPLUG_OK) failures.fetch_add(1);
+      if (q->publish_retrying(make_message('r' + std::to_string(i), "x")) != QPLUG_OK) failures.fetch_add(1);
       published.store(i + 1);
     }
   });
