@@ -56,6 +56,7 @@
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/network_settings.hpp>
 #include <qplug/sdk/publish_timeout.hpp>
+#include <qplug/sdk/queue_info.hpp>
 #include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/spin_lock.hpp>
 #include <qplug/sdk/status.hpp>
@@ -677,23 +678,18 @@ void mem_consumer_free(qplug_consumer* consumer) {
 int32_t mem_queue_info(qplug_queue* queue, qplug_queue_info* info, qplug_status* st) {
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
     mem_queue* q = mem_cast(queue);
-    if (info == nullptr) return fail(st, QPLUG_INVALID, false, "memory: queue_info with a NULL info");
-    auto out = qplug::sdk::versioned<qplug_queue_info>();
+    qplug::sdk::QueueCounts counts;
     {
       std::lock_guard lock(q->mu);
-      out.messages = q->backlog.load(std::memory_order_relaxed);
-      out.consumers = static_cast<int64_t>(q->consumers.size());
+      counts.messages = q->backlog.load(std::memory_order_relaxed);
+      counts.consumers = static_cast<int64_t>(q->consumers.size());
     }
     {
       std::lock_guard lock(q->flight_mu);
-      out.in_flight = q->in_flight;
+      counts.in_flight = q->in_flight;
     }
-    // Write only what the caller's struct covers (it may be an older, smaller one).
-    size_t n = std::min<size_t>(info->struct_size, sizeof out);
-    uint32_t caller_size = info->struct_size;
-    std::memcpy(static_cast<void*>(info), &out, n);
-    info->struct_size = caller_size;
-    return QPLUG_OK;
+    // Writes only what the caller's struct covers (it may be an older, smaller one).
+    return qplug::sdk::write_queue_info(info, counts, "memory", st);
   });
 }
 
