@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <qplug/sdk/publish_timeout.hpp>
 #include <qplug/sdk/status.hpp>
 
 #include "amqp_errors.hpp"
@@ -33,7 +34,7 @@ qplug_status amqp_make_status(int32_t code, bool retryable, const std::string& w
 }  // namespace
 
 Io::Io(DriverConfig cfg, const qplug_host_v1* host)
-    : cfg_(std::move(cfg)), host_(host), backoff_(cfg_.reconnect_delay_ms, cfg_.reconnect_max_delay_ms) {}
+    : cfg_(std::move(cfg)), log_(host, amqp_name), backoff_(cfg_.reconnect_delay_ms, cfg_.reconnect_max_delay_ms) {}
 
 Io::~Io() { stop(1000); }
 
@@ -42,9 +43,9 @@ int64_t Io::now_ns() const {
       .count();
 }
 
-void Io::log(int32_t level, const std::string& msg) const {
-  if (host_ != nullptr && host_->log != nullptr) host_->log(host_->host_ud, level, amqp_name, msg.c_str());
-}
+// Through the SDK's HostLog: it reads host->log only when the host's
+// struct_size covers it (an older host's struct ends before it).
+void Io::log(int32_t level, const std::string& msg) const { log_.log(level, "%s", msg.c_str()); }
 
 int32_t Io::start(qplug_status* st) {
   int32_t rc = conn_.open(cfg_, st);
@@ -84,7 +85,8 @@ bool Io::reserve(size_t n, int64_t timeout_ms) {
   auto room = [&] { return queued_ == 0 || queued_ + n <= limit || stopping_.load(); };
   if (!room()) {
     if (timeout_ms == 0 || on_io_thread()) return false;
-    if (!queued_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), room)) return false;
+    // wait_until a saturated deadline: wait_for(huge) would overflow now + timeout.
+    if (!queued_cv_.wait_until(lock, sdk::deadline_after(timeout_ms), room)) return false;
   }
   queued_ += n;
   return true;

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <qplug/sdk/backoff.hpp>
 #include <qplug/sdk/command_queue.hpp>
+#include <qplug/sdk/host_log.hpp>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/waiter.hpp>
 #include <set>
@@ -37,7 +38,8 @@ class Io;
 
 struct qplug_queue {
   std::string name;
-  std::string exchange;  // the fanout exchange publishes go to (amqp_topology.hpp)
+  std::string exchange;       // the fanout exchange publishes go to (amqp_topology.hpp)
+  std::string publish_where;  // "amqp: publish to '<name>'", for check_batch's errors
   qplug::amqp::QueueOptions options;
   qplug::amqp::Io* io = nullptr;
   std::atomic<bool> priority_warned{false};  // "RabbitMQ ignores priority here" logged once
@@ -201,7 +203,7 @@ class Io {
   void shutdown();
 
   DriverConfig cfg_;
-  const qplug_host_v1* host_;
+  sdk::HostLog log_;  // the host's log service (a no-op when it has none)
   Connection conn_;
   sdk::CommandQueue<Command> commands_;
   std::thread thread_;
