@@ -323,7 +323,7 @@ TEST_F(Full, HugePublishTimeoutWaitsInsteadOfFailingAtOnce) {
   ASSERT_TRUE(q);
   for (int64_t timeout_ms : {INT64_MAX, INT64_MAX / 1000, int64_t{1} << 53}) {
     qplug_status st = sdk::make_status();
-    EXPECT_EQ(q->publish(make_message("t" + std::to_string(timeout_ms), "x"), &st, timeout_ms), QPLUG_OK)
+    EXPECT_EQ(q->publish(make_message('t' + std::to_string(timeout_ms), "x"), &st, timeout_ms), QPLUG_OK)
         << "timeout_ms " << timeout_ms << ": " << describe(st);
   }
   Collector got;

@@ -82,7 +82,7 @@ class ConfigReader {
   void alias(std::string_view old_key, std::string_view new_key) {
     Entry* old_e = find(old_key);
     if (old_e == nullptr) return;
-    warnings_.push_back("'" + std::string(old_key) + "' is deprecated, use '" + std::string(new_key) + "'");
+    warnings_.push_back('\'' + std::string(old_key) + "' is deprecated, use '" + std::string(new_key) + "'");
     const Entry* new_e = find_const(new_key);
     if (new_e == nullptr) {
       old_e->key = new_key;  // read from now on under its new name
@@ -90,7 +90,7 @@ class ConfigReader {
       return;
     }
     if (new_e->value != old_e->value) {
-      fail_once("'" + std::string(old_key) + "' (deprecated) is '" + std::string(old_e->value) + "' but '" +
+      fail_once('\'' + std::string(old_key) + "' (deprecated) is '" + std::string(old_e->value) + "' but '" +
                 std::string(new_key) + "' is '" + std::string(new_e->value) + "': give only '" + std::string(new_key) +
                 "'");
     }

@@ -129,7 +129,7 @@ inline NetworkSettings read_network_settings(ConfigReader& cfg, std::string_view
   for (const network_detail::CommonKey& k : network_detail::kCommonKeys) {
     if ((supported & k.flag) != 0) continue;
     if (k.key == "tls.enabled" && cfg.has(k.key) && !cfg.boolean(k.key, true)) continue;
-    cfg.reject(k.key, "'" + std::string(k.key) + "' is not supported");
+    cfg.reject(k.key, '\'' + std::string(k.key) + "' is not supported");
   }
   NetworkSettings n = std::move(defaults);
   if (supported & kNetUrl) n.url = cfg.str("url", n.url);
