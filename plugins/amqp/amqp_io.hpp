@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "amqp_ack_coalescer.hpp"
 #include "amqp_config.hpp"
 #include "amqp_connection.hpp"
 
@@ -89,8 +90,7 @@ struct ConsumerState {
   // I/O thread only:
   uint16_t channel = 0;  // 0 = not subscribed on the current connection
   std::set<uint64_t> unsettled;
-  std::vector<uint64_t> pending_acks;
-  int64_t oldest_pending_ack_ns = 0;  // when pending_acks became non-empty
+  AckCoalescer acks;  // ACK settles held for one multiple-ack frame
   // Re-subscribing after the broker cancelled the consumer (queue deleted,
   // quorum leader moved) or after a failed re-subscribe on reconnect.
   bool resubscribe_pending = false;
