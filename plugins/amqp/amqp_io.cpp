@@ -98,7 +98,7 @@ void Io::release_queued(size_t n) {
 // ---------------------------------------------------------------- session
 
 int32_t Io::setup_session(qplug_status* st) {
-  window_base_ = 1;  // publish sequence numbers restart with confirm.select
+  window_.restart();  // publish sequence numbers restart with confirm.select
   int32_t rc = conn_.open_channel(amqp_publish_channel, st);
   if (rc == QPLUG_OK) rc = conn_.confirm_select(amqp_publish_channel, st);
   if (rc == QPLUG_OK) rc = conn_.open_channel(amqp_control_channel, st);
@@ -150,8 +150,7 @@ void Io::connection_lost(const std::string& why) {
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   // In doubt: the broker may or may not have stored these. Report a retryable
   // error rather than claim success (the publisher may republish: at-least-once).
-  std::deque<InFlight> lost;
-  lost.swap(window_);
+  std::deque<InFlight> lost = window_.take_all();
   for (InFlight& e : lost) {
     if (e.settled) continue;
     fail_batch(e.batch, QPLUG_UNAVAILABLE, true,
@@ -483,7 +482,7 @@ void Io::send_publishes() {
       conn_.mark_broken();
       break;
     }
-    window_.push_back(InFlight{b, b->sent, now_ns(), level});
+    window_.push(InFlight{b, b->sent, now_ns(), level});
     b->sent++;
     sent_now++;
     if (b->sent == b->msgs.size()) pending_.pop_front();
@@ -556,17 +555,7 @@ void Io::settle_entry(InFlight& e, bool ok) {
 }
 
 void Io::on_confirm(uint64_t tag, bool multiple, bool ok) {
-  if (tag < window_base_) return;
-  uint64_t idx = tag - window_base_;
-  if (multiple) {
-    for (uint64_t i = 0; i <= idx && i < window_.size(); ++i) settle_entry(window_[i], ok);
-  } else if (idx < window_.size()) {
-    settle_entry(window_[idx], ok);
-  }
-  while (!window_.empty() && window_.front().settled) {
-    window_.pop_front();
-    window_base_++;
-  }
+  window_.confirm(tag, multiple, ok, [this](InFlight& e, bool confirmed) { settle_entry(e, confirmed); });
 }
 
 void Io::on_return(uint16_t ch, const amqp_basic_return_t& m) {

@@ -31,6 +31,7 @@
 
 #include "amqp_ack_coalescer.hpp"
 #include "amqp_config.hpp"
+#include "amqp_confirm_window.hpp"
 #include "amqp_connection.hpp"
 
 namespace qplug::amqp {
@@ -221,11 +222,10 @@ class Io {
   uint16_t next_channel_ = 3;
   uint64_t next_subscription_ = 1;
 
-  // Publish pipeline: batches waiting to be sent, then the confirm window
-  // (publish sequence numbers window_base_ .. window_base_+size-1).
+  // Publish pipeline: batches waiting to be sent, then the messages sent
+  // and not yet confirmed (amqp_confirm_window.hpp).
   std::deque<std::shared_ptr<PublishBatch>> pending_;
-  std::deque<InFlight> window_;
-  uint64_t window_base_ = 1;
+  ConfirmWindow<InFlight> window_;
 
   std::mutex queued_mu_;
   std::condition_variable queued_cv_;
