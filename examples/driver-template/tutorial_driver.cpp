@@ -18,6 +18,7 @@
 #include <qplug/sdk/config.hpp>
 #include <qplug/sdk/entry.hpp>
 #include <qplug/sdk/message.hpp>
+#include <qplug/sdk/queue_info.hpp>
 #include <qplug/sdk/status.hpp>
 #include <qplug/sdk/validate.hpp>
 #include <string>
@@ -226,14 +227,13 @@ void consume_loopr_free(qplug_consumer* c) {
 // queue_info() (optional): counts, -1 where unknown. Writes only the fields
 // the caller's struct_size covers.
 int32_t op_queue_info(qplug_queue* q, qplug_queue_info* info, qplug_status* st) {
-  if (!QPLUG_SDK_HAS_FIELD(info, qplug_queue_info, consumers))
-    return fail(st, QPLUG_INVALID, false, "tutorial: queue_info needs a v1 qplug_queue_info");
+  sdk::QueueCounts counts;
   std::lock_guard lock(*q->driver->mu);
-  info->messages = static_cast<int64_t>(q->ready.size());
-  info->in_flight = 0;
-  for (qplug_consumer* c : q->consumers) info->in_flight += static_cast<int64_t>(c->unsettled.size());
-  info->consumers = static_cast<int64_t>(q->consumers.size());
-  return QPLUG_OK;
+  counts.messages = static_cast<int64_t>(q->ready.size());
+  counts.in_flight = 0;
+  for (qplug_consumer* c : q->consumers) counts.in_flight += static_cast<int64_t>(c->unsettled.size());
+  counts.consumers = static_cast<int64_t>(q->consumers.size());
+  return sdk::write_queue_info(info, counts, "tutorial", st);
 }
 
 // Honest capabilities: no DELAY, TTL, PRIORITY, DEAD_LETTER or CONSUMER_GROUPS.

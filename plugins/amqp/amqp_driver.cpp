@@ -7,9 +7,13 @@
 #include <memory>
 #include <mutex>
 #include <qplug/sdk/config.hpp>
+#include <qplug/sdk/entry.hpp>
 #include <qplug/sdk/message.hpp>
+#include <qplug/sdk/publish_timeout.hpp>
+#include <qplug/sdk/queue_info.hpp>
 #include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/status.hpp>
+#include <qplug/sdk/validate.hpp>
 
 #include "amqp_config.hpp"
 #include "amqp_headers.hpp"
@@ -27,23 +31,6 @@ namespace {
 using namespace qplug::amqp;
 using qplug::sdk::fail;
 using qplug::sdk::guarded;
-
-// Borrowed spans must be {NULL,0} or point somewhere: reject {NULL,n>0}.
-const char* amqp_bad_span(const qplug_message& m) {
-  if (m.id.ptr == nullptr && m.id.len != 0) return "id";
-  if (m.content_type.ptr == nullptr && m.content_type.len != 0) return "content_type";
-  if (m.body.ptr == nullptr && m.body.len != 0) return "body";
-  if (m.headers == nullptr && m.header_count != 0) return "headers";
-  for (size_t i = 0; i < m.header_count; ++i) {
-    const qplug_header& h = m.headers[i];
-    if (h.key.ptr == nullptr && h.key.len != 0) return "header key";
-    if (h.key.len == 0) return "header key (empty)";
-    bool span = h.value.type == QPLUG_VALUE_STRING || h.value.type == QPLUG_VALUE_BYTES;
-    if (span && h.value.as.str.ptr == nullptr && h.value.as.str.len != 0) return "header value";
-    if (h.value.type < QPLUG_VALUE_NULL || h.value.type > QPLUG_VALUE_BYTES) return "header value type";
-  }
-  return nullptr;
-}
 
 const char* amqp_schema() {
   return R"({"$schema":"https://json-schema.org/draft/2020-12/schema","title":"qplug amqp driver","type":"object",
@@ -100,6 +87,7 @@ qplug_queue* amqp_declare(qplug_driver* d, qplug_str name, const qplug_kv* optio
     auto q = std::make_unique<qplug_queue>();
     q->name = qname;
     q->exchange = exchange_name(qname);
+    q->publish_where = "amqp: publish to '" + qname + '\'';
     q->options = *opts;
     q->io = d->io.get();
     Command c(Command::kDeclare);
@@ -115,18 +103,15 @@ int32_t amqp_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n,
                      qplug_publish_done_fn done, void* done_ud, size_t* accepted, qplug_status* st) {
   if (accepted != nullptr) *accepted = 0;
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
-    if (q == nullptr || msgs == nullptr || n == 0)
-      return fail(st, QPLUG_INVALID, false, "amqp: publish needs a queue and n >= 1 messages");
+    if (q == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: publish to a NULL queue");
+    // The SDK's one rule set, so a message amqp accepts is accepted by every driver.
+    if (int32_t rc = qplug::sdk::check_batch(msgs, n, q->publish_where, {}, st); rc != QPLUG_OK) return rc;
     Io& io = *q->io;
     auto b = std::make_shared<PublishBatch>();
     b->queue = q;
     b->msgs.reserve(n);
     OutgoingProperties check;
     for (size_t i = 0; i < n; ++i) {
-      if (msgs[i] == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: publish: message %zu is NULL", i);
-      if (const char* bad = amqp_bad_span(*msgs[i]))
-        return fail(st, QPLUG_INVALID, false, "amqp: publish: message %zu has a bad %s (NULL pointer with a length)", i,
-                    bad);
       // delay/priority: the SDK's one reader, so every driver refuses the same values the same way.
       qplug::sdk::ScheduleHeaders sched;
       int32_t bad_schedule = qplug::sdk::read_schedule_headers(*msgs[i], i, "amqp: publish", &sched, st);
@@ -146,10 +131,9 @@ int32_t amqp_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n,
                                    "(set driver_options.amqp.max_priority on a new queue)");
     }
     b->ok.assign(n, 0);
-    int64_t timeout_ms = io.config().publish_timeout_ms;
-    if (QPLUG_SDK_HAS_FIELD(options, qplug_publish_options, timeout_ms) && options->timeout_ms >= 0)
-      timeout_ms = options->timeout_ms;
-    b->deadline_ns = io.now_ns() + timeout_ms * 1000000;
+    const int64_t timeout_ms = qplug::sdk::publish_timeout_ms(options, io.config().publish_timeout_ms);
+    // Saturates: now + a huge timeout must not overflow into the past (= fail at once).
+    b->deadline_ns = qplug::sdk::deadline_ns_after(io.now_ns(), timeout_ms);
     if (done == nullptr && io.on_io_thread())
       return fail(st, QPLUG_INTERNAL, false,
                   "amqp: synchronous publish from inside a delivery callback would deadlock");
@@ -268,18 +252,18 @@ void amqp_consumer_free(qplug_consumer* c) {
 
 int32_t amqp_queue_info(qplug_queue* q, qplug_queue_info* info, qplug_status* st) {
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
-    if (q == nullptr || info == nullptr)
-      return fail(st, QPLUG_INVALID, false, "amqp: queue_info needs a queue and an info struct");
+    if (q == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: queue_info of a NULL queue");
+    if (info == nullptr) return qplug::sdk::write_queue_info(info, {}, "amqp", st);  // INVALID, named
     qplug_queue_info tmp{};
     Command cmd(Command::kInspect);
     cmd.queue = q;
     cmd.info = &tmp;
     int32_t rc = q->io->call(std::move(cmd), st);
     if (rc != QPLUG_OK) return rc;
-    if (QPLUG_SDK_HAS_FIELD(info, qplug_queue_info, messages)) info->messages = tmp.messages;
-    if (QPLUG_SDK_HAS_FIELD(info, qplug_queue_info, in_flight)) info->in_flight = -1;
-    if (QPLUG_SDK_HAS_FIELD(info, qplug_queue_info, consumers)) info->consumers = tmp.consumers;
-    return QPLUG_OK;
+    qplug::sdk::QueueCounts counts;  // in_flight: RabbitMQ does not say (-1)
+    counts.messages = tmp.messages;
+    counts.consumers = tmp.consumers;
+    return qplug::sdk::write_queue_info(info, counts, "amqp", st);
   });
 }
 
@@ -311,10 +295,8 @@ const qplug_driver_v1 amqp_vtable = {
 
 }  // namespace
 
-extern "C" QPLUG_EXPORT const qplug_driver_v1* qplug_driver_entry(uint32_t host_major, uint32_t, qplug_status* st) {
-  if (host_major != QPLUG_ABI_MAJOR) {
-    fail(st, QPLUG_INVALID, false, "amqp plugin speaks ABI %d.x, host speaks %u.x", QPLUG_ABI_MAJOR, host_major);
-    return nullptr;
-  }
-  return &amqp_vtable;
+// Version negotiation by the SDK's one rule (sdk/entry.hpp).
+extern "C" QPLUG_EXPORT const qplug_driver_v1* qplug_driver_entry(uint32_t host_major, uint32_t host_minor,
+                                                                  qplug_status* st) {
+  return qplug::sdk::negotiate_entry(amqp_vtable, host_major, host_minor, st);
 }

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <qplug/sdk/parse.hpp>
+#include <qplug/sdk/schedule_headers.hpp>
 #include <string_view>
 
 namespace qplug::amqp {
@@ -13,24 +14,18 @@ std::string amqp_string_of(amqp_bytes_t b) {
   return b.len == 0 ? std::string() : std::string(static_cast<const char*>(b.bytes), b.len);
 }
 
-// The neutral `priority` header through the SDK's one parser.
+// The neutral `priority`, `ttl` and `delay` headers through the SDK's one
+// value reader (sdk/schedule_headers.hpp), so amqp accepts exactly what
+// every other driver accepts.
 bool amqp_priority_of(const sdk::OwnedHeader& h, uint8_t* out) {
-  std::optional<int> p;
-  if (h.type == QPLUG_VALUE_INT64) p = sdk::parse_priority(h.i64);
-  if (h.type == QPLUG_VALUE_STRING) p = sdk::parse_priority(std::string_view(h.data));
+  const std::optional<int> p = sdk::header_priority(sdk::value_view(h));
   if (!p) return false;
   *out = static_cast<uint8_t>(*p);
   return true;
 }
 
-// `ttl` and `delay`: int64 milliseconds or a duration string ("500", "2s").
 bool amqp_duration_ms_of(const sdk::OwnedHeader& h, int64_t* out) {
-  if (h.type == QPLUG_VALUE_INT64) {
-    *out = h.i64;
-    return h.i64 >= 0;
-  }
-  if (h.type != QPLUG_VALUE_STRING) return false;
-  std::optional<int64_t> ms = sdk::parse_duration_ms(h.data);
+  const std::optional<int64_t> ms = sdk::header_duration_ms(sdk::value_view(h));
   if (!ms) return false;
   *out = *ms;
   return true;

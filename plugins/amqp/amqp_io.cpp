@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <qplug/sdk/publish_timeout.hpp>
 #include <qplug/sdk/status.hpp>
 
 #include "amqp_errors.hpp"
@@ -20,9 +21,6 @@ constexpr uint16_t amqp_publish_channel = 1;
 constexpr uint16_t amqp_control_channel = 2;
 constexpr int amqp_idle_poll_ms = 200;      // heartbeats and deadlines are checked this often
 constexpr int amqp_frames_per_pass = 2048;  // then go back to host commands (fairness)
-// Acks settled one by one from worker threads are held this long at most so
-// that one multiple-ack covers several (see Io::acks_due).
-constexpr int64_t amqp_ack_delay_ns = 1000000;
 
 qplug_status amqp_make_status(int32_t code, bool retryable, const std::string& why) {
   qplug_status st{};
@@ -33,7 +31,7 @@ qplug_status amqp_make_status(int32_t code, bool retryable, const std::string& w
 }  // namespace
 
 Io::Io(DriverConfig cfg, const qplug_host_v1* host)
-    : cfg_(std::move(cfg)), host_(host), backoff_(cfg_.reconnect_delay_ms, cfg_.reconnect_max_delay_ms) {}
+    : cfg_(std::move(cfg)), log_(host, amqp_name), backoff_(cfg_.reconnect_delay_ms, cfg_.reconnect_max_delay_ms) {}
 
 Io::~Io() { stop(1000); }
 
@@ -42,9 +40,9 @@ int64_t Io::now_ns() const {
       .count();
 }
 
-void Io::log(int32_t level, const std::string& msg) const {
-  if (host_ != nullptr && host_->log != nullptr) host_->log(host_->host_ud, level, amqp_name, msg.c_str());
-}
+// Through the SDK's HostLog: it reads host->log only when the host's
+// struct_size covers it (an older host's struct ends before it).
+void Io::log(int32_t level, const std::string& msg) const { log_.log(level, "%s", msg.c_str()); }
 
 int32_t Io::start(qplug_status* st) {
   int32_t rc = conn_.open(cfg_, st);
@@ -84,7 +82,8 @@ bool Io::reserve(size_t n, int64_t timeout_ms) {
   auto room = [&] { return queued_ == 0 || queued_ + n <= limit || stopping_.load(); };
   if (!room()) {
     if (timeout_ms == 0 || on_io_thread()) return false;
-    if (!queued_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), room)) return false;
+    // wait_until a saturated deadline: wait_for(huge) would overflow now + timeout.
+    if (!queued_cv_.wait_until(lock, sdk::deadline_after(timeout_ms), room)) return false;
   }
   queued_ += n;
   return true;
@@ -99,7 +98,7 @@ void Io::release_queued(size_t n) {
 // ---------------------------------------------------------------- session
 
 int32_t Io::setup_session(qplug_status* st) {
-  window_base_ = 1;  // publish sequence numbers restart with confirm.select
+  window_.restart();  // publish sequence numbers restart with confirm.select
   int32_t rc = conn_.open_channel(amqp_publish_channel, st);
   if (rc == QPLUG_OK) rc = conn_.confirm_select(amqp_publish_channel, st);
   if (rc == QPLUG_OK) rc = conn_.open_channel(amqp_control_channel, st);
@@ -151,8 +150,7 @@ void Io::connection_lost(const std::string& why) {
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   // In doubt: the broker may or may not have stored these. Report a retryable
   // error rather than claim success (the publisher may republish: at-least-once).
-  std::deque<InFlight> lost;
-  lost.swap(window_);
+  std::deque<InFlight> lost = window_.take_all();
   for (InFlight& e : lost) {
     if (e.settled) continue;
     fail_batch(e.batch, QPLUG_UNAVAILABLE, true,
@@ -172,7 +170,7 @@ void Io::connection_lost(const std::string& why) {
     c->channel = 0;
     c->subscription.store(0);
     c->unsettled.clear();
-    c->pending_acks.clear();
+    c->acks.clear();
   }
   by_channel_.clear();
   int64_t delay = backoff_.next_ms();
@@ -224,7 +222,7 @@ void Io::wait_for_activity() {
   pollfd fds[2] = {{commands_.wakeup_fd(), POLLIN, 0}, {conn_.is_open() ? conn_.fd() : -1, POLLIN, 0}};
   int timeout = amqp_idle_poll_ms;
   for (const auto& c : consumers_)
-    if (!c->pending_acks.empty() && c->channel != 0) timeout = 1;  // held acks fall due within amqp_ack_delay_ns
+    if (!c->acks.empty() && c->channel != 0) timeout = 1;  // held acks fall due within AckCoalescer::kDelayNs
   if (!conn_.is_open()) {
     int64_t until = (next_attempt_ns_ - now_ns()) / 1000000;
     timeout = static_cast<int>(std::clamp<int64_t>(until, 0, amqp_idle_poll_ms));
@@ -361,7 +359,7 @@ int32_t Io::subscribe(const std::shared_ptr<ConsumerState>& c, qplug_status* st)
   c->channel = ch;
   c->subscription.store(next_subscription_++);
   c->unsettled.clear();
-  c->pending_acks.clear();
+  c->acks.clear();
   by_channel_[ch] = c;
   return QPLUG_OK;
 }
@@ -384,7 +382,7 @@ void Io::unsubscribe(const std::shared_ptr<ConsumerState>& c) {
   }
   c->channel = 0;
   c->unsettled.clear();
-  c->pending_acks.clear();
+  c->acks.clear();
   consumers_.erase(std::remove(consumers_.begin(), consumers_.end(), c), consumers_.end());
 }
 
@@ -484,7 +482,7 @@ void Io::send_publishes() {
       conn_.mark_broken();
       break;
     }
-    window_.push_back(InFlight{b, b->sent, now_ns(), level});
+    window_.push(InFlight{b, b->sent, now_ns(), level});
     b->sent++;
     sent_now++;
     if (b->sent == b->msgs.size()) pending_.pop_front();
@@ -557,17 +555,7 @@ void Io::settle_entry(InFlight& e, bool ok) {
 }
 
 void Io::on_confirm(uint64_t tag, bool multiple, bool ok) {
-  if (tag < window_base_) return;
-  uint64_t idx = tag - window_base_;
-  if (multiple) {
-    for (uint64_t i = 0; i <= idx && i < window_.size(); ++i) settle_entry(window_[i], ok);
-  } else if (idx < window_.size()) {
-    settle_entry(window_[idx], ok);
-  }
-  while (!window_.empty() && window_.front().settled) {
-    window_.pop_front();
-    window_base_++;
-  }
+  window_.confirm(tag, multiple, ok, [this](InFlight& e, bool confirmed) { settle_entry(e, confirmed); });
 }
 
 void Io::on_return(uint16_t ch, const amqp_basic_return_t& m) {
@@ -600,55 +588,21 @@ void Io::on_return(uint16_t ch, const amqp_basic_return_t& m) {
 
 // ---------------------------------------------------------------- consuming
 
-void Io::queue_ack(ConsumerState& c, uint64_t tag) {
-  if (c.pending_acks.empty()) c.oldest_pending_ack_ns = now_ns();
-  c.pending_acks.push_back(tag);
-}
+void Io::queue_ack(ConsumerState& c, uint64_t tag) { c.acks.add(tag, now_ns()); }
 
-// Acks wait a little so that one multiple-ack covers many settles (a worker
-// settling one message at a time would otherwise cost the broker one ack
-// frame per message), but not for long: once every delivery in flight is
-// settled, once the prefetch is used up (the broker waits on them), once a
-// quarter of it is settled, or after amqp_ack_delay_ns. Holding an ack never loses a message: at worst it is
-// redelivered after a connection loss.
+// When held acks go out and how they are packed: amqp_ack_coalescer.hpp.
 bool Io::acks_due(const ConsumerState& c, int64_t now) const {
-  if (c.pending_acks.empty() || c.channel == 0) return false;
-  if (c.pending_acks.size() >= c.unsettled.size()) return true;
-  if (c.unsettled.size() >= c.prefetch) return true;
-  if (c.pending_acks.size() >= std::max<size_t>(1, c.prefetch / 4)) return true;
-  return now - c.oldest_pending_ack_ns >= amqp_ack_delay_ns;
+  return c.channel != 0 && c.acks.due(c.unsettled.size(), c.prefetch, now);
 }
 
 void Io::flush_acks(bool force) {
   amqp_connection_state_t conn = conn_.get();
   int64_t now = now_ns();
   for (const auto& c : consumers_) {
-    if (c->pending_acks.empty() || c->channel == 0) continue;
+    if (c->acks.empty() || c->channel == 0) continue;
     if (!force && !acks_due(*c, now)) continue;
-    std::sort(c->pending_acks.begin(), c->pending_acks.end());
-    // Every tag below `lowest_open` is settled as ack: one multiple-ack
-    // covers them. Tags above it are acked one by one.
-    uint64_t lowest_open = UINT64_MAX;
-    for (uint64_t t : c->unsettled) {
-      if (!std::binary_search(c->pending_acks.begin(), c->pending_acks.end(), t)) {
-        lowest_open = t;
-        break;
-      }
-    }
-    uint64_t batch_top = 0;
-    size_t batch_count = 0;
-    for (uint64_t t : c->pending_acks) {
-      if (t < lowest_open) {
-        batch_top = t;
-        batch_count++;
-      } else if (amqp_basic_ack(conn, c->channel, t, 0) != AMQP_STATUS_OK) {
-        conn_.mark_broken();
-      }
-      c->unsettled.erase(t);
-    }
-    if (batch_count > 0 && amqp_basic_ack(conn, c->channel, batch_top, batch_count > 1 ? 1 : 0) != AMQP_STATUS_OK)
-      conn_.mark_broken();
-    c->pending_acks.clear();
+    for (const AckCoalescer::Frame& f : c->acks.take(c->unsettled))
+      if (amqp_basic_ack(conn, c->channel, f.tag, f.multiple ? 1 : 0) != AMQP_STATUS_OK) conn_.mark_broken();
     if (conn_.broken()) return;
   }
 }
@@ -767,7 +721,7 @@ void Io::on_broker_cancel(uint16_t ch) {
   c->channel = 0;
   c->stale_channel = ch;  // closed from the loop: no RPC in the middle of reading frames
   c->unsettled.clear();
-  c->pending_acks.clear();
+  c->acks.clear();
   log(QPLUG_LOG_WARN, "broker cancelled the consumer of queue '" + c->queue->name +
                           "' (queue deleted or its leader moved); re-subscribing");
   schedule_resubscribe(c);

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <qplug/sdk/backoff.hpp>
 #include <qplug/sdk/command_queue.hpp>
+#include <qplug/sdk/host_log.hpp>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/waiter.hpp>
 #include <set>
@@ -28,7 +29,9 @@
 #include <thread>
 #include <vector>
 
+#include "amqp_ack_coalescer.hpp"
 #include "amqp_config.hpp"
+#include "amqp_confirm_window.hpp"
 #include "amqp_connection.hpp"
 
 namespace qplug::amqp {
@@ -37,7 +40,8 @@ class Io;
 
 struct qplug_queue {
   std::string name;
-  std::string exchange;  // the fanout exchange publishes go to (amqp_topology.hpp)
+  std::string exchange;       // the fanout exchange publishes go to (amqp_topology.hpp)
+  std::string publish_where;  // "amqp: publish to '<name>'", for check_batch's errors
   qplug::amqp::QueueOptions options;
   qplug::amqp::Io* io = nullptr;
   std::atomic<bool> priority_warned{false};  // "RabbitMQ ignores priority here" logged once
@@ -87,8 +91,7 @@ struct ConsumerState {
   // I/O thread only:
   uint16_t channel = 0;  // 0 = not subscribed on the current connection
   std::set<uint64_t> unsettled;
-  std::vector<uint64_t> pending_acks;
-  int64_t oldest_pending_ack_ns = 0;  // when pending_acks became non-empty
+  AckCoalescer acks;  // ACK settles held for one multiple-ack frame
   // Re-subscribing after the broker cancelled the consumer (queue deleted,
   // quorum leader moved) or after a failed re-subscribe on reconnect.
   bool resubscribe_pending = false;
@@ -201,7 +204,7 @@ class Io {
   void shutdown();
 
   DriverConfig cfg_;
-  const qplug_host_v1* host_;
+  sdk::HostLog log_;  // the host's log service (a no-op when it has none)
   Connection conn_;
   sdk::CommandQueue<Command> commands_;
   std::thread thread_;
@@ -219,11 +222,10 @@ class Io {
   uint16_t next_channel_ = 3;
   uint64_t next_subscription_ = 1;
 
-  // Publish pipeline: batches waiting to be sent, then the confirm window
-  // (publish sequence numbers window_base_ .. window_base_+size-1).
+  // Publish pipeline: batches waiting to be sent, then the messages sent
+  // and not yet confirmed (amqp_confirm_window.hpp).
   std::deque<std::shared_ptr<PublishBatch>> pending_;
-  std::deque<InFlight> window_;
-  uint64_t window_base_ = 1;
+  ConfirmWindow<InFlight> window_;
 
   std::mutex queued_mu_;
   std::condition_variable queued_cv_;

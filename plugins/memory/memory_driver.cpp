@@ -51,11 +51,16 @@
 #include <mutex>
 #include <new>
 #include <qplug/sdk/config.hpp>
+#include <qplug/sdk/entry.hpp>
+#include <qplug/sdk/host_log.hpp>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/network_settings.hpp>
+#include <qplug/sdk/publish_timeout.hpp>
+#include <qplug/sdk/queue_info.hpp>
 #include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/spin_lock.hpp>
 #include <qplug/sdk/status.hpp>
+#include <qplug/sdk/validate.hpp>
 #include <qplug/sdk/versioned.hpp>
 #include <string>
 #include <string_view>
@@ -97,11 +102,6 @@ mem_queue* mem_cast(qplug_queue* q) { return reinterpret_cast<mem_queue*>(q); }
 mem_consumer* mem_cast(qplug_consumer* c) { return reinterpret_cast<mem_consumer*>(c); }
 mem_node* mem_cast(qplug_delivery* d) { return reinterpret_cast<mem_node*>(d); }
 
-void mem_log(const mem_driver* d, qplug_log_level level, const std::string& msg) {
-  if (QPLUG_SDK_HAS_FIELD(d->host, qplug_host_v1, log) && d->host->log != nullptr)
-    d->host->log(d->host->host_ud, level, "memory", msg.c_str());
-}
-
 /* ------------------------------------------------------------------------ */
 /* Lifecycle: open / close                                                    */
 /* ------------------------------------------------------------------------ */
@@ -130,6 +130,7 @@ qplug_driver* mem_open(const qplug_host_v1* host, const qplug_kv* config, size_t
     cfg.log_warnings(host, "memory");
     auto d = std::make_unique<mem_driver>();
     d->host = host;
+    d->log = qplug::sdk::HostLog(host, "memory");
     d->default_max_length = max_length;
     d->default_publish_timeout_ms = timeout;
     return reinterpret_cast<qplug_driver*>(d.release());
@@ -166,9 +167,8 @@ void mem_close(qplug_driver* driver, uint32_t /*timeout_ms: nothing here can han
       std::lock_guard flock(q->flight_mu);
       mem_list_free(q->settled);
       if (q->canceled_outstanding > 0 || q->in_flight > 0) {
-        mem_log(d.get(), QPLUG_LOG_WARN,
-                "close: queue '" + name + "' still has " + std::to_string(q->canceled_outstanding + q->in_flight) +
-                    " unsettled deliveries; keeping its memory alive");
+        d->log.warn("close: queue '%s' still has %lld unsettled deliveries; keeping its memory alive", name.c_str(),
+                    static_cast<long long>(q->canceled_outstanding + q->in_flight));
         (void)q.release();
       }
     }
@@ -218,6 +218,7 @@ qplug_queue* mem_declare(qplug_driver* driver, qplug_str name, const qplug_kv* o
     auto q = std::make_unique<mem_queue>();
     q->driver = d;
     q->name = qname;
+    q->publish_where = "memory: publish to '" + qname + '\'';
     q->max_length = max_length;
     q->spare_cap = std::min<size_t>(static_cast<size_t>(max_length), mem_max_spares);
     q->publish_timeout_ms = timeout;
@@ -248,24 +249,20 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
   if (accepted != nullptr) *accepted = 0;
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
     mem_queue* q = mem_cast(queue);
-    if (n == 0) return fail(st, QPLUG_INVALID, false, "memory: publish to '%s' with n=0 messages", q->name.c_str());
-    if (msgs == nullptr)
-      return fail(st, QPLUG_INVALID, false, "memory: publish to '%s': msgs is NULL", q->name.c_str());
+    // The SDK's one rule set, so a message memory accepts is accepted by
+    // every driver (and the other way round).
+    if (int32_t rc = qplug::sdk::check_batch(msgs, n, q->publish_where, {}, st); rc != QPLUG_OK) return rc;
     // The fast path: no message has a key as long as `delay` or `priority`.
     bool scheduled = false;
     size_t delayed = 0;  // messages with a `delay` > 0
     for (size_t i = 0; i < n; ++i) {
-      bool maybe = false;
-      if (int32_t rc = mem_check_message(msgs[i], i, st, &maybe); rc != QPLUG_OK) return rc;
-      if (!maybe) continue;
+      if (!qplug::sdk::may_have_schedule_headers(*msgs[i])) continue;
       scheduled = true;
       ScheduleHeaders sched;
       if (int32_t rc = qplug::sdk::read_schedule_headers(*msgs[i], i, "memory", &sched, st); rc != QPLUG_OK) return rc;
       if (sched.delay_ms > 0) ++delayed;
     }
-    int64_t timeout = q->publish_timeout_ms;
-    if (QPLUG_SDK_HAS_FIELD(options, qplug_publish_options, timeout_ms) && options->timeout_ms >= 0)
-      timeout = options->timeout_ms;
+    const int64_t timeout = qplug::sdk::publish_timeout_ms(options, q->publish_timeout_ms);
 
     // Copy outside the lock; a small batch needs no heap array.
     mem_node* local[16];
@@ -681,23 +678,18 @@ void mem_consumer_free(qplug_consumer* consumer) {
 int32_t mem_queue_info(qplug_queue* queue, qplug_queue_info* info, qplug_status* st) {
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
     mem_queue* q = mem_cast(queue);
-    if (info == nullptr) return fail(st, QPLUG_INVALID, false, "memory: queue_info with a NULL info");
-    auto out = qplug::sdk::versioned<qplug_queue_info>();
+    qplug::sdk::QueueCounts counts;
     {
       std::lock_guard lock(q->mu);
-      out.messages = q->backlog.load(std::memory_order_relaxed);
-      out.consumers = static_cast<int64_t>(q->consumers.size());
+      counts.messages = q->backlog.load(std::memory_order_relaxed);
+      counts.consumers = static_cast<int64_t>(q->consumers.size());
     }
     {
       std::lock_guard lock(q->flight_mu);
-      out.in_flight = q->in_flight;
+      counts.in_flight = q->in_flight;
     }
-    // Write only what the caller's struct covers (it may be an older, smaller one).
-    size_t n = std::min<size_t>(info->struct_size, sizeof out);
-    uint32_t caller_size = info->struct_size;
-    std::memcpy(static_cast<void*>(info), &out, n);
-    info->struct_size = caller_size;
-    return QPLUG_OK;
+    // Writes only what the caller's struct covers (it may be an older, smaller one).
+    return qplug::sdk::write_queue_info(info, counts, "memory", st);
   });
 }
 
@@ -763,18 +755,11 @@ const qplug_driver_v1 mem_vtable = {
 }  // namespace qplug::memory
 
 /*
- * The one exported symbol. It only negotiates: the major version must match;
- * any host minor works because this driver reads only v1.0 fields and every
- * later minor only appends. No threads, no I/O here.
+ * The one exported symbol. It only negotiates, by the SDK's rule: the major
+ * version must match; any host minor works because this driver reads only
+ * v1.0 fields and every later minor only appends. No threads, no I/O here.
  */
-extern "C" QPLUG_EXPORT const qplug_driver_v1* qplug_driver_entry(uint32_t host_major, uint32_t /*host_minor*/,
+extern "C" QPLUG_EXPORT const qplug_driver_v1* qplug_driver_entry(uint32_t host_major, uint32_t host_minor,
                                                                   qplug_status* status) {
-  return qplug::sdk::guarded<const qplug_driver_v1*>(status, nullptr, [&]() -> const qplug_driver_v1* {
-    if (host_major != QPLUG_ABI_MAJOR) {
-      qplug::sdk::fail(status, QPLUG_INVALID, false, "memory driver speaks ABI %d.x, host speaks %u.x", QPLUG_ABI_MAJOR,
-                       host_major);
-      return nullptr;
-    }
-    return &qplug::memory::mem_vtable;
-  });
+  return qplug::sdk::negotiate_entry(qplug::memory::mem_vtable, host_major, host_minor, status);
 }

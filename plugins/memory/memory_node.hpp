@@ -63,38 +63,6 @@ using mem_list = qplug::memory::IntrusiveList<mem_node>;
 /* Messages: validation and the one-block copy                                */
 /* ------------------------------------------------------------------------ */
 
-// A span with a NULL pointer and a non-zero length would crash the copy.
-static inline bool mem_span_ok(const void* ptr, size_t len) { return ptr != nullptr || len == 0; }
-
-// Checks one message of a publish batch; names the message and the field.
-// Sets *maybe_scheduled when a header key has the length of `delay` or
-// `priority` (folded into this loop: the fast path pays no second walk).
-static inline int32_t mem_check_message(const qplug_message* m, size_t i, qplug_status* st, bool* maybe_scheduled) {
-  if (m == nullptr) return fail(st, QPLUG_INVALID, false, "memory: message #%zu is NULL", i);
-  if (m->struct_size < offsetof(qplug_message, attempts) || m->abi_major != QPLUG_ABI_MAJOR)
-    return fail(st, QPLUG_INVALID, false, "memory: message #%zu has struct_size %u / ABI major %u (need ABI %d)", i,
-                m->struct_size, static_cast<unsigned>(m->abi_major), QPLUG_ABI_MAJOR);
-  if (!mem_span_ok(m->id.ptr, m->id.len) || !mem_span_ok(m->content_type.ptr, m->content_type.len) ||
-      !mem_span_ok(m->body.ptr, m->body.len) || !mem_span_ok(m->headers, m->header_count))
-    return fail(st, QPLUG_INVALID, false, "memory: message #%zu has a NULL pointer with a non-zero length", i);
-  for (size_t h = 0; h < m->header_count; ++h) {
-    const qplug_header& hd = m->headers[h];
-    *maybe_scheduled |=
-        hd.key.len == qplug::sdk::kDelayHeader.size() || hd.key.len == qplug::sdk::kPriorityHeader.size();
-    if (hd.key.len == 0 || hd.key.ptr == nullptr)
-      return fail(st, QPLUG_INVALID, false, "memory: message #%zu header #%zu has an empty key", i, h);
-    const qplug_value& v = hd.value;
-    bool ok = v.type == QPLUG_VALUE_NULL || v.type == QPLUG_VALUE_BOOL || v.type == QPLUG_VALUE_INT64 ||
-              v.type == QPLUG_VALUE_DOUBLE ||
-              (v.type == QPLUG_VALUE_STRING && mem_span_ok(v.as.str.ptr, v.as.str.len)) ||
-              (v.type == QPLUG_VALUE_BYTES && mem_span_ok(v.as.bytes.ptr, v.as.bytes.len));
-    if (!ok)
-      return fail(st, QPLUG_INVALID, false, "memory: message #%zu header '%.*s' has a bad value (type %d)", i,
-                  static_cast<int>(hd.key.len), hd.key.ptr, static_cast<int>(v.type));
-  }
-  return QPLUG_OK;
-}
-
 // Bytes a header value needs in the block.
 static inline size_t mem_value_bytes(const qplug_value& v) {
   return v.type == QPLUG_VALUE_STRING ? v.as.str.len : v.type == QPLUG_VALUE_BYTES ? v.as.bytes.len : 0;

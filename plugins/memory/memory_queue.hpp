@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <qplug/sdk/host_log.hpp>
 #include <qplug/sdk/spin_lock.hpp>
 #include <string>
 #include <thread>
@@ -92,6 +93,7 @@ struct mem_consumer {
 struct mem_queue {
   mem_driver* driver;
   std::string name;
+  std::string publish_where;   // "memory: publish to '<name>'", for check_batch's errors
   int64_t max_length;          // admission bound of the ready list
   int64_t publish_timeout_ms;  // default wait for room
 
@@ -138,6 +140,7 @@ struct mem_queue {
 // One driver instance, as opened from a queue.driver.memory YAML block.
 struct mem_driver {
   const qplug_host_v1* host;
+  qplug::sdk::HostLog log;  // the host's log service (no-op on a host without one)
   int64_t default_max_length;
   int64_t default_publish_timeout_ms;
   std::mutex mu;  // guards queues

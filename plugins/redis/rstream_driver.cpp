@@ -12,16 +12,20 @@
 #include <memory>
 #include <mutex>
 #include <qplug/sdk/config.hpp>
+#include <qplug/sdk/entry.hpp>
+#include <qplug/sdk/host_log.hpp>
 #include <qplug/sdk/message.hpp>
+#include <qplug/sdk/publish_timeout.hpp>
+#include <qplug/sdk/queue_info.hpp>
 #include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/status.hpp>
+#include <qplug/sdk/validate.hpp>
 #include <qplug/sdk/waiter.hpp>
 #include <string>
 
 #include "rstream_connection.hpp"
 #include "rstream_delay.hpp"
 #include "rstream_fields.hpp"
-#include "rstream_log.hpp"
 #include "rstream_settings.hpp"
 #include "rstream_sigpipe.hpp"
 #include "rstream_subscription.hpp"
@@ -52,9 +56,10 @@ struct rstream_driver {
 struct rstream_queue {
   rstream_driver* drv = nullptr;
   std::string name;
-  std::string key;           // the stream key
-  std::string delayed_set;   // <key>:delayed, ZSET of parked messages by due time
-  std::string delayed_msgs;  // <key>:delayed:msgs, STREAM of their fields (rstream_delay.hpp)
+  std::string key;            // the stream key
+  std::string publish_where;  // "redis: publish to '<name>'", for check_batch's errors
+  std::string delayed_set;    // <key>:delayed, ZSET of parked messages by due time
+  std::string delayed_msgs;   // <key>:delayed:msgs, STREAM of their fields (rstream_delay.hpp)
   rs::QueueSettings opts;
 };
 
@@ -108,7 +113,7 @@ static qplug_driver* rstream_open(const qplug_host_v1* host, const qplug_kv* con
         *st = probe;
         return nullptr;
       }
-      rs::log(host, QPLUG_LOG_WARN, "%s; will keep retrying", probe.message);
+      qplug::sdk::HostLog(host, "redis").warn("%s; will keep retrying", probe.message);
     }
     drv->writer = std::make_shared<rs::Writer>(drv->settings, host);
     drv->writer->start();
@@ -139,6 +144,7 @@ static qplug_queue* rstream_declare(qplug_driver* d, qplug_str name, const qplug
     q->drv = drv;
     q->name = qname;
     q->key = drv->settings.key_prefix + qname;
+    q->publish_where = "redis: publish to '" + qname + '\'';
     q->delayed_set = rs::delayed_set_key(q->key);
     q->delayed_msgs = rs::delayed_msgs_key(q->key);
     if (!rs::parse_queue_settings(options, count, drv->settings, &q->opts, st)) return nullptr;
@@ -159,9 +165,7 @@ static qplug_queue* rstream_declare(qplug_driver* d, qplug_str name, const qplug
 static int32_t rstream_queue_info(qplug_queue* qh, qplug_queue_info* info, qplug_status* st) {
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
     rstream_queue* q = rstream_q(qh);
-    if (!QPLUG_SDK_HAS_FIELD(info, qplug_queue_info, consumers))
-      return fail(st, QPLUG_INVALID, false, "redis queue_info: info struct too small");
-    info->messages = info->in_flight = info->consumers = -1;
+    qplug::sdk::QueueCounts counts;
     rs::Reply r = rstream_admin(q->drv, {"XINFO", "GROUPS", q->key}, st);
     if (!r) return st->code;
     if (r->type == REDIS_REPLY_ERROR) return rs::fail_reply(st, r.get(), "XINFO GROUPS");
@@ -173,16 +177,16 @@ static int32_t rstream_queue_info(qplug_queue* qh, qplug_queue_info* info, qplug
         f[std::string(rs::reply_text(fields->element[i]))] = fields->element[i + 1];
       if (f.count("name") == 0 || rs::reply_text(f["name"]) != group) continue;
       auto num = [&](const char* k) { return f.count(k) && f[k]->type == REDIS_REPLY_INTEGER ? f[k]->integer : -1; };
-      info->messages = num("lag");  // entries not yet delivered to the group
-      info->in_flight = num("pending");
-      info->consumers = num("consumers");
+      counts.messages = num("lag");  // entries not yet delivered to the group
+      counts.in_flight = num("pending");
+      counts.consumers = num("consumers");
     }
     // Delayed messages are waiting messages too (a host waiting for its
     // queues to drain must not stop while some are scheduled).
     rs::Reply z = rstream_admin(q->drv, {"ZCARD", q->delayed_set}, st);
     if (!z) return st->code;
-    if (z->type == REDIS_REPLY_INTEGER && info->messages >= 0) info->messages += z->integer;
-    return QPLUG_OK;
+    if (z->type == REDIS_REPLY_INTEGER && counts.messages >= 0) counts.messages += z->integer;
+    return qplug::sdk::write_queue_info(info, counts, "redis", st);
   });
 }
 
@@ -195,10 +199,9 @@ static int32_t rstream_publish(qplug_queue* qh, const qplug_message* const* msgs
   if (accepted != nullptr) *accepted = 0;
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
     rstream_queue* q = rstream_q(qh);
-    if (msgs == nullptr || n == 0) return fail(st, QPLUG_INVALID, false, "redis publish: empty batch");
-    int64_t timeout_ms = q->drv->settings.publish_timeout_ms;
-    if (QPLUG_SDK_HAS_FIELD(options, qplug_publish_options, timeout_ms) && options->timeout_ms >= 0)
-      timeout_ms = options->timeout_ms;
+    // The SDK's one rule set, so a message redis accepts is accepted by every driver.
+    if (int32_t rc = qplug::sdk::check_batch(msgs, n, q->publish_where, {}, st); rc != QPLUG_OK) return rc;
+    const int64_t timeout_ms = qplug::sdk::publish_timeout_ms(options, q->drv->settings.publish_timeout_ms);
     std::string maxlen = std::to_string(q->opts.maxlen);
     rs::WriteJob job;
     job.what = "XADD";
@@ -207,7 +210,6 @@ static int32_t rstream_publish(qplug_queue* qh, const qplug_message* const* msgs
     std::vector<std::string_view> argv;  // reused: no allocation per message
     std::vector<qplug_header> kept;      // headers of a delayed message, without `delay`
     for (size_t i = 0; i < n; ++i) {
-      if (msgs[i] == nullptr) return fail(st, QPLUG_INVALID, false, "redis publish: message #%zu is NULL", i);
       qplug::sdk::ScheduleHeaders sched;
       if (qplug::sdk::may_have_schedule_headers(*msgs[i]))
         if (int32_t rc = qplug::sdk::read_schedule_headers(*msgs[i], i, "redis", &sched, st); rc != QPLUG_OK) return rc;
@@ -242,7 +244,8 @@ static int32_t rstream_publish(qplug_queue* qh, const qplug_message* const* msgs
       argv.insert(argv.end(), fields.argv.begin(), fields.argv.end());
       job.cmds.emplace_back(argv);
     }
-    auto deadline = rs::Clock::now() + std::chrono::milliseconds(timeout_ms);
+    // Saturates: a huge publish_timeout means "wait long", never a deadline in the past.
+    const auto deadline = qplug::sdk::deadline_after<rs::Clock>(timeout_ms);
     job.deadline = deadline;
     if (done != nullptr) {
       job.done = done;
@@ -376,11 +379,8 @@ static const qplug_driver_v1 rstream_vtable = {
     .queue_info = rstream_queue_info,
 };
 
-extern "C" QPLUG_EXPORT const qplug_driver_v1* qplug_driver_entry(uint32_t host_major, uint32_t /*host_minor*/,
+// Version negotiation by the SDK's one rule (sdk/entry.hpp).
+extern "C" QPLUG_EXPORT const qplug_driver_v1* qplug_driver_entry(uint32_t host_major, uint32_t host_minor,
                                                                   qplug_status* status) {
-  if (host_major != QPLUG_ABI_MAJOR) {
-    fail(status, QPLUG_INVALID, false, "redis driver speaks ABI %d, host speaks %u", QPLUG_ABI_MAJOR, host_major);
-    return nullptr;
-  }
-  return &rstream_vtable;
+  return qplug::sdk::negotiate_entry(rstream_vtable, host_major, host_minor, status);
 }

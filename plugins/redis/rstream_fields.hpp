@@ -19,7 +19,9 @@ namespace qplug::rstream {
 
 // Appends field/value pairs of `m` to `args` (which owns the storage for the
 // typed header values; argv views point into it and into `m`).
-// Returns false and fills `status` for an invalid message (bad header type).
+// `m` must have passed sdk::check_message() (spans, keys, value types: the
+// SDK's one rule set); false with `status` filled only for a value type this
+// layout cannot store.
 struct EncodedFields {
   std::vector<std::string> owned;      // prefixed keys and formatted numbers
   std::vector<std::string_view> argv;  // XADD arguments after the ID

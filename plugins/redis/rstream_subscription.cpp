@@ -4,12 +4,12 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <qplug/sdk/host_log.hpp>
 #include <qplug/sdk/status.hpp>
 #include <qplug/sdk/waiter.hpp>
 
 #include "rstream_delay.hpp"
 #include "rstream_fields.hpp"
-#include "rstream_log.hpp"
 #include "rstream_sigpipe.hpp"
 
 namespace qplug::rstream {
@@ -37,7 +37,7 @@ Subscription::Subscription(std::shared_ptr<Writer> writer, const DriverSettings&
                            SubscriptionParams params)
     : writer_(std::move(writer)),
       settings_(settings),
-      host_(host),
+      log_(host, "redis"),
       p_(std::move(params)),
       backoff_(settings.reconnect_initial_ms, settings.reconnect_max_ms),
       writer_acks_(std::make_shared<AckBatch>(p_.key, p_.group)) {}
@@ -105,13 +105,13 @@ void Subscription::run() {
       qplug_status st = sdk::make_status();
       if (!connect(&st)) {
         if (backoff_.failures() == 0)
-          log(host_, QPLUG_LOG_WARN, "consumer %s/%s: %s; reconnecting with backoff", p_.group.c_str(),
-              p_.consumer.c_str(), st.message);
+          log_.log(QPLUG_LOG_WARN, "consumer %s/%s: %s; reconnecting with backoff", p_.group.c_str(),
+                   p_.consumer.c_str(), st.message);
         sleep_for(backoff_.next_ms());
         continue;
       }
       if (backoff_.failures() > 0)
-        log(host_, QPLUG_LOG_INFO, "consumer %s/%s reconnected", p_.group.c_str(), p_.consumer.c_str());
+        log_.log(QPLUG_LOG_INFO, "consumer %s/%s reconnected", p_.group.c_str(), p_.consumer.c_str());
       backoff_.reset();
     }
     if (!step()) conn_.reset();
@@ -171,7 +171,7 @@ Reply Subscription::command(const std::vector<std::string_view>& argv, bool bloc
       Reply a = conn_.read_reply(st);
       acked = a != nullptr;
       if (a && a->type == REDIS_REPLY_ERROR)  // e.g. NOGROUP: the entries are no longer pending anyway
-        log(host_, QPLUG_LOG_WARN, "XACK of %zu entries failed: %s", acks.size(), reply_text(a.get()).data());
+        log_.log(QPLUG_LOG_WARN, "XACK of %zu entries failed: %s", acks.size(), reply_text(a.get()).data());
     }
     if (acked) r = conn_.read_reply(st);
   }
@@ -208,8 +208,8 @@ bool Subscription::redeliver_nacked() {
     for (auto& [id, n] : batch) held_.erase(id);  // re-added by deliver_entries if still there
   }
   if (r->type == REDIS_REPLY_ERROR) {
-    log(host_, QPLUG_LOG_ERROR, "XCLAIM for redelivery failed: %s (entries stay pending, reclaimed after claim_idle)",
-        reply_text(r.get()).data());
+    log_.log(QPLUG_LOG_ERROR, "XCLAIM for redelivery failed: %s (entries stay pending, reclaimed after claim_idle)",
+             reply_text(r.get()).data());
     return true;
   }
   const redisReply* entries = r.get();
@@ -224,7 +224,7 @@ bool Subscription::read_history(uint32_t free) {
   if (!r) return false;
   if (r->type == REDIS_REPLY_ERROR) {
     if (reply_text(r.get()).substr(0, 7) == "NOGROUP") return ensure_group(&st);
-    log(host_, QPLUG_LOG_ERROR, "XREADGROUP (pending) failed: %s", reply_text(r.get()).data());
+    log_.log(QPLUG_LOG_ERROR, "XREADGROUP (pending) failed: %s", reply_text(r.get()).data());
     history_ = false;
     return true;
   }
@@ -244,7 +244,7 @@ bool Subscription::claim_idle(uint32_t free) {
   if (!r) return false;
   if (r->type == REDIS_REPLY_ERROR || !is_array(r.get()) || r->elements < 2) {
     if (reply_text(r.get()).substr(0, 7) == "NOGROUP") return ensure_group(&st);
-    log(host_, QPLUG_LOG_ERROR, "XAUTOCLAIM failed: %s", reply_text(r.get()).data());
+    log_.log(QPLUG_LOG_ERROR, "XAUTOCLAIM failed: %s", reply_text(r.get()).data());
     next_claim_ = Clock::now() + std::chrono::milliseconds(p_.options.claim_idle_ms);
     return true;
   }
@@ -267,9 +267,9 @@ bool Subscription::move_due() {
   const auto poll = std::chrono::milliseconds(p_.options.block_ms);
   if (!is_array(r.get()) || r->elements != 3 || r->element[0]->type != REDIS_REPLY_INTEGER ||
       r->element[1]->type != REDIS_REPLY_INTEGER || r->element[2]->type != REDIS_REPLY_INTEGER) {
-    log(host_, QPLUG_LOG_ERROR, "stream %s: moving due delayed messages failed: %s (retried in %lld ms)",
-        p_.key.c_str(), r->type == REDIS_REPLY_ERROR ? reply_text(r.get()).data() : "unexpected reply",
-        static_cast<long long>(p_.options.block_ms));
+    log_.log(QPLUG_LOG_ERROR, "stream %s: moving due delayed messages failed: %s (retried in %lld ms)", p_.key.c_str(),
+             r->type == REDIS_REPLY_ERROR ? reply_text(r.get()).data() : "unexpected reply",
+             static_cast<long long>(p_.options.block_ms));
     next_move_ = now + poll;
     return true;
   }
@@ -301,7 +301,7 @@ bool Subscription::read_new(uint32_t free) {
   if (!r) return false;
   if (r->type == REDIS_REPLY_ERROR) {
     if (reply_text(r.get()).substr(0, 7) == "NOGROUP") return ensure_group(&st);
-    log(host_, QPLUG_LOG_ERROR, "XREADGROUP failed: %s", reply_text(r.get()).data());
+    log_.log(QPLUG_LOG_ERROR, "XREADGROUP failed: %s", reply_text(r.get()).data());
     sleep_for(std::min<int64_t>(block_ms, 1000));
     return true;
   }
@@ -353,7 +353,7 @@ bool Subscription::deliver_entries(const SharedReply& reply, const redisReply* e
     d->entry_id = std::move(id);
     std::string why;
     if (!decode_fields(e->element[1], d->entry_id, &d->headers, &d->view, &why)) {
-      log(host_, QPLUG_LOG_ERROR, "stream %s: %s; left pending", p_.key.c_str(), why.c_str());
+      log_.log(QPLUG_LOG_ERROR, "stream %s: %s; left pending", p_.key.c_str(), why.c_str());
       continue;
     }
     d->view.attempts = attempts;
@@ -381,7 +381,7 @@ bool Subscription::submit_acks(std::vector<std::string> ids) {
   // Weight 0: settlements never wait behind publishes for room.
   if (writer_->submit(std::move(job), 0, Clock::now(), &st) == QPLUG_OK) return true;
   writer_acks_->abandon();
-  log(host_, QPLUG_LOG_WARN, "%zu XACKs not sent: %s (the entries will be redelivered)", n, st.message);
+  log_.log(QPLUG_LOG_WARN, "%zu XACKs not sent: %s (the entries will be redelivered)", n, st.message);
   return false;
 }
 
@@ -465,13 +465,13 @@ int32_t Subscription::unsubscribe(qplug_status* /*status: never fails*/) {
   job.deadline = deadline;
   qplug_status done = sdk::make_status();
   if (writer_->submit(std::move(job), 0, deadline, &done) != QPLUG_OK) {  // stay pending: reclaimed after claim_idle
-    log(host_, QPLUG_LOG_WARN, "returning %zu unsettled entries: %s", ids.size(), done.message);
+    log_.log(QPLUG_LOG_WARN, "returning %zu unsettled entries: %s", ids.size(), done.message);
     return QPLUG_OK;
   }
   waiter.wait(&done, nullptr);
   if (done.code != QPLUG_OK)
-    log(host_, QPLUG_LOG_WARN, "returning %zu unsettled entries failed (%s); reclaimed after claim_idle", ids.size(),
-        done.message);
+    log_.log(QPLUG_LOG_WARN, "returning %zu unsettled entries failed (%s); reclaimed after claim_idle", ids.size(),
+             done.message);
   return QPLUG_OK;
 }
 

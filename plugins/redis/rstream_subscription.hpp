@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <qplug/sdk/backoff.hpp>
+#include <qplug/sdk/host_log.hpp>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -108,7 +109,7 @@ class Subscription : public std::enable_shared_from_this<Subscription> {
 
   std::shared_ptr<Writer> writer_;
   DriverSettings settings_;
-  const qplug_host_v1* host_;
+  sdk::HostLog log_;  // the host's log service
   SubscriptionParams p_;
 
   Connection conn_;        // reader thread only, but for unsubscribe()'s conn_.interrupt()

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <qplug/sdk/backoff.hpp>
+#include <qplug/sdk/host_log.hpp>
 #include <qplug/sdk/status.hpp>
 #include <utility>
 
-#include "rstream_log.hpp"
 #include "rstream_sigpipe.hpp"
 
 namespace qplug::rstream {
@@ -21,7 +21,7 @@ constexpr size_t kMaxCommandsPerRound = 4096;
 
 Writer::Writer(const DriverSettings& settings, const qplug_host_v1* host)
     : settings_(settings),
-      host_(host),
+      log_(host, "redis"),
       queue_(static_cast<size_t>(settings.max_pending)),
       backoff_(settings.reconnect_initial_ms, settings.reconnect_max_ms) {}
 
@@ -86,7 +86,7 @@ void Writer::expire(std::vector<WriteJob>& pending, const qplug_status& why, boo
       if (job.error.code == QPLUG_OK) job.error = why;
       if (job.acks) job.cmds = std::exchange(job.acks, nullptr)->take();  // to log them
       if (job.done == nullptr && job.replied < job.cmds.size())
-        log(host_, QPLUG_LOG_WARN, "%s not confirmed (%s); the broker will redeliver the entry", job.what, why.message);
+        log_.log(QPLUG_LOG_WARN, "%s not confirmed (%s); the broker will redeliver the entry", job.what, why.message);
       finish(job);
     } else {
       keep.push_back(std::move(job));
@@ -102,11 +102,11 @@ bool Writer::ensure_connected(std::vector<WriteJob>& pending) {
   if (conn_.connect(settings_.endpoint, 0, &st)) {
     last_io_ = Clock::now();
     if (backoff_.failures() > 0)
-      log(host_, QPLUG_LOG_INFO, "writer reconnected to %s", settings_.endpoint.address().c_str());
+      log_.log(QPLUG_LOG_INFO, "writer reconnected to %s", settings_.endpoint.address().c_str());
     backoff_.reset();
     return true;
   }
-  if (backoff_.failures() == 0) log(host_, QPLUG_LOG_WARN, "writer: %s; retrying with backoff", st.message);
+  if (backoff_.failures() == 0) log_.log(QPLUG_LOG_WARN, "writer: %s; retrying with backoff", st.message);
   next_connect_ = Clock::now() + std::chrono::milliseconds(backoff_.next_ms());
   last_connect_error_ = st;
   (void)pending;
@@ -132,7 +132,7 @@ void Writer::flush(std::vector<WriteJob>& pending) {
       if (!r) break;
       if (r->type == REDIS_REPLY_ERROR) {
         if (job.error.code == QPLUG_OK) fail_reply(&job.error, r.get(), job.what);
-        if (job.done == nullptr) log(host_, QPLUG_LOG_ERROR, "%s failed: %s", job.what, reply_text(r.get()).data());
+        if (job.done == nullptr) log_.log(QPLUG_LOG_ERROR, "%s failed: %s", job.what, reply_text(r.get()).data());
       } else if (job.error.code == QPLUG_OK) {
         ++job.accepted;
       }
@@ -145,7 +145,7 @@ void Writer::flush(std::vector<WriteJob>& pending) {
   }
   pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(completed));
   if (!conn_.connected()) {
-    log(host_, QPLUG_LOG_WARN, "writer: %s; unconfirmed commands will be sent again", io.message);
+    log_.log(QPLUG_LOG_WARN, "writer: %s; unconfirmed commands will be sent again", io.message);
     // Unconfirmed commands are resent from the first one without a reply.
   }
 }
@@ -162,7 +162,7 @@ void Writer::health_check() {
   if (r) {
     last_io_ = Clock::now();
   } else {
-    log(host_, QPLUG_LOG_WARN, "writer: heartbeat PING failed (%s); reconnecting at the next publish", st.message);
+    log_.log(QPLUG_LOG_WARN, "writer: heartbeat PING failed (%s); reconnecting at the next publish", st.message);
   }
 }
 

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <qplug/sdk/backoff.hpp>
+#include <qplug/sdk/host_log.hpp>
 #include <qplug/sdk/mpsc_queue.hpp>
 #include <thread>
 #include <vector>
@@ -80,7 +81,7 @@ class Writer {
   void health_check();
 
   DriverSettings settings_;
-  const qplug_host_v1* host_;
+  sdk::HostLog log_;  // the host's log service
   sdk::MpscQueue<WriteJob> queue_;
   std::atomic<uint64_t> submitted_{0};  // jobs pushed to queue_
   // io_mu_ guards the connection and the jobs in flight: held by whichever

@@ -1,6 +1,7 @@
 // tests/conformance/conformance_full.cpp -- the full part of the ONE
 // conformance suite: concurrency, close/reopen without loss, prefetch,
 // competing consumers, consumer groups, shutdown, broker restart.
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -265,6 +266,70 @@ TEST_F(Full, BrokerRestartMidStream) {
   }
   ASSERT_TRUE(got.wait_until([&](const auto& v) { return has_all(v, sent.size()); }))
       << "consumer did not resume after the restart: " << got.count() << " of " << sent.size();
+}
+
+// sdk/validate.hpp is the one rule set: every driver refuses the same
+// messages (INVALID, naming the field) and accepts the same ones, so moving a
+// queue between brokers never starts refusing (or silently changing) them.
+// The limits are the tightest common broker rule: AMQP's 255-byte shortstr.
+TEST_F(Full, EveryDriverChecksMessagesByTheOneRuleSet) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  struct Case {
+    const char* what;  // also a word the error must name
+    std::function<void(sdk::OwnedMessage&)> spoil;
+  };
+  const std::vector<Case> bad = {
+      {"id", [](sdk::OwnedMessage& m) { m.id = std::string(256, 'i'); }},
+      {"content_type", [](sdk::OwnedMessage& m) { m.content_type = std::string(256, 'c'); }},
+      {"max_header_key_bytes", [](sdk::OwnedMessage& m) { add_header(m, std::string(256, 'k'), QPLUG_VALUE_BOOL, 1); }},
+      {"priority", [](sdk::OwnedMessage& m) { add_header(m, "priority", QPLUG_VALUE_STRING, 0, 0, "urgent"); }},
+      {"delay", [](sdk::OwnedMessage& m) { add_header(m, "delay", QPLUG_VALUE_STRING, 0, 0, "soon"); }},
+      {"ttl", [](sdk::OwnedMessage& m) { add_header(m, "ttl", QPLUG_VALUE_INT64, -1); }},
+      {"ttl", [](sdk::OwnedMessage& m) { add_header(m, "ttl", QPLUG_VALUE_STRING, 0, 0, "later"); }},
+  };
+  for (const Case& c : bad) {
+    sdk::OwnedMessage m = make_message("bad", "x");
+    c.spoil(m);
+    qplug_status st = sdk::make_status();
+    EXPECT_EQ(q->publish(m, &st), QPLUG_INVALID) << c.what << ": " << describe(st);
+    EXPECT_EQ(st.flags & QPLUG_STATUS_RETRYABLE, 0u) << c.what;
+    EXPECT_NE(std::string(st.message).find(c.what), std::string::npos) << c.what << ": " << describe(st);
+  }
+  // Right at the limits: accepted and delivered intact.
+  sdk::OwnedMessage edge = make_message(std::string(255, 'i'), "edge", std::string(255, 'c'));
+  add_header(edge, std::string(255, 'k'), QPLUG_VALUE_STRING, 0, 0, "v");
+  add_header(edge, "ttl", QPLUG_VALUE_STRING, 0, 0, "1h");
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(q->publish(edge, &st), QPLUG_OK) << describe(st);
+  Collector got;
+  Consumer c(*q, got, [](const Received&) { return QPLUG_ACK; });
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  ASSERT_TRUE(got.wait_for(1));
+  const auto all = got.snapshot();
+  ASSERT_EQ(all.size(), 1u) << "a refused message was published anyway";
+  EXPECT_EQ(all[0].message.id, edge.id);
+  EXPECT_EQ(all[0].message.content_type, edge.content_type);
+  bool key_kept = false;
+  for (const auto& h : all[0].message.headers) key_kept |= h.key == std::string(255, 'k') && h.data == "v";
+  EXPECT_TRUE(key_kept) << "the 255-byte header key did not arrive";
+}
+
+// publish_timeout resolution is the SDK's (sdk/publish_timeout.hpp): a huge
+// timeout means "wait as long as it takes", so now + timeout must saturate,
+// never overflow into a deadline in the past that fails the publish at once.
+TEST_F(Full, HugePublishTimeoutWaitsInsteadOfFailingAtOnce) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  for (int64_t timeout_ms : {INT64_MAX, INT64_MAX / 1000, int64_t{1} << 53}) {
+    qplug_status st = sdk::make_status();
+    EXPECT_EQ(q->publish(make_message('t' + std::to_string(timeout_ms), "x"), &st, timeout_ms), QPLUG_OK)
+        << "timeout_ms " << timeout_ms << ": " << describe(st);
+  }
+  Collector got;
+  Consumer c(*q, got, [](const Received&) { return QPLUG_ACK; });
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  EXPECT_TRUE(got.wait_for(3)) << got.count() << " of 3 delivered";
 }
 
 }  // namespace

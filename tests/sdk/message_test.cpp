@@ -142,6 +142,32 @@ TEST(OwnedMessage, AssignReplacesThePreviousContent) {
   EXPECT_EQ(owned.attempts, 0u);
 }
 
+// value_view() is what lets a driver holding OwnedHeaders (amqp's I/O
+// thread) use the SDK's value readers instead of parsing values itself.
+TEST(ValueView, ViewsEveryTypeAndPointsIntoTheOwnedHeader) {
+  qplug::sdk::OwnedHeader h;
+  h.type = QPLUG_VALUE_STRING;
+  h.data = "1.5s";
+  qplug_value v = qplug::sdk::value_view(h);
+  EXPECT_EQ(v.type, QPLUG_VALUE_STRING);
+  EXPECT_EQ(v.as.str.ptr, h.data.data());
+  EXPECT_EQ(v.as.str.len, 4u);
+  h.type = QPLUG_VALUE_BYTES;
+  v = qplug::sdk::value_view(h);
+  EXPECT_EQ(static_cast<const void*>(v.as.bytes.ptr), static_cast<const void*>(h.data.data()));
+  h.type = QPLUG_VALUE_INT64;
+  h.i64 = -7;
+  EXPECT_EQ(qplug::sdk::value_view(h).as.i64, -7);
+  h.type = QPLUG_VALUE_BOOL;
+  h.i64 = 2;
+  EXPECT_TRUE(qplug::sdk::value_view(h).as.boolean);
+  h.type = QPLUG_VALUE_DOUBLE;
+  h.f64 = 0.25;
+  EXPECT_EQ(qplug::sdk::value_view(h).as.f64, 0.25);
+  h.type = 42;  // unknown: the type is kept, so a reader refuses it by type
+  EXPECT_EQ(qplug::sdk::value_view(h).type, 42);
+}
+
 TEST(HasField, CoversOnlyWhatTheWritersStructSizeCovers) {
   qplug_publish_options o{};
   o.struct_size = sizeof o;

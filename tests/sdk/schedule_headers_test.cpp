@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+using qplug::sdk::header_duration_ms;
+using qplug::sdk::header_priority;
 using qplug::sdk::read_schedule_headers;
 using qplug::sdk::ScheduleHeaders;
 
@@ -105,4 +107,44 @@ TEST(ScheduleHeaders, PrecheckIsFalseOnlyWithoutKeysOfTheirLength) {
     std::vector<qplug_header> hs = {str_header(kOther, "x"), str_header(*k, "1")};
     EXPECT_TRUE(qplug::sdk::may_have_schedule_headers(message_with(hs))) << *k;
   }
+}
+
+// header_priority / header_duration_ms are the one value reader: validate.hpp,
+// read_schedule_headers() and amqp's property builder all go through them.
+TEST(HeaderValues, PriorityAndDurationsUseTheOneParser) {
+  qplug_value v{};
+  v.type = QPLUG_VALUE_STRING;
+  v.as.str = {"low", 3};
+  EXPECT_EQ(header_priority(v), 1);
+  v.as.str = {"2m", 2};
+  EXPECT_EQ(header_duration_ms(v), 120000);
+  v.as.str = {"0.0015s", 7};
+  EXPECT_EQ(header_duration_ms(v), 2) << "rounded as parse.hpp does, not truncated";
+  v.as.str = {nullptr, 0};
+  EXPECT_FALSE(header_priority(v)) << "an empty string is no priority";
+  EXPECT_FALSE(header_duration_ms(v)) << "an empty string is no duration";
+  v.type = QPLUG_VALUE_INT64;
+  v.as.i64 = 7;
+  EXPECT_EQ(header_priority(v), 7);
+  EXPECT_EQ(header_duration_ms(v), 7);
+  v.as.i64 = 10;
+  EXPECT_FALSE(header_priority(v));
+  v.as.i64 = -1;
+  EXPECT_FALSE(header_duration_ms(v));
+  v.type = QPLUG_VALUE_NULL;
+  EXPECT_FALSE(header_priority(v));
+  EXPECT_FALSE(header_duration_ms(v));
+}
+
+// An INT64 duration beyond kMaxDurationMs is refused as a string one is: the
+// same cap whichever type the publisher used (validate.hpp once accepted it).
+TEST(HeaderValues, IntegerDurationsHaveTheStringCap) {
+  qplug_value v{};
+  v.type = QPLUG_VALUE_INT64;
+  v.as.i64 = static_cast<int64_t>(qplug::sdk::kMaxDurationMs);
+  EXPECT_EQ(header_duration_ms(v), v.as.i64);
+  v.as.i64 += 1;
+  EXPECT_FALSE(header_duration_ms(v));
+  v.as.i64 = INT64_MAX;
+  EXPECT_FALSE(header_duration_ms(v));
 }

@@ -8,8 +8,6 @@
 
 using qplug::sdk::check_batch;
 using qplug::sdk::check_message;
-using qplug::sdk::header_duration_ms;
-using qplug::sdk::header_priority;
 using qplug::sdk::make_status;
 using qplug::sdk::MessageLimits;
 using qplug::sdk::OwnedMessage;
@@ -183,24 +181,6 @@ TEST(CheckMessage, NeutralHeadersWithAMeaningMustParse) {
     std::string w = why(m);
     EXPECT_TRUE(has(w, std::string("header '") + c.key + "' must be")) << c.key << " " << c.data << ": " << w;
   }
-}
-
-TEST(HeaderValues, PriorityAndDurationsUseTheOneParser) {
-  qplug_value v{};
-  v.type = QPLUG_VALUE_STRING;
-  v.as.str = {"low", 3};
-  EXPECT_EQ(header_priority(v), 1);
-  v.as.str = {"2m", 2};
-  EXPECT_EQ(header_duration_ms(v), 120000);
-  v.as.str = {"0.0015s", 7};
-  EXPECT_EQ(header_duration_ms(v), 2) << "rounded as parse.hpp does, not truncated";
-  v.type = QPLUG_VALUE_INT64;
-  v.as.i64 = 7;
-  EXPECT_EQ(header_priority(v), 7);
-  EXPECT_EQ(header_duration_ms(v), 7);
-  v.type = QPLUG_VALUE_NULL;
-  EXPECT_FALSE(header_priority(v));
-  EXPECT_FALSE(header_duration_ms(v));
 }
 
 TEST(CheckBatch, RefusesEmptyAndNullBatchesAndNamesTheBadMessage) {

@@ -18,21 +18,14 @@
 #include <cstring>
 #include <optional>
 #include <qplug/sdk/message.hpp>
+#include <qplug/sdk/parse.hpp>
 #include <string_view>
 
 namespace qplug::sdk {
 
 // "debug", "info", "warn"/"warning", "error" in any case; else nullopt.
 inline std::optional<int32_t> parse_log_level(std::string_view s) {
-  auto is = [&](std::string_view want) {
-    if (s.size() != want.size()) return false;
-    for (size_t i = 0; i < s.size(); ++i) {
-      char c = s[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      if (c != want[i]) return false;
-    }
-    return true;
-  };
+  auto is = [&](std::string_view want) { return parse_detail::iequals(s, want); };  // parse.hpp's one comparison
   if (is("debug")) return QPLUG_LOG_DEBUG;
   if (is("info")) return QPLUG_LOG_INFO;
   if (is("warn") || is("warning")) return QPLUG_LOG_WARN;

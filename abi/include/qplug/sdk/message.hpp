@@ -25,6 +25,33 @@ struct OwnedHeader {
   std::string data;  // STRING and BYTES
 };
 
+// The borrowed ABI view of an owned header value, valid while `oh` is
+// unchanged: what the SDK's value readers (schedule_headers.hpp) take.
+inline qplug_value value_view(const OwnedHeader& oh) {
+  qplug_value v{};
+  v.type = oh.type;
+  switch (oh.type) {
+    case QPLUG_VALUE_BOOL:
+      v.as.boolean = oh.i64 != 0;
+      break;
+    case QPLUG_VALUE_INT64:
+      v.as.i64 = oh.i64;
+      break;
+    case QPLUG_VALUE_DOUBLE:
+      v.as.f64 = oh.f64;
+      break;
+    case QPLUG_VALUE_STRING:
+      v.as.str = {oh.data.data(), oh.data.size()};
+      break;
+    case QPLUG_VALUE_BYTES:
+      v.as.bytes = {reinterpret_cast<const uint8_t*>(oh.data.data()), oh.data.size()};
+      break;
+    default:
+      break;
+  }
+  return v;
+}
+
 class OwnedMessage {
  public:
   OwnedMessage() = default;
@@ -76,27 +103,7 @@ class OwnedMessage {
       const OwnedHeader& oh = headers[i];
       qplug_header& h = header_views_[i];
       h.key = {oh.key.data(), oh.key.size()};
-      h.value = qplug_value{};
-      h.value.type = oh.type;
-      switch (oh.type) {
-        case QPLUG_VALUE_BOOL:
-          h.value.as.boolean = oh.i64 != 0;
-          break;
-        case QPLUG_VALUE_INT64:
-          h.value.as.i64 = oh.i64;
-          break;
-        case QPLUG_VALUE_DOUBLE:
-          h.value.as.f64 = oh.f64;
-          break;
-        case QPLUG_VALUE_STRING:
-          h.value.as.str = {oh.data.data(), oh.data.size()};
-          break;
-        case QPLUG_VALUE_BYTES:
-          h.value.as.bytes = {reinterpret_cast<const uint8_t*>(oh.data.data()), oh.data.size()};
-          break;
-        default:
-          break;
-      }
+      h.value = value_view(oh);
     }
     view_ = qplug_message{};
     view_.struct_size = sizeof(qplug_message);

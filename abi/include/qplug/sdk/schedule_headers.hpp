@@ -41,8 +41,31 @@ struct ScheduleHeaders {
 
 namespace schedule_detail {
 inline std::string_view key_of(const qplug_header& h) { return {h.key.ptr, h.key.len}; }
-inline std::string_view text_of(const qplug_value& v) { return {v.as.str.ptr, v.as.str.len}; }
+inline std::string_view text_of(const qplug_value& v) {
+  return v.as.str.len == 0 ? std::string_view{} : std::string_view(v.as.str.ptr, v.as.str.len);
+}
 }  // namespace schedule_detail
+
+// THE reader of a `priority` header value (validate.hpp, every driver and
+// amqp's property builder use it): an INT64 0-9 or a STRING parse_priority()
+// accepts. Anything else, other types too: nullopt.
+inline std::optional<int> header_priority(const qplug_value& v) {
+  if (v.type == QPLUG_VALUE_INT64) return parse_priority(v.as.i64);
+  if (v.type == QPLUG_VALUE_STRING) return parse_priority(schedule_detail::text_of(v));
+  return std::nullopt;
+}
+
+// THE reader of a `delay` or `ttl` header value in milliseconds: an INT64
+// 0 .. kMaxDurationMs, or a STRING parse_duration_ms() accepts ("500",
+// "1.5s", "2m"). Anything else: nullopt.
+inline std::optional<int64_t> header_duration_ms(const qplug_value& v) {
+  if (v.type == QPLUG_VALUE_INT64) {
+    if (v.as.i64 >= 0 && static_cast<double>(v.as.i64) <= kMaxDurationMs) return v.as.i64;
+    return std::nullopt;
+  }
+  if (v.type == QPLUG_VALUE_STRING) return parse_duration_ms(schedule_detail::text_of(v));
+  return std::nullopt;
+}
 
 // True if `m` may carry `delay` or `priority`: a key of their length. Small
 // and inline, so a publish fast path (no such header) skips the reader below.
@@ -71,12 +94,7 @@ inline int32_t read_schedule_headers(const qplug_message& m, size_t index, const
     if (key == kDelayHeader) {
       if (out->delay_index != ScheduleHeaders::kNone)
         return fail(st, QPLUG_INVALID, false, "%s: message #%zu has the 'delay' header twice", driver, index);
-      std::optional<int64_t> ms;
-      if (v.type == QPLUG_VALUE_INT64) {
-        if (v.as.i64 >= 0 && static_cast<double>(v.as.i64) <= kMaxDurationMs) ms = v.as.i64;
-      } else if (v.type == QPLUG_VALUE_STRING) {
-        ms = parse_duration_ms(text_of(v));
-      }
+      const std::optional<int64_t> ms = header_duration_ms(v);
       if (!ms) {
         if (v.type == QPLUG_VALUE_STRING)
           return fail(st, QPLUG_INVALID, false,
@@ -95,11 +113,7 @@ inline int32_t read_schedule_headers(const qplug_message& m, size_t index, const
     } else if (key == kPriorityHeader) {
       if (out->priority_index != ScheduleHeaders::kNone)
         return fail(st, QPLUG_INVALID, false, "%s: message #%zu has the 'priority' header twice", driver, index);
-      std::optional<int> p;
-      if (v.type == QPLUG_VALUE_INT64)
-        p = parse_priority(v.as.i64);
-      else if (v.type == QPLUG_VALUE_STRING)
-        p = parse_priority(text_of(v));
+      const std::optional<int> p = header_priority(v);
       if (!p) {
         if (v.type == QPLUG_VALUE_STRING)
           return fail(st, QPLUG_INVALID, false,

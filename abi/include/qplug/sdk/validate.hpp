@@ -14,8 +14,9 @@
 //  - headers: non-empty key, a known value type;
 //  - the neutral headers with a meaning: `priority` (high/normal/low or 0-9),
 //    `delay` and `ttl` (milliseconds as INT64 >= 0, or a duration string as
-//    parse.hpp reads it). A bad value there would otherwise be silently
-//    ignored or changed by the driver.
+//    parse.hpp reads it), read by schedule_headers.hpp's header_priority()
+//    and header_duration_ms(), the one reader of these values. A bad value
+//    there would otherwise be silently ignored or changed by the driver.
 // Pure function of its input: any thread, no allocation.
 #pragma once
 
@@ -27,6 +28,7 @@
 #include <optional>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/parse.hpp>
+#include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/status.hpp>
 #include <string_view>
 
@@ -47,26 +49,6 @@ struct MessageLimits {
   size_t max_header_value_bytes = kNoLimit;  // STRING and BYTES values
   size_t max_body_bytes = kNoLimit;
 };
-
-// The value of a `priority` header: a STRING parse_priority() accepts, or an
-// INT64 0-9. Anything else (other types too): nullopt.
-inline std::optional<int> header_priority(const qplug_value& v) {
-  if (v.type == QPLUG_VALUE_INT64) return parse_priority(v.as.i64);
-  if (v.type == QPLUG_VALUE_STRING) {
-    return parse_priority(v.as.str.len == 0 ? std::string_view{} : std::string_view(v.as.str.ptr, v.as.str.len));
-  }
-  return std::nullopt;
-}
-
-// The value of a `delay` or `ttl` header in milliseconds: an INT64 >= 0, or
-// a STRING parse_duration_ms() accepts ("500", "1.5s", "2m"). Else nullopt.
-inline std::optional<int64_t> header_duration_ms(const qplug_value& v) {
-  if (v.type == QPLUG_VALUE_INT64) return v.as.i64 >= 0 ? std::optional<int64_t>(v.as.i64) : std::nullopt;
-  if (v.type == QPLUG_VALUE_STRING) {
-    return parse_duration_ms(v.as.str.len == 0 ? std::string_view{} : std::string_view(v.as.str.ptr, v.as.str.len));
-  }
-  return std::nullopt;
-}
 
 namespace validate_detail {
 inline bool span_ok(const void* ptr, size_t len) { return ptr != nullptr || len == 0; }
