@@ -217,7 +217,7 @@ int32_t op_unsubscribe(qplug_consumer* c, qplug_status* st) {
 }
 
 // consumer_free(): free the handle, exactly once, after unsubscribe.
-void consume_loopr_free(qplug_consumer* c) {
+void op_consumer_free(qplug_consumer* c) {
   sdk::guarded_void([c] {
     op_unsubscribe(c, nullptr);  // a no-op when already unsubscribed
     delete c;
@@ -255,7 +255,7 @@ constexpr qplug_driver_v1 kVtable = {
     .subscribe = op_subscribe,
     .settle = op_settle,
     .unsubscribe = op_unsubscribe,
-    .consumer_free = consume_loopr_free,
+    .consumer_free = op_consumer_free,
     .queue_info = op_queue_info,
 };
 
