@@ -49,7 +49,8 @@ bool Connection::connect(const Endpoint& ep, int64_t extra_read_timeout_ms, qplu
     ctx_ = c;
   }
   redisEnableKeepAlive(c);
-  redisSetTimeout(c, to_timeval(ep.command_timeout_ms + extra_read_timeout_ms));
+  io_timeout_ms_ = ep.command_timeout_ms + extra_read_timeout_ms;
+  redisSetTimeout(c, to_timeval(io_timeout_ms_));
   if (!ep.password.empty()) {
     Reply r = ep.user.empty() ? command({"AUTH", ep.password}, st) : command({"AUTH", ep.user, ep.password}, st);
     if (!r) return false;
@@ -88,6 +89,12 @@ void Connection::reset() {
     std::swap(old, ctx_);
   }
   if (old != nullptr) redisFree(old);  // closes the fd: interrupt() can no longer see it
+}
+
+void Connection::set_io_timeout(int64_t ms) {
+  if (ctx_ == nullptr || ms == io_timeout_ms_) return;
+  io_timeout_ms_ = ms;
+  redisSetTimeout(ctx_, to_timeval(ms));
 }
 
 void Connection::interrupt() {

@@ -59,6 +59,11 @@ class Connection {
   // Fills `status` from the context's I/O error and resets the connection.
   void fail_io(qplug_status* status);
 
+  // Sets the socket timeout of the reads and writes that follow (connect()
+  // sets command_timeout + extra): the writer shortens it while a publish
+  // would otherwise wait past its deadline. A syscall only when it changes.
+  void set_io_timeout(int64_t ms);
+
  private:
   // Used by the owning thread only, except that interrupt() reads it from
   // another: every change of ctx_ happens under ctx_mu_, so interrupt()
@@ -68,6 +73,7 @@ class Connection {
   std::mutex ctx_mu_;
   ReplyArenaCursor arena_;  // the reply ctx_ is building (see use_reply_arenas)
   std::string address_;
+  int64_t io_timeout_ms_ = 0;  // the socket timeout in force on ctx_
 };
 
 // Fills `status` from an error reply, prefixed with what was attempted.

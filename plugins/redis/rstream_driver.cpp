@@ -46,8 +46,6 @@ struct rstream_driver {
   rs::DriverSettings settings;
   const qplug_host_v1* host = nullptr;
   std::shared_ptr<rs::Writer> writer;  // shared with subscriptions (settle after close -> CANCELED)
-  std::mutex admin_mu;                 // admin: declare, queue_info (any host thread)
-  rs::Connection admin;
   std::mutex queues_mu;
   std::map<std::string, std::unique_ptr<rstream_queue>> queues;
   std::atomic<uint64_t> consumer_counter{0};
@@ -70,16 +68,15 @@ struct rstream_consumer {
 static rstream_driver* rstream_drv(qplug_driver* d) { return reinterpret_cast<rstream_driver*>(d); }
 static rstream_queue* rstream_q(qplug_queue* q) { return reinterpret_cast<rstream_queue*>(q); }
 
-// One admin command from any host thread; reconnects once if the link dropped.
+// One admin command (declare, queue_info) from any host thread, on a
+// connection of its own that closes again: admin commands are rare, and an
+// idle connection kept for them would sit unnoticed on a dead link (no
+// heartbeat watches it) and cost the next call a command_timeout.
 static rs::Reply rstream_admin(rstream_driver* drv, const std::vector<std::string_view>& argv, qplug_status* st) {
-  std::lock_guard lock(drv->admin_mu);
   rs::SigpipeBlock on_host_thread;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (!drv->admin.connected() && !drv->admin.connect(drv->settings.endpoint, 0, st)) return nullptr;
-    rs::Reply r = drv->admin.command(argv, st);
-    if (r) return r;
-  }
-  return nullptr;
+  rs::Connection admin;
+  if (!admin.connect(drv->settings.endpoint, 0, st)) return nullptr;
+  return admin.command(argv, st);
 }
 
 static std::string rstream_group_of(const rstream_queue* q) { return q->opts.group.empty() ? q->name : q->opts.group; }
@@ -108,7 +105,8 @@ static qplug_driver* rstream_open(const qplug_host_v1* host, const qplug_kv* con
     // not an error here (the driver reconnects by itself), only a warning.
     qplug_status probe = qplug::sdk::make_status();
     rs::SigpipeBlock on_host_thread;
-    if (!drv->admin.connect(drv->settings.endpoint, 0, &probe)) {
+    rs::Connection check;  // closed again at once (see rstream_admin)
+    if (!check.connect(drv->settings.endpoint, 0, &probe)) {
       if (probe.code == QPLUG_PERMISSION_DENIED || probe.code == QPLUG_INVALID) {
         *st = probe;
         return nullptr;

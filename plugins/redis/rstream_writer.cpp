@@ -17,6 +17,21 @@ namespace {
 // Commands written before replies are read, per round: bounds the latency of
 // the first job of a big burst without giving up pipelining.
 constexpr size_t kMaxCommandsPerRound = 4096;
+
+// The socket timeout for reading the replies of `jobs`: command_timeout, or
+// less when a publish among them falls due sooner, so that a link which
+// answers nothing (black hole) holds no publish past its deadline. Rounded
+// up to 100 ms so steady traffic keeps one value (no syscall per round).
+int64_t reply_timeout_ms(const std::vector<WriteJob>& jobs, size_t n, int64_t command_timeout_ms) {
+  const auto now = Clock::now();
+  int64_t ms = command_timeout_ms;
+  for (size_t i = 0; i < n; ++i) {
+    if (jobs[i].done == nullptr || jobs[i].deadline == Clock::time_point::max()) continue;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(jobs[i].deadline - now).count();
+    ms = std::min(ms, std::max<int64_t>((left + 99) / 100 * 100, 100));
+  }
+  return ms;
+}
 }  // namespace
 
 Writer::Writer(const DriverSettings& settings, const qplug_host_v1* host)
@@ -95,6 +110,14 @@ void Writer::expire(std::vector<WriteJob>& pending, const qplug_status& why, boo
   pending.swap(keep);
 }
 
+qplug_status Writer::no_reply_status() const {
+  qplug_status st = sdk::make_status();
+  sdk::fail(&st, QPLUG_TIMEOUT, true,
+            "redis %s: no reply within publish_timeout (the message may be stored: publish it again with the same ID)",
+            settings_.endpoint.address().c_str());
+  return st;
+}
+
 bool Writer::ensure_connected(std::vector<WriteJob>& pending) {
   if (conn_.connected()) return true;
   if (Clock::now() < next_connect_ && !closing_.load()) return false;
@@ -123,6 +146,7 @@ void Writer::flush(std::vector<WriteJob>& pending) {
       conn_.append_formatted(job.cmds[i].data(), job.cmds[i].size());
   }
   // Read: replies arrive in order; complete each job once its last reply is in.
+  conn_.set_io_timeout(reply_timeout_ms(pending, jobs_written, settings_.endpoint.command_timeout_ms));
   size_t completed = 0;
   qplug_status io = sdk::make_status();
   for (size_t j = 0; j < jobs_written; ++j) {
@@ -204,6 +228,15 @@ void Writer::run() {
       if (closing) st.code = QPLUG_CANCELED;
       expire(pending_, st, closing);
       continue;
+    }
+    // Connected, but maybe to a link that accepts and never answers (a black
+    // hole): the last round's read timed out and dropped the connection, the
+    // reconnect "succeeded". Publishes past their deadline fail here, so none
+    // waits longer than its publish_timeout however often that repeats.
+    const auto now = Clock::now();
+    if (std::any_of(pending_.begin(), pending_.end(), [&](const WriteJob& j) { return j.deadline <= now; })) {
+      expire(pending_, no_reply_status(), false);
+      if (pending_.empty()) continue;
     }
     flush(pending_);
   }

@@ -79,6 +79,7 @@ class Writer {
   void expire(std::vector<WriteJob>& pending, const qplug_status& why, bool all);
   void finish(WriteJob& job);
   void health_check();
+  qplug_status no_reply_status() const;
 
   DriverSettings settings_;
   sdk::HostLog log_;  // the host's log service
