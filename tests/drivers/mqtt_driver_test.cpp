@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -440,6 +441,38 @@ TEST_F(MqttDriver, SigkilledConsumerProcessResumesItsSessionAndLosesNothing) {
 // the messages (the chaos suite lost 502 of 10000 after one SIGKILL).
 TEST_F(MqttDriver, SigkilledConsumerProcessWithPerProcessNameResumesItsSession) {
   expect_sigkilled_consumer_resumes("worker-host-111-1", "worker-host-222-1");
+}
+
+// A publish made while the broker is down waits for it (up to
+// publish_timeout) and is stored once. libmosquitto queues a QoS 1 publish
+// made while disconnected and sends it after reconnecting; the driver used to
+// report that publish as failed (UNAVAILABLE, "nothing went out"), so every
+// caller that retried stored it twice (the chaos suite: duplicates = publish
+// retries, 59..153 per run).
+TEST_F(MqttDriver, PublishWhileTheBrokerIsDownWaitsForItAndIsStoredOnce) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  Collector got;
+  Consumer c(*q, got, nullptr, 4);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  ASSERT_EQ(q->publish(make_message("before", "x")), QPLUG_OK);
+  ASSERT_TRUE(got.wait_until([](const std::vector<Received>& v) { return v.size() == 1; }));
+  const std::string script = qplug::testing::brokers_script();
+  ASSERT_EQ(std::system((script + " stop mosquitto >/dev/null 2>&1").c_str()), 0);
+  qplug_status st = sdk::make_status();
+  std::atomic<int32_t> rc{-1};
+  std::thread publisher([&] { rc.store(q->publish(make_message("during", "x"), &st)); });
+  const bool restarted = std::system((script + " start mosquitto >/dev/null 2>&1").c_str()) == 0;
+  publisher.join();
+  ASSERT_TRUE(restarted) << "brokers.sh start mosquitto failed";
+  EXPECT_EQ(rc.load(), QPLUG_OK) << describe(st);
+  ASSERT_EQ(q->publish(make_message("after", "x")), QPLUG_OK);
+  auto count = [](const std::vector<Received>& v, const std::string& id) {
+    return std::count_if(v.begin(), v.end(), [&](const Received& r) { return r.message.id == id; });
+  };
+  EXPECT_TRUE(got.wait_until([&](const std::vector<Received>& v) { return count(v, "after") == 1; }));
+  // Whatever was resent arrived before "after" (one publisher connection, in order).
+  EXPECT_EQ(count(got.snapshot(), "during"), rc.load() == QPLUG_OK ? 1 : 0) << "a failed publish was stored anyway";
 }
 
 // A broker restart in the middle of 10k messages: the publisher retries what
