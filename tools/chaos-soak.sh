@@ -50,7 +50,7 @@ for d in "${list[@]}"; do
     echo "=== $d, run $i/$repeat ($messages messages, $rounds rounds)"
     log=$(mktemp)
     "$bin" --gtest_filter="Drivers/Chaos.*/$d" >"$log" 2>&1 || failed=1
-    grep -E ' chaos|\[  (OK|FAILED|SKIPPED) |Failure|lost' "$log"
+    grep -E ' chaos|\[ +(OK|FAILED|SKIPPED) +\]|Failure' "$log"
     rm -f "$log"
   done
 done
