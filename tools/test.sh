@@ -93,10 +93,10 @@ build() {  # build <dir> <build type> <cmake args...>
 }
 
 # Broker-backed tests (names start with the driver: redis.*, amqp.*, mqtt.*,
-# redis_bench_smoke, ...; or with the multi-broker suites scaleout.* and
-# vocab.*) run one at a time: some restart their broker, which would break a
+# redis_bench_smoke, ...; or with the multi-broker suites scaleout.*,
+# vocab.* and chaos.*) run one at a time: some restart their broker, which would break a
 # neighbour that shares it. Everything else runs in parallel.
-BROKER_TESTS='^(redis|amqp|mqtt|scaleout|vocab)'
+BROKER_TESTS='^(redis|amqp|mqtt|scaleout|vocab|chaos)'
 ctest_run() {  # ctest_run <what> <ctest args...>: runs, keeps its summary line
   local what=$1 log rc=0; shift
   log=$(mktemp)

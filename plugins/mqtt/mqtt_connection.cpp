@@ -148,6 +148,11 @@ int32_t Connection::publish(const std::string& topic, const void* payload, size_
     return sdk::fail(st, QPLUG_INVALID, false, "mqtt: a %zu-byte body is larger than MQTT allows (256 MB)", len);
   int rc = mosquitto_publish_v5(mosq_, mid, topic.c_str(), static_cast<int>(len), payload, qos, retain, props);
   if (rc == MOSQ_ERR_SUCCESS) return QPLUG_OK;
+  // While disconnected, libmosquitto has queued a QoS 1/2 publish (with its
+  // mid) before it answers NO_CONN, and sends it after reconnecting: it is in
+  // flight, so the caller waits for its PUBACK (up to publish_timeout) like
+  // for any other. Reporting it failed made callers that retry store it twice.
+  if (rc == MOSQ_ERR_NO_CONN && qos > 0 && mid != nullptr && *mid != 0) return QPLUG_OK;
   const bool retry = rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_NOMEM;
   return sdk::fail(st, retry ? QPLUG_UNAVAILABLE : QPLUG_INVALID, retry, "mqtt: publish to '%s': %s", topic.c_str(),
                    mosquitto_strerror(rc));

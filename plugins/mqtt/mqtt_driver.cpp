@@ -34,7 +34,7 @@ struct qplug_driver {
   std::mutex mu;                                      // queues, client IDs
   std::map<std::string, std::unique_ptr<qplug_queue>, std::less<>> queues;
   std::set<std::string> client_ids;             // consumer sessions open in this instance
-  std::map<std::string, unsigned> next_member;  // "<topic>:<group>" -> next default consumer number
+  std::map<std::string, unsigned> next_member;  // "<topic>:<group>" -> next member number (session IDs)
   std::mutex topics_mu;                         // not mu: declare holds mu while it waits for the publisher
   std::vector<std::string> topics;              // declared queues, re-anchored after a reconnect
   std::mutex consumers_mu;                      // not mu, for the same reason as topics_mu
@@ -196,10 +196,16 @@ qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, q
     cc.host_ud = ud;
     {
       std::lock_guard lock(d->mu);
-      // Without a consumer name, members are numbered in subscribe order, so
-      // a restarted process that subscribes the same way resumes the same sessions.
-      if (name.empty()) name = "c" + std::to_string(d->next_member[q->topic + ":" + group]++);
-      cc.client_id = d->settings.client_id + ":" + q->topic + ":" + group + ":" + name;
+      // Members are numbered in subscribe order, so a restarted process that
+      // subscribes the same way resumes the same sessions. The consumer name
+      // is not part of the session ID: hosts make it unique per process
+      // (`qplug run`: <entry>-<host>-<pid>-<n>), and a restarted process with
+      // a new name left its old session offline in the group, taking its
+      // round-robin share of messages until session_expiry (chaos suite:
+      // 502 of 10000 lost after one SIGKILL).
+      const std::string member = "c" + std::to_string(d->next_member[q->topic + ":" + group]++);
+      if (name.empty()) name = member;
+      cc.client_id = d->settings.client_id + ":" + q->topic + ":" + group + ":" + member;
       if (!d->client_ids.insert(cc.client_id).second)
         return fail(st, QPLUG_INVALID, false,
                     "mqtt: consumer '%s' of group '%s' is already subscribed in this process (same client ID)",

@@ -158,11 +158,13 @@ std::vector<int32_t> Collector::settle_held(int32_t disposition) {
 
 /* Consumer ----------------------------------------------------------------- */
 
-Consumer::Consumer(Queue& q, Collector& c, Policy policy, uint32_t prefetch, int index, const std::string& group)
-    : collector_(c), policy_(std::move(policy)), index_(index), group_(group), vt_(q.vt) {
+Consumer::Consumer(Queue& q, Collector& c, Policy policy, uint32_t prefetch, int index, const std::string& group,
+                   const std::string& name)
+    : collector_(c), policy_(std::move(policy)), index_(index), group_(group), name_(name), vt_(q.vt) {
   auto opts = qplug::sdk::versioned<qplug_subscribe_options>();
   opts.prefetch = prefetch;
   opts.group = {group_.data(), group_.size()};
+  opts.consumer_name = {name_.data(), name_.size()};
   handle_ = vt_->subscribe(q.handle, &opts, &Consumer::deliver, this, &st_);
 }
 

@@ -96,7 +96,9 @@ class Queue;
 // One subscription; unsubscribes and frees itself on destruction.
 class Consumer {
  public:
-  Consumer(Queue& q, Collector& c, Policy policy, uint32_t prefetch = 0, int index = 0, const std::string& group = {});
+  // `name`: the subscribe options' consumer_name (empty: the driver picks).
+  Consumer(Queue& q, Collector& c, Policy policy, uint32_t prefetch = 0, int index = 0, const std::string& group = {},
+           const std::string& name = {});
   ~Consumer();
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
@@ -111,6 +113,7 @@ class Consumer {
   Policy policy_;
   int index_;
   std::string group_;
+  std::string name_;
   std::atomic<bool> unsubscribing_{false};  // set before the first unsubscribe() call
   qplug_consumer* handle_ = nullptr;
   const qplug_driver_v1* vt_;

@@ -31,10 +31,9 @@ MosquittoDropWatch::MosquittoDropWatch(const std::string& url) {
     return;
   }
   mosquitto_message_callback_set(m_, &MosquittoDropWatch::on_message);
+  mosquitto_connect_callback_set(m_, &MosquittoDropWatch::on_connect);
   const int port = u->port == 0 ? kMosquitto.default_port : u->port;
   int rc = mosquitto_connect(m_, u->host.c_str(), port, 30);
-  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_subscribe(m_, nullptr, kDroppedTopic, 0);
-  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_subscribe(m_, nullptr, kUptimeTopic, 0);
   if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_loop_start(m_);
   if (rc != MOSQ_ERR_SUCCESS) {
     error_ = std::string("cannot watch ") + kDroppedTopic + " on " + url + ": " + mosquitto_strerror(rc);
@@ -56,6 +55,14 @@ MosquittoDropWatch::~MosquittoDropWatch() {
   mosquitto_lib_cleanup();
 }
 
+// Subscribes on every (re)connect: the session is clean, so after a broker
+// restart (the chaos suite restarts it mid-test) the subscriptions are gone.
+void MosquittoDropWatch::on_connect(::mosquitto* m, void*, int rc) {
+  if (rc != 0) return;
+  mosquitto_subscribe(m, nullptr, kDroppedTopic, 0);
+  mosquitto_subscribe(m, nullptr, kUptimeTopic, 0);
+}
+
 void MosquittoDropWatch::on_message(::mosquitto*, void* self, const ::mosquitto_message* m) {
   auto* w = static_cast<MosquittoDropWatch*>(self);
   std::string payload(static_cast<const char*>(m->payload), static_cast<size_t>(m->payloadlen));
@@ -63,19 +70,20 @@ void MosquittoDropWatch::on_message(::mosquitto*, void* self, const ::mosquitto_
   if (std::strcmp(m->topic, kDroppedTopic) == 0) {
     if (m->retain) {
       w->retained_dropped_ = payload;
-    } else {
+    } else if (payload != "0") {  // a restarted broker announces its fresh counter
       w->live_dropped_.push_back(payload);
     }
   } else if (std::strcmp(m->topic, kUptimeTopic) == 0) {
     w->uptime_ = std::strtoll(payload.c_str(), nullptr, 10);  // "<n> seconds"
+    ++w->refreshes_;
   }
   w->cv_.notify_all();
 }
 
 bool MosquittoDropWatch::any_after_refresh() {
   std::unique_lock lock(mu_);
-  const long long start = uptime_;
-  cv_.wait_for(lock, kDeadline, [&] { return uptime_ >= start + 2; });
+  const long long start = refreshes_;
+  cv_.wait_for(lock, kDeadline, [&] { return refreshes_ >= start + 2; });
   return !live_dropped_.empty();
 }
 

@@ -4,9 +4,7 @@
 //
 // Each worker's handler (forward.lua) publishes the job's number to a results
 // queue; the test consumes that queue and counts every number it sees.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <csignal>
@@ -19,9 +17,9 @@
 #include <vector>
 
 #include "broker_env.hpp"
+#include "child_process.hpp"
+#include "driver_yaml.hpp"
 #include "retry_scenarios.hpp"
-
-extern char** environ;
 
 namespace qplug::testing {
 void PrintTo(const Broker& b, std::ostream* os) { *os << b.name; }
@@ -32,27 +30,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using qplug::testing::Broker;
+using qplug::testing::driver_yaml;
+using qplug::testing::eventually;
 
 constexpr int kProcesses = 3;
 constexpr int kMessages = 2000;
-
-template <typename F>
-bool eventually(F&& cond, std::chrono::seconds bound) {
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
-// The driver block for `broker` with names no other run uses.
-std::string driver_yaml(const Broker& broker, const std::string& url, const std::string& unique) {
-  if (broker.name == "redis") {
-    return "  - {kind: queue.driver.redis, name: broker, url: '" + url + "', key_prefix: '" + unique + "-'}\n";
-  }
-  return "  - {kind: queue.driver.amqp, name: broker, url: '" + url + "'}\n";
-}
 
 std::string config_yaml(const Broker& broker, const std::string& url, const std::string& unique) {
   return "version: 1\nnamespace: it\nentries:\n" + driver_yaml(broker, url, unique) +
@@ -72,17 +54,7 @@ std::string config_yaml(const Broker& broker, const std::string& url, const std:
 }
 
 pid_t spawn_worker(const std::string& config, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> args = {QPLUG_BIN, "run", config};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, QPLUG_BIN, &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
+  return qplug::testing::spawn_child({QPLUG_BIN, "run", config}, log);
 }
 
 class Scaleout : public ::testing::TestWithParam<Broker> {};
@@ -216,16 +188,8 @@ TEST_P(Scaleout, PoisonMessageEndsInTheDeadQueueAndExitWhenIdleWaitsForIt) {
     std::fclose(f);
   }
   const std::string log = dir + "/run.log";
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<std::string> args = {QPLUG_BIN, "run", config, "--exit-when-idle"};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, QPLUG_BIN, &fa, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
+  const pid_t pid = qplug::testing::spawn_child({QPLUG_BIN, "run", config, "--exit-when-idle"}, log);
+  ASSERT_GT(pid, 0);
   int status = 0;
   waitpid(pid, &status, 0);  // bounded by the ctest TIMEOUT: a run that never idles fails there
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
