@@ -16,7 +16,6 @@
 // group does.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -85,27 +84,14 @@ static inline size_t mem_reserve_lanes(mem_queue* const* lanes, size_t lane_coun
 // *full names the lane that stopped it (for the FULL message).
 static inline size_t mem_enqueue_lanes(mem_queue* const* lanes, mem_node* const* const* nodes, size_t lane_count,
                                        const int64_t* due, size_t n, int64_t timeout_ms, mem_queue** full) {
-  size_t done = 0;
-  timeout_ms = std::min<int64_t>(timeout_ms, int64_t{1} << 40);  // as mem_enqueue: no clock overflow
-  std::chrono::steady_clock::time_point deadline{};
-  bool dated = false;
-  while (done < n) {
-    mem_queue* blocked = nullptr;
-    if (size_t got = mem_reserve_lanes(lanes, lane_count, n - done, &blocked); got != 0) {
-      for (size_t l = 0; l < lane_count; ++l)
-        mem_admit(lanes[l], nodes[l] + done, due == nullptr ? nullptr : due + done, got);
-      done += got;
-      continue;
-    }
-    *full = blocked;
-    if (timeout_ms == 0) return done;
-    if (!dated) {
-      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-      dated = true;
-    }
-    if (!mem_wait_not_full(blocked, deadline)) return done;
-  }
-  return done;
+  return mem_admission_loop(
+      n, timeout_ms,
+      [&](size_t want, mem_queue** blocked) { return mem_reserve_lanes(lanes, lane_count, want, blocked); },
+      [&](size_t done, size_t got) {
+        for (size_t l = 0; l < lane_count; ++l)
+          mem_admit(lanes[l], nodes[l] + done, due == nullptr ? nullptr : due + done, got);
+      },
+      full);
 }
 
 }  // namespace qplug::memory

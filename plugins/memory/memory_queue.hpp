@@ -304,31 +304,51 @@ static inline bool mem_wait_not_full(mem_queue* q, std::chrono::steady_clock::ti
   return !timed_out || q->backlog.load() < q->max_length;
 }
 
-// Appends nodes[0..n) as room allows, waiting up to `timeout_ms` for room.
-// Delayed messages (due[i] != 0) take room too: they are admitted now and
-// wait in the queue's delay heap. Returns how many were enqueued, always a
-// prefix of `nodes`.
-static inline size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, const int64_t* due, size_t n,
-                                 int64_t timeout_ms) {
+// The admission loop of every publish: reserve(want, &blocked) takes room
+// for up to `want` more messages and returns how many it got (0: none; then
+// `blocked` is the queue to wait for), admit(done, got) hands messages
+// [done, done + got) on. Waits up to `timeout_ms` for room; returns how many
+// were admitted, always a prefix. When that is short of n and `full` is not
+// NULL, *full is the queue that had no room.
+template <class Reserve, class Admit>
+static inline size_t mem_admission_loop(size_t n, int64_t timeout_ms, Reserve reserve, Admit admit, mem_queue** full) {
   size_t done = 0;
   timeout_ms = std::min<int64_t>(timeout_ms, int64_t{1} << 40);  // ~35 years: no clock overflow
   // The clock is read only when the queue is full: most publishes never wait.
   std::chrono::steady_clock::time_point deadline{};
   bool dated = false;
   while (done < n) {
-    if (size_t got = mem_reserve(q, n - done); got != 0) {
-      mem_admit(q, nodes + done, due == nullptr ? nullptr : due + done, got);
+    mem_queue* blocked = nullptr;
+    if (size_t got = reserve(n - done, &blocked); got != 0) {
+      admit(done, got);
       done += got;
       continue;
     }
+    if (full != nullptr) *full = blocked;
     if (timeout_ms == 0) return done;
     if (!dated) {
       deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
       dated = true;
     }
-    if (!mem_wait_not_full(q, deadline)) return done;
+    if (!mem_wait_not_full(blocked, deadline)) return done;
   }
   return done;
+}
+
+// Appends nodes[0..n) as room allows, waiting up to `timeout_ms` for room.
+// Delayed messages (due[i] != 0) take room too: they are admitted now and
+// wait in the queue's delay heap. Returns how many were enqueued, always a
+// prefix of `nodes`.
+static inline size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, const int64_t* due, size_t n,
+                                 int64_t timeout_ms) {
+  return mem_admission_loop(
+      n, timeout_ms,
+      [q](size_t want, mem_queue** blocked) {
+        *blocked = q;
+        return mem_reserve(q, want);
+      },
+      [&](size_t done, size_t got) { mem_admit(q, nodes + done, due == nullptr ? nullptr : due + done, got); },
+      nullptr);
 }
 
 // Moves everything in the inbox to the back of `ready`, oldest first. q->mu held.
