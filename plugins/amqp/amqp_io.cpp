@@ -70,10 +70,7 @@ int32_t Io::call(Command c, qplug_status* st) {
     return sdk::fail(st, QPLUG_INTERNAL, false, "amqp: blocking call from inside a delivery callback");
   if (stopping_.load()) return sdk::fail(st, QPLUG_CANCELED, false, "amqp: driver is closing");
   submit(std::move(c));
-  qplug_status result{};
-  done->wait(&result, nullptr);
-  if (result.code != QPLUG_OK && st != nullptr) *st = result;
-  return result.code;
+  return done->wait_result(nullptr, st);
 }
 
 bool Io::reserve(size_t n, int64_t timeout_ms) {

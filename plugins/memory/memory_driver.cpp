@@ -60,6 +60,7 @@
 #include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/spin_lock.hpp>
 #include <qplug/sdk/status.hpp>
+#include <qplug/sdk/subscribe.hpp>
 #include <qplug/sdk/validate.hpp>
 #include <qplug/sdk/versioned.hpp>
 #include <string>
@@ -527,25 +528,13 @@ qplug_consumer* mem_subscribe(qplug_queue* queue, const qplug_subscribe_options*
                               void* host_ud, qplug_status* st) {
   return guarded<qplug_consumer*>(st, nullptr, [&]() -> qplug_consumer* {
     mem_queue* q = mem_cast(queue);
-    if (deliver_cb == nullptr) {
-      fail(st, QPLUG_INVALID, false, "memory: subscribe to '%s' without a deliver callback", q->name.c_str());
-      return nullptr;
-    }
-    uint32_t prefetch = mem_default_prefetch;
-    if (QPLUG_SDK_HAS_FIELD(options, qplug_subscribe_options, prefetch) && options->prefetch != 0)
-      prefetch = options->prefetch;
-    std::string_view group;
-    if (QPLUG_SDK_HAS_FIELD(options, qplug_subscribe_options, group)) group = view(options->group);
-    if (QPLUG_SDK_HAS_FIELD(options, qplug_subscribe_options, option_count)) {
-      if (options->options == nullptr && options->option_count != 0) {
-        fail(st, QPLUG_INVALID, false, "memory: subscribe options are NULL with %zu items", options->option_count);
-        return nullptr;
-      }
-      ConfigReader cfg(options->options, options->option_count);
-      if (!cfg.finish(st, "memory consumer of '" + q->name + "' options")) return nullptr;
-    }
+    qplug::sdk::SubscribeRequest req;
+    if (!qplug::sdk::read_subscribe_request("memory", q->name, options, deliver_cb, &req, st)) return nullptr;
+    const uint32_t prefetch = req.prefetch != 0 ? req.prefetch : mem_default_prefetch;
+    ConfigReader cfg(req.options, req.option_count);
+    if (!cfg.finish(st, "memory consumer of '" + q->name + "' options")) return nullptr;
     // Checked first: a refused subscribe creates no group.
-    q = mem_group_lane(q, group);
+    q = mem_group_lane(q, req.group);
     auto c = std::make_unique<mem_consumer>();
     c->queue = q;
     c->deliver_cb = deliver_cb;
