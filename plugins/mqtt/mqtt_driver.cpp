@@ -197,7 +197,7 @@ qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, q
       std::lock_guard lock(d->mu);
       // Without a consumer name, members are numbered in subscribe order, so
       // a restarted process that subscribes the same way resumes the same sessions.
-      if (name.empty()) name = "c" + std::to_string(d->next_member[q->topic + ":" + group]++);
+      if (name.empty()) name = 'c' + std::to_string(d->next_member[q->topic + ":" + group]++);
       cc.client_id = d->settings.client_id + ":" + q->topic + ":" + group + ":" + name;
       if (!d->client_ids.insert(cc.client_id).second)
         return fail(st, QPLUG_INVALID, false,
