@@ -25,8 +25,7 @@
 #include <vector>
 
 // The ABI's handle types are incomplete in driver.h; the driver completes them, so no cast is ever needed. The
-// lock is shared with every delivery handed out: it lives on while a delivery survives its driver (settle after
-// close).
+// lock is shared with every delivery handed out, so a delivery settled after close still has it.
 struct qplug_driver {
   std::shared_ptr<std::mutex> mu = std::make_shared<std::mutex>();
   std::map<std::string, std::unique_ptr<qplug_queue>, std::less<>> queues;
@@ -170,9 +169,7 @@ int32_t op_settle(qplug_delivery* d, int32_t disposition, qplug_status* st) {
     bool known = disposition == QPLUG_ACK || disposition == QPLUG_NACK_REQUEUE || disposition == QPLUG_REJECT;
     if (disposition == QPLUG_NACK_REQUEUE || !known) c->queue->ready.push_front(std::move(d->message));
     c->queue->changed.notify_all();
-    if (!known)
-      return fail(st, QPLUG_INVALID, false, "tutorial: unknown disposition %d; message requeued", disposition);
-    return QPLUG_OK;
+    return known ? QPLUG_OK : fail(st, QPLUG_INVALID, false, "tutorial: unknown disposition %d; requeued", disposition);
   });
 }
 
