@@ -1,11 +1,9 @@
-// tutorial_driver.cpp -- "tutorial", a complete qplug driver in one file: an
-// in-process queue guarded by one mutex, written to be read top to bottom.
-// Copy this directory to start a driver; docs/writing-a-driver.md walks
+// tutorial_driver.cpp -- "tutorial", a complete qplug driver in one file: an in-process queue guarded by one
+// mutex, written to be read top to bottom. Copy this directory to start a driver; docs/writing-a-driver.md walks
 // through it. It uses only <qplug/driver.h> and the header-only SDK.
 //
-// Model: every queue is a deque of owned messages. Each subscription has one
-// thread that takes a message, turns it into a delivery (the qplug_delivery
-// below) and calls the host. One mutex guards everything; one condition
+// Model: every queue is a deque of owned messages. Each subscription has one thread that takes a message, turns
+// it into a delivery (the qplug_delivery below) and calls the host. One mutex guards everything; one condition
 // variable per queue wakes its consumers.
 #include <qplug/driver.h>
 
@@ -20,14 +18,14 @@
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/queue_info.hpp>
 #include <qplug/sdk/status.hpp>
+#include <qplug/sdk/subscribe.hpp>
 #include <qplug/sdk/validate.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
-// The ABI's handle types are incomplete in driver.h; the driver completes them,
-// so no cast is ever needed. Shared by the driver and every delivery it handed
-// out: the lock lives on while a delivery survives its driver (settle after close).
+// The ABI's handle types are incomplete in driver.h; the driver completes them, so no cast is ever needed. The
+// lock is shared with every delivery handed out, so a delivery settled after close still has it.
 struct qplug_driver {
   std::shared_ptr<std::mutex> mu = std::make_shared<std::mutex>();
   std::map<std::string, std::unique_ptr<qplug_queue>, std::less<>> queues;
@@ -64,61 +62,55 @@ using sdk::fail;
 using sdk::guarded;
 constexpr uint32_t kDefaultPrefetch = 16;  // unsettled deliveries per consumer when the host says 0
 
-// open(): validate the flattened YAML block and build an instance. Any thread,
-// may block (a network driver connects, or at least validates, here). Unknown
-// keys and bad values are INVALID naming the key: ConfigReader::finish does
-// that. This driver has no settings; a real one reads them with cfg.str(),
+// open(): validate the flattened YAML block and build an instance. Any thread, may block (a network driver
+// connects, or at least validates, here). Unknown keys and bad values are INVALID naming the key:
+// ConfigReader::finish does that. This driver has no settings; a real one reads them with cfg.str(),
 // cfg.duration_ms(), ... before finish().
 qplug_driver* op_open(const qplug_host_v1* /*host: for logging, see sdk/host_log.hpp*/, const qplug_kv* config,
                       size_t count, qplug_status* st) {
   return guarded<qplug_driver*>(st, nullptr, [&]() -> qplug_driver* {
-    sdk::ConfigReader cfg(config, count);
-    auto d = std::make_unique<qplug_driver>();
-    if (!cfg.finish(st, "tutorial driver")) return nullptr;
-    return d.release();
+    return sdk::ConfigReader(config, count).finish(st, "tutorial driver") ? new qplug_driver : nullptr;
   });
 }
 
-// close(): stop every thread of ours and free the instance, bounded by
-// timeout_ms even with a dead broker. Never concurrent with another op, and
-// the host has unsubscribed and freed every consumer first, so only the
-// queues are left. Unsettled deliveries were detached and own their lock.
+// close(): stop every thread of ours and free the instance, bounded by timeout_ms even with a dead broker. Never
+// concurrent with another op, and the host has unsubscribed and freed every consumer first, so only the queues
+// are left. Unsettled deliveries were detached and own their lock.
 void op_close(qplug_driver* d, uint32_t /*timeout_ms: nothing here can hang*/) {
   sdk::guarded_void([&] { delete d; });
 }
 
-// declare(): create the queue or return the existing one (idempotent). Any
-// thread. Queue options come from the queue's driver_options.tutorial block.
+// declare(): create the queue or return the existing one (idempotent). Any thread. Queue options come from the
+// queue's driver_options.tutorial block.
 qplug_queue* op_declare(qplug_driver* d, qplug_str name, const qplug_kv* options, size_t count, qplug_status* st) {
   return guarded<qplug_queue*>(st, nullptr, [&]() -> qplug_queue* {
-    if (name.len == 0 || name.ptr == nullptr)
-      return fail(st, QPLUG_INVALID, false, "tutorial: empty queue name"), nullptr;
-    sdk::ConfigReader cfg(options, count);
-    if (!cfg.finish(st, "tutorial queue options")) return nullptr;
+    if (name.ptr == nullptr || name.len == 0) return fail(st, QPLUG_INVALID, false, "tutorial: empty name"), nullptr;
+    const std::string qname(name.ptr, name.len);
+    if (!sdk::ConfigReader(options, count).finish(st, "tutorial queue options")) return nullptr;
     std::lock_guard lock(*d->mu);
-    auto& q = d->queues[std::string(name.ptr, name.len)];
-    if (!q) q.reset(new qplug_queue{d, std::string(name.ptr, name.len), {}, {}, {}});
+    auto& q = d->queues[qname];
+    if (!q) q.reset(new qplug_queue{d, qname, {}, {}, {}});
     return q.get();
   });
 }
 
-// publish(): check and copy the batch (every span is borrowed for the call),
-// then append it, all or nothing. Any thread. Enqueued counts as confirmed, so
-// with `done` the completion runs before publish returns. This queue is
-// unbounded; a bounded one waits for room up to
-// sdk::publish_timeout_ms(options, default), then answers a retryable FULL.
+// publish(): check and copy the batch (every span is borrowed for the call), then append it, all or nothing. Any
+// thread. Enqueued counts as confirmed, so with `done` the completion runs before publish returns. This queue is
+// unbounded; a bounded one waits for room up to sdk::publish_timeout_ms(options, default), then answers a
+// retryable FULL.
 int32_t op_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n, const qplug_publish_options*,
                    qplug_publish_done_fn done, void* done_ud, size_t* accepted, qplug_status* st) {
   if (accepted != nullptr) *accepted = 0;
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
-    std::string where = "tutorial: publish to '" + q->name + "'";
-    if (int32_t rc = sdk::check_batch(msgs, n, where, {}, st); rc != QPLUG_OK) return rc;
+    if (int32_t rc = sdk::check_batch(msgs, n, "tutorial: publish to '" + q->name + '\'', {}, st); rc != QPLUG_OK)
+      return rc;
     std::vector<sdk::OwnedMessage> copies;
-    for (size_t i = 0; i < n; ++i) copies.emplace_back(*msgs[i]);
-    std::unique_lock lock(*q->driver->mu);
-    for (auto& m : copies) q->ready.push_back(std::move(m));
-    q->changed.notify_all();
-    lock.unlock();
+    for (size_t i = 0; i < n; ++i) copies.emplace_back(*msgs[i]);  // deep copies, outside the lock
+    {
+      std::lock_guard lock(*q->driver->mu);
+      for (auto& m : copies) q->ready.push_back(std::move(m));
+      q->changed.notify_all();
+    }
     if (accepted != nullptr) *accepted = n;
     qplug_status ok = sdk::make_status();
     if (done != nullptr) done(done_ud, &ok, n);
@@ -126,8 +118,8 @@ int32_t op_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n, c
   });
 }
 
-// The consumer thread: wait for a message and a free prefetch slot, make the
-// delivery, and call the host OUTSIDE the lock (it may settle from inside).
+// The consumer thread: wait for a message and a free prefetch slot, make the delivery, and call the host OUTSIDE
+// the lock (it may settle from inside).
 void consume_loop(qplug_consumer* c) {
   qplug_queue* q = c->queue;
   std::unique_lock lock(*q->driver->mu);
@@ -145,21 +137,18 @@ void consume_loop(qplug_consumer* c) {
   }
 }
 
-// subscribe(): start delivering on a thread of ours, never on the caller's
-// stack. Any thread. What this driver cannot do is refused, never ignored:
-// it has no consumer groups and no consumer options.
+// subscribe(): start delivering on a thread of ours, never on the caller's stack. Any thread.
+// sdk::read_subscribe_request checks the callback and reads the options (NULL, or an older host's shorter struct,
+// means defaults). What this driver cannot do is refused, never ignored: no consumer groups, no consumer options.
 qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, qplug_deliver_fn cb, void* ud,
                              qplug_status* st) {
   return guarded<qplug_consumer*>(st, nullptr, [&]() -> qplug_consumer* {
-    if (cb == nullptr) return fail(st, QPLUG_INVALID, false, "tutorial: subscribe without a callback"), nullptr;
-    uint32_t prefetch = QPLUG_SDK_HAS_FIELD(o, qplug_subscribe_options, prefetch) ? o->prefetch : 0;
-    if (QPLUG_SDK_HAS_FIELD(o, qplug_subscribe_options, group) && o->group.len != 0)
+    sdk::SubscribeRequest req;
+    if (!sdk::read_subscribe_request("tutorial", q->name, o, cb, &req, st)) return nullptr;
+    if (!req.group.empty())
       return fail(st, QPLUG_INVALID, false, "tutorial: consumer groups are not supported"), nullptr;
-    if (QPLUG_SDK_HAS_FIELD(o, qplug_subscribe_options, option_count) && o->option_count != 0) {
-      std::string key(o->options[0].key.ptr, o->options[0].key.len);
-      return fail(st, QPLUG_INVALID, false, "tutorial: unknown consumer option '%s'", key.c_str()), nullptr;
-    }
-    auto* c = new qplug_consumer{q, cb, ud, prefetch == 0 ? kDefaultPrefetch : prefetch};
+    if (!sdk::ConfigReader(req.options, req.option_count).finish(st, "tutorial consumer options")) return nullptr;
+    auto* c = new qplug_consumer{q, cb, ud, req.prefetch == 0 ? kDefaultPrefetch : req.prefetch};
     std::lock_guard lock(*q->driver->mu);
     q->consumers.push_back(c);
     c->thread = std::thread(consume_loop, c);
@@ -167,10 +156,9 @@ qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, q
   });
 }
 
-// settle(): exactly once per delivery, from any thread, also from inside the
-// callback. ACK and REJECT drop the message (no native dead-letter: the core
-// does it); NACK_REQUEUE puts it back at the front. After unsubscribe the
-// message is already back in the queue: answer CANCELED.
+// settle(): exactly once per delivery, from any thread, also from inside the callback. ACK and REJECT drop the
+// message (no native dead-letter: the core does it); NACK_REQUEUE puts it back at the front. After unsubscribe
+// the message is already back in the queue: answer CANCELED.
 int32_t op_settle(qplug_delivery* d, int32_t disposition, qplug_status* st) {
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
     std::unique_ptr<qplug_delivery> owned(d);  // freed after the lock is released
@@ -181,15 +169,12 @@ int32_t op_settle(qplug_delivery* d, int32_t disposition, qplug_status* st) {
     bool known = disposition == QPLUG_ACK || disposition == QPLUG_NACK_REQUEUE || disposition == QPLUG_REJECT;
     if (disposition == QPLUG_NACK_REQUEUE || !known) c->queue->ready.push_front(std::move(d->message));
     c->queue->changed.notify_all();
-    if (!known)
-      return fail(st, QPLUG_INVALID, false, "tutorial: unknown disposition %d; message requeued", disposition);
-    return QPLUG_OK;
+    return known ? QPLUG_OK : fail(st, QPLUG_INVALID, false, "tutorial: unknown disposition %d; requeued", disposition);
   });
 }
 
-// unsubscribe(): stop and quiesce. After it returns no callback runs or will
-// start. Unsettled deliveries go back to the queue (a copy, in order; the
-// host's view stays valid until it settles). Idempotent, also when two
+// unsubscribe(): stop and quiesce. After it returns no callback runs or will start. Unsettled deliveries go back
+// to the queue (a copy, in order; the host's view stays valid until it settles). Idempotent, also when two
 // threads call it at once: std::call_once makes the second wait for the first.
 int32_t op_unsubscribe(qplug_consumer* c, qplug_status* st) {
   if (c->thread.get_id() == std::this_thread::get_id())
@@ -224,8 +209,7 @@ void op_consumer_free(qplug_consumer* c) {
   });
 }
 
-// queue_info() (optional): counts, -1 where unknown. Writes only the fields
-// the caller's struct_size covers.
+// queue_info() (optional): counts, -1 where unknown. Writes only the fields the caller's struct_size covers.
 int32_t op_queue_info(qplug_queue* q, qplug_queue_info* info, qplug_status* st) {
   sdk::QueueCounts counts;
   std::lock_guard lock(*q->driver->mu);
@@ -247,7 +231,7 @@ constexpr qplug_driver_v1 kVtable = {
     .capabilities = QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE | QPLUG_CAP_ORDERED |
                     QPLUG_CAP_COMPETING_CONSUMERS | QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_QUEUE_INFO |
                     QPLUG_CAP_HEADER_TYPES,
-    .config_schema = nullptr,
+    .config_schema = nullptr,  // optional ops are NULL when unsupported
     .open = op_open,
     .close = op_close,
     .declare = op_declare,

@@ -13,6 +13,7 @@
 #include <qplug/sdk/queue_info.hpp>
 #include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/status.hpp>
+#include <qplug/sdk/subscribe.hpp>
 #include <qplug/sdk/validate.hpp>
 
 #include "amqp_config.hpp"
@@ -152,35 +153,28 @@ int32_t amqp_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n,
     b->waiter = waiter;
     c.batch = std::move(b);
     io.submit(std::move(c));
-    qplug_status result{};
-    size_t ok = 0;
-    waiter->wait(&result, &ok);
-    if (accepted != nullptr) *accepted = ok;
-    if (result.code != QPLUG_OK && st != nullptr) *st = result;
-    return result.code;
+    return waiter->wait_result(accepted, st);
   });
 }
 
 qplug_consumer* amqp_subscribe(qplug_queue* q, const qplug_subscribe_options* options, qplug_deliver_fn cb, void* ud,
                                qplug_status* st) {
   return guarded<qplug_consumer*>(st, nullptr, [&]() -> qplug_consumer* {
-    if (q == nullptr || cb == nullptr)
-      return fail(st, QPLUG_INVALID, false, "amqp: subscribe needs a queue and a callback"), nullptr;
+    if (q == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: subscribe to a NULL queue"), nullptr;
+    qplug::sdk::SubscribeRequest req;
+    if (!qplug::sdk::read_subscribe_request("amqp", q->name, options, cb, &req, st)) return nullptr;
     auto c = std::make_shared<ConsumerState>();
     c->io = q->io;
     c->queue = q;
     c->deliver = cb;
     c->host_ud = ud;
     c->prefetch = q->io->config().prefetch_count;
-    if (options != nullptr) {
-      auto co = parse_consumer_options(options->options, options->option_count, st);
-      if (!co) return nullptr;
-      c->options = *co;
-      if (options->prefetch > 0) c->prefetch = static_cast<uint16_t>(std::min<uint32_t>(options->prefetch, 65535));
-      if (c->options.consumer_tag.empty())
-        c->options.consumer_tag = std::string(qplug::sdk::view(options->consumer_name));
-      c->group = std::string(qplug::sdk::view(options->group));
-    }
+    auto co = parse_consumer_options(req.options, req.option_count, st);
+    if (!co) return nullptr;
+    c->options = *co;
+    if (req.prefetch > 0) c->prefetch = static_cast<uint16_t>(std::min<uint32_t>(req.prefetch, 65535));
+    if (c->options.consumer_tag.empty()) c->options.consumer_tag = std::string(req.consumer_name);
+    c->group = std::string(req.group);
     c->source = group_queue_name(q->name, c->group);
     if (c->source.size() > kMaxNameBytes)
       return fail(st, QPLUG_INVALID, false,

@@ -70,10 +70,7 @@ int32_t Io::call(Command c, qplug_status* st) {
     return sdk::fail(st, QPLUG_INTERNAL, false, "amqp: blocking call from inside a delivery callback");
   if (stopping_.load()) return sdk::fail(st, QPLUG_CANCELED, false, "amqp: driver is closing");
   submit(std::move(c));
-  qplug_status result{};
-  done->wait(&result, nullptr);
-  if (result.code != QPLUG_OK && st != nullptr) *st = result;
-  return result.code;
+  return done->wait_result(nullptr, st);
 }
 
 bool Io::reserve(size_t n, int64_t timeout_ms) {
@@ -194,7 +191,10 @@ void Io::run() {
     conn_.cork(false);
     if (connected()) read_frames();
     if (connected()) resubscribe_due();
-    if (connected() && !window_.empty() && now_ns() - window_.front().sent_ns > cfg_.publish_timeout_ms * 1000000)
+    // Saturating: publish_timeout may be up to 1e15 ms, and `* 1000000` wrapped
+    // negative for the largest ones (every confirm looked overdue).
+    if (connected() && !window_.empty() &&
+        now_ns() - window_.front().sent_ns > sdk::ms_to_ns_saturating(cfg_.publish_timeout_ms))
       connection_lost("no publisher confirm within publish_timeout");
     if (conn_.is_open() && conn_.broken()) connection_lost("socket error");
     if (!connected()) expire_waiting_publishes();
@@ -410,7 +410,7 @@ void Io::handle_settle(qplug_delivery* d, int32_t disposition) {
     b->immediate = true;
     b->msgs.push_back(std::move(d->message));
     b->ok.assign(1, 0);
-    b->deadline_ns = now_ns() + cfg_.publish_timeout_ms * 1000000;
+    b->deadline_ns = sdk::deadline_ns_after(now_ns(), cfg_.publish_timeout_ms);  // saturates, as publish() does
     std::weak_ptr<ConsumerState> weak = d->consumer;
     uint64_t tag = d->tag, sub = d->subscription;
     b->internal = [this, weak, tag, sub](const qplug_status& st) {

@@ -60,6 +60,7 @@
 #include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/spin_lock.hpp>
 #include <qplug/sdk/status.hpp>
+#include <qplug/sdk/subscribe.hpp>
 #include <qplug/sdk/validate.hpp>
 #include <qplug/sdk/versioned.hpp>
 #include <string>
@@ -69,6 +70,7 @@
 #include <vector>
 
 #include "memory_delay_heap.hpp"
+#include "memory_groups.hpp"
 #include "memory_node.hpp"
 #include "memory_queue.hpp"
 #include "memory_ready_list.hpp"
@@ -139,6 +141,33 @@ qplug_driver* mem_open(const qplug_host_v1* host, const qplug_kv* config, size_t
 
 void mem_stop_consumer(mem_consumer* c);
 
+// Stops the consumers a lane (a queue or one of its groups) still has and
+// frees its messages; a lane with unsettled deliveries is kept (released
+// from `q`, leaked on purpose and logged).
+void mem_close_lane(mem_driver* d, std::unique_ptr<mem_queue>& q) {
+  std::vector<mem_consumer*> left;
+  {
+    std::lock_guard lock(q->mu);
+    left = q->consumers;
+  }
+  for (mem_consumer* c : left) mem_stop_consumer(c);
+  mem_list all = q->ready.take_all();
+  mem_list_free(all);
+  q->delayed.drain(mem_node_free);
+  mem_chain_free(q->inbox.exchange(nullptr));
+  mem_chain_free(q->spares);
+  mem_chain_free(q->returned.exchange(nullptr));
+  q->spares = nullptr;
+  std::lock_guard flock(q->flight_mu);
+  mem_list_free(q->settled);
+  if (q->canceled_outstanding > 0 || q->in_flight > 0) {
+    d->log.warn("close: queue '%s'%s%s%s still has %lld unsettled deliveries; keeping its memory alive",
+                q->name.c_str(), q->group.empty() ? "" : ", group '", q->group.c_str(), q->group.empty() ? "" : "'",
+                static_cast<long long>(q->canceled_outstanding + q->in_flight));
+    (void)q.release();
+  }
+}
+
 /*
  * close(): join every driver thread and free everything. The host has
  * already unsubscribed and freed its consumers; we still stop any it forgot,
@@ -150,28 +179,8 @@ void mem_close(qplug_driver* driver, uint32_t /*timeout_ms: nothing here can han
   qplug::sdk::guarded_void([&] {
     std::unique_ptr<mem_driver> d(mem_cast(driver));
     if (!d) return;
-    for (auto& [name, q] : d->queues) {
-      std::vector<mem_consumer*> left;
-      {
-        std::lock_guard lock(q->mu);
-        left = q->consumers;
-      }
-      for (mem_consumer* c : left) mem_stop_consumer(c);
-      mem_list all = q->ready.take_all();
-      mem_list_free(all);
-      q->delayed.drain(mem_node_free);
-      mem_chain_free(q->inbox.exchange(nullptr));
-      mem_chain_free(q->spares);
-      mem_chain_free(q->returned.exchange(nullptr));
-      q->spares = nullptr;
-      std::lock_guard flock(q->flight_mu);
-      mem_list_free(q->settled);
-      if (q->canceled_outstanding > 0 || q->in_flight > 0) {
-        d->log.warn("close: queue '%s' still has %lld unsettled deliveries; keeping its memory alive", name.c_str(),
-                    static_cast<long long>(q->canceled_outstanding + q->in_flight));
-        (void)q.release();
-      }
-    }
+    for (auto& [name, q] : d->queues) mem_close_lane(d.get(), q);
+    for (auto& lane : d->group_lanes) mem_close_lane(d.get(), lane);
   });
 }
 
@@ -232,6 +241,64 @@ qplug_queue* mem_declare(qplug_driver* driver, qplug_str name, const qplug_kv* o
 /* publish                                                                    */
 /* ------------------------------------------------------------------------ */
 
+// Fills nodes[0..n) with make(i, spare): copies of the batch for `lane`,
+// built in acked blocks taken from the lane's spare pool where it has them.
+// If a copy throws (bad_alloc), frees what was made and rethrows.
+template <class Make>
+void mem_make_nodes(mem_queue* lane, mem_node** nodes, size_t n, Make make) {
+  // Take acked nodes to reuse (one lock per call), then copy outside every lock.
+  size_t spares = mem_spares_take(lane, nodes, n);
+  size_t made = 0;
+  try {
+    for (; made < n; ++made) nodes[made] = make(made, made < spares ? nodes[made] : nullptr);
+  } catch (...) {
+    for (size_t i = 0; i < std::max(made, spares); ++i) {
+      if (i == made) continue;  // the spare handed to the failing call was freed by it
+      mem_node_free(nodes[i]);
+    }
+    throw;
+  }
+}
+
+// The publish of a queue with named groups: copies the queue's nodes
+// (schedule headers applied) into every group lane, then admits the same
+// prefix to all (memory_groups.hpp). Returns its length; the caller frees
+// the queue's own nodes past it, this frees the copies (and, if it throws,
+// the queue's nodes as well).
+size_t mem_publish_to_groups(mem_queue* q, mem_node* const* nodes, const int64_t* due, size_t n, int64_t timeout,
+                             mem_queue** full) {
+  std::vector<mem_queue*> lanes{q};
+  for (mem_queue* g = q->next_group.load(std::memory_order_acquire); g != nullptr;
+       g = g->next_group.load(std::memory_order_acquire))
+    lanes.push_back(g);
+  std::vector<std::vector<mem_node*>> copies(lanes.size());
+  std::vector<mem_node* const*> per_lane{nodes};
+  size_t ok = 0;
+  auto free_rest = [&] {
+    for (auto& lane_copies : copies)
+      for (size_t i = ok; i < lane_copies.size(); ++i) mem_node_free(lane_copies[i]);
+  };
+  try {
+    for (size_t l = 1; l < lanes.size(); ++l) {
+      std::vector<mem_node*> made(n);
+      mem_make_nodes(lanes[l], made.data(), n, [&](size_t i, mem_node* spare) {
+        mem_node* copy = mem_node_make(lanes[l], nodes[i]->view, spare);  // `delay` already taken out
+        copy->priority = nodes[i]->priority;
+        return copy;
+      });
+      copies[l] = std::move(made);
+      per_lane.push_back(copies[l].data());
+    }
+    ok = mem_enqueue_lanes(lanes.data(), per_lane.data(), lanes.size(), due, n, timeout, full);
+  } catch (...) {  // bad_alloc: nothing was admitted; free every copy, the queue's nodes too
+    free_rest();
+    for (size_t i = 0; i < n; ++i) mem_node_free(nodes[i]);
+    throw;
+  }
+  free_rest();
+  return ok;
+}
+
 /*
  * publish(): copy every message (the spans are borrowed for this call only),
  * then append them in order. A full queue makes publish wait up to the
@@ -263,6 +330,8 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
       if (sched.delay_ms > 0) ++delayed;
     }
     const int64_t timeout = qplug::sdk::publish_timeout_ms(options, q->publish_timeout_ms);
+    // Named groups (memory_groups.hpp) get copies; NULL for most queues.
+    mem_queue* first_group = q->next_group.load(std::memory_order_acquire);
 
     // Copy outside the lock; a small batch needs no heap array.
     mem_node* local[16];
@@ -276,42 +345,33 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
     std::unique_ptr<int64_t[]> due;
     if (delayed != 0) {
       due = std::make_unique<int64_t[]>(n);  // zero: immediate
-      std::lock_guard lock(q->mu);
-      q->delayed.reserve_more(delayed);  // so that admitting them cannot fail half way
+      for (mem_queue* lane = q; lane != nullptr; lane = lane->next_group.load(std::memory_order_acquire)) {
+        std::lock_guard lock(lane->mu);
+        lane->delayed.reserve_more(delayed);  // so that admitting them cannot fail half way
+      }
     }
     const int64_t now_ms = delayed != 0 ? mem_now_ms_ceil() : 0;
-    // Take acked nodes to reuse (one lock per call), then copy outside every lock.
-    size_t spares = mem_spares_take(q, nodes, n);
-    size_t made = 0;
-    try {
-      for (; made < n; ++made) {
-        mem_node* spare = made < spares ? nodes[made] : nullptr;
-        if (!scheduled) {
-          nodes[made] = mem_node_make(q, *msgs[made], spare);
-          continue;
-        }
-        ScheduleHeaders sched;  // checked above: cannot fail now
-        (void)qplug::sdk::read_schedule_headers(*msgs[made], made, "memory", &sched, nullptr);
-        nodes[made] = mem_node_make(q, *msgs[made], spare);
-        mem_node_schedule(nodes[made], sched);
-        if (sched.delay_ms > 0) due[made] = now_ms + sched.delay_ms;
-      }
-    } catch (...) {
-      for (size_t i = 0; i < std::max(made, spares); ++i) {
-        if (i == made) continue;  // the spare handed to the failing call was freed by it
-        mem_node_free(nodes[i]);
-      }
-      throw;
-    }
+    mem_make_nodes(q, nodes, n, [&](size_t i, mem_node* spare) {
+      mem_node* node = mem_node_make(q, *msgs[i], spare);
+      if (!scheduled) return node;
+      ScheduleHeaders sched;  // checked above: cannot fail now
+      (void)qplug::sdk::read_schedule_headers(*msgs[i], i, "memory", &sched, nullptr);
+      mem_node_schedule(node, sched);
+      if (sched.delay_ms > 0) due[i] = now_ms + sched.delay_ms;
+      return node;
+    });
 
-    size_t ok = mem_enqueue(q, nodes, due.get(), n, timeout);
+    mem_queue* full = q;  // the lane that refused the rest, for the FULL message
+    size_t ok = first_group == nullptr ? mem_enqueue(q, nodes, due.get(), n, timeout)
+                                       : mem_publish_to_groups(q, nodes, due.get(), n, timeout, &full);
     for (size_t i = ok; i < n; ++i) mem_node_free(nodes[i]);
     if (accepted != nullptr) *accepted = ok;
     if (ok == n && done == nullptr) return QPLUG_OK;  // the common case builds no status
 
     qplug_status result = qplug::sdk::make_status();
     if (ok < n)
-      fail(&result, QPLUG_FULL, true, "memory: queue '%s' is full (max_length %lld); waited %lld ms", q->name.c_str(),
+      fail(&result, QPLUG_FULL, true, "memory: queue '%s'%s%s%s is full (max_length %lld); waited %lld ms",
+           q->name.c_str(), full->group.empty() ? "" : ", group '", full->group.c_str(), full->group.empty() ? "" : "'",
            static_cast<long long>(q->max_length), static_cast<long long>(timeout));
     if (done != nullptr && ok > 0) {
       done(done_ud, &result, ok);
@@ -460,36 +520,21 @@ void mem_dispatch(mem_consumer* c) {
 
 /*
  * subscribe(): check the options, register the consumer with its queue and
- * start its dispatcher. The memory driver has one group per queue, so a
- * non-empty group is refused rather than silently ignored (CONSUMER_GROUPS
- * is off). It takes no driver_options of its own.
+ * start its dispatcher. A named group consumes its own lane of the queue
+ * (memory_groups.hpp), created here on its first subscribe. It takes no
+ * driver_options of its own.
  */
 qplug_consumer* mem_subscribe(qplug_queue* queue, const qplug_subscribe_options* options, qplug_deliver_fn deliver_cb,
                               void* host_ud, qplug_status* st) {
   return guarded<qplug_consumer*>(st, nullptr, [&]() -> qplug_consumer* {
     mem_queue* q = mem_cast(queue);
-    if (deliver_cb == nullptr) {
-      fail(st, QPLUG_INVALID, false, "memory: subscribe to '%s' without a deliver callback", q->name.c_str());
-      return nullptr;
-    }
-    uint32_t prefetch = mem_default_prefetch;
-    if (QPLUG_SDK_HAS_FIELD(options, qplug_subscribe_options, prefetch) && options->prefetch != 0)
-      prefetch = options->prefetch;
-    if (QPLUG_SDK_HAS_FIELD(options, qplug_subscribe_options, group) && options->group.len != 0) {
-      fail(st, QPLUG_INVALID, false,
-           "memory: queue '%s': consumer group '%.*s' requested, but the memory driver has no consumer groups "
-           "(all subscribers of a queue compete); leave group empty",
-           q->name.c_str(), static_cast<int>(options->group.len), options->group.ptr);
-      return nullptr;
-    }
-    if (QPLUG_SDK_HAS_FIELD(options, qplug_subscribe_options, option_count)) {
-      if (options->options == nullptr && options->option_count != 0) {
-        fail(st, QPLUG_INVALID, false, "memory: subscribe options are NULL with %zu items", options->option_count);
-        return nullptr;
-      }
-      ConfigReader cfg(options->options, options->option_count);
-      if (!cfg.finish(st, "memory consumer of '" + q->name + "' options")) return nullptr;
-    }
+    qplug::sdk::SubscribeRequest req;
+    if (!qplug::sdk::read_subscribe_request("memory", q->name, options, deliver_cb, &req, st)) return nullptr;
+    const uint32_t prefetch = req.prefetch != 0 ? req.prefetch : mem_default_prefetch;
+    ConfigReader cfg(req.options, req.option_count);
+    if (!cfg.finish(st, "memory consumer of '" + q->name + "' options")) return nullptr;
+    // Checked first: a refused subscribe creates no group.
+    q = mem_group_lane(q, req.group);
     auto c = std::make_unique<mem_consumer>();
     c->queue = q;
     c->deliver_cb = deliver_cb;
@@ -726,10 +771,10 @@ const char* mem_config_schema() {
 /* The vtable                                                                 */
 /* ------------------------------------------------------------------------ */
 
-constexpr uint64_t mem_capabilities = QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE | QPLUG_CAP_ORDERED |
-                                      QPLUG_CAP_COMPETING_CONSUMERS | QPLUG_CAP_BATCH_PUBLISH |
-                                      QPLUG_CAP_ASYNC_PUBLISH | QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_QUEUE_INFO |
-                                      QPLUG_CAP_HEADER_TYPES | QPLUG_CAP_DELAY | QPLUG_CAP_PRIORITY;
+constexpr uint64_t mem_capabilities =
+    QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE | QPLUG_CAP_ORDERED | QPLUG_CAP_COMPETING_CONSUMERS |
+    QPLUG_CAP_BATCH_PUBLISH | QPLUG_CAP_ASYNC_PUBLISH | QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_QUEUE_INFO |
+    QPLUG_CAP_HEADER_TYPES | QPLUG_CAP_DELAY | QPLUG_CAP_PRIORITY | QPLUG_CAP_CONSUMER_GROUPS;
 
 const qplug_driver_v1 mem_vtable = {
     .struct_size = sizeof(qplug_driver_v1),

@@ -93,7 +93,14 @@ struct mem_consumer {
 struct mem_queue {
   mem_driver* driver;
   std::string name;
-  std::string publish_where;   // "memory: publish to '<name>'", for check_batch's errors
+  std::string publish_where;  // "memory: publish to '<name>'", for check_batch's errors
+  std::string group;          // empty: the queue itself (its default group); else a group lane (memory_groups.hpp)
+  // The queue's named groups, oldest first, as a list through this field:
+  // the queue's own field points at its first group lane, a lane's at the
+  // next one. Appended under driver->mu, never unlinked before close;
+  // publishers walk it without a lock (acquire), and a queue without
+  // groups pays one null load per publish.
+  std::atomic<mem_queue*> next_group{nullptr};
   int64_t max_length;          // admission bound of the ready list
   int64_t publish_timeout_ms;  // default wait for room
 
@@ -145,6 +152,7 @@ struct mem_driver {
   int64_t default_publish_timeout_ms;
   std::mutex mu;  // guards queues
   std::unordered_map<std::string, std::unique_ptr<mem_queue>> queues;
+  std::vector<std::unique_ptr<mem_queue>> group_lanes;  // every queue's named groups (memory_groups.hpp)
 };
 
 // Spins briefly until `ready()` holds; true if it did (then skip the sleep).
@@ -283,39 +291,64 @@ static inline void mem_admit(mem_queue* q, mem_node* const* nodes, const int64_t
   }
 }
 
-// Appends nodes[0..n) as room allows, waiting up to `timeout_ms` for room.
-// Delayed messages (due[i] != 0) take room too: they are admitted now and
-// wait in the queue's delay heap. Returns how many were enqueued, always a
-// prefix of `nodes`.
-static inline size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, const int64_t* due, size_t n,
-                                 int64_t timeout_ms) {
+// Sleeps until `q` has room below max_length or `deadline` passed; false
+// if it is still full then. A full queue is backpressure: the publisher
+// sleeps (no spin), so it leaves the CPU to the consumers it waits for.
+static inline bool mem_wait_not_full(mem_queue* q, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(q->mu);
+  q->waiting_publishers.fetch_add(1);  // seq_cst: pairs with the dispatcher's backlog decrement
+  bool timed_out = false;
+  while (q->backlog.load() >= q->max_length && !timed_out)
+    timed_out = q->not_full.wait_until(lock, deadline) == std::cv_status::timeout;
+  q->waiting_publishers.fetch_sub(1);
+  return !timed_out || q->backlog.load() < q->max_length;
+}
+
+// The admission loop of every publish: reserve(want, &blocked) takes room
+// for up to `want` more messages and returns how many it got (0: none; then
+// `blocked` is the queue to wait for), admit(done, got) hands messages
+// [done, done + got) on. Waits up to `timeout_ms` for room; returns how many
+// were admitted, always a prefix. When that is short of n and `full` is not
+// NULL, *full is the queue that had no room.
+template <class Reserve, class Admit>
+static inline size_t mem_admission_loop(size_t n, int64_t timeout_ms, Reserve reserve, Admit admit, mem_queue** full) {
   size_t done = 0;
   timeout_ms = std::min<int64_t>(timeout_ms, int64_t{1} << 40);  // ~35 years: no clock overflow
   // The clock is read only when the queue is full: most publishes never wait.
   std::chrono::steady_clock::time_point deadline{};
   bool dated = false;
   while (done < n) {
-    if (size_t got = mem_reserve(q, n - done); got != 0) {
-      mem_admit(q, nodes + done, due == nullptr ? nullptr : due + done, got);
+    mem_queue* blocked = nullptr;
+    if (size_t got = reserve(n - done, &blocked); got != 0) {
+      admit(done, got);
       done += got;
       continue;
     }
+    if (full != nullptr) *full = blocked;
     if (timeout_ms == 0) return done;
-    // A full queue is backpressure: the publisher sleeps (no spin), so it
-    // leaves the CPU to the consumers it waits for.
     if (!dated) {
       deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
       dated = true;
     }
-    std::unique_lock lock(q->mu);
-    q->waiting_publishers.fetch_add(1);  // seq_cst: pairs with the dispatcher's backlog decrement
-    bool timed_out = false;
-    while (q->backlog.load() >= q->max_length && !timed_out)
-      timed_out = q->not_full.wait_until(lock, deadline) == std::cv_status::timeout;
-    q->waiting_publishers.fetch_sub(1);
-    if (timed_out && q->backlog.load() >= q->max_length) return done;
+    if (!mem_wait_not_full(blocked, deadline)) return done;
   }
   return done;
+}
+
+// Appends nodes[0..n) as room allows, waiting up to `timeout_ms` for room.
+// Delayed messages (due[i] != 0) take room too: they are admitted now and
+// wait in the queue's delay heap. Returns how many were enqueued, always a
+// prefix of `nodes`.
+static inline size_t mem_enqueue(mem_queue* q, mem_node* const* nodes, const int64_t* due, size_t n,
+                                 int64_t timeout_ms) {
+  return mem_admission_loop(
+      n, timeout_ms,
+      [q](size_t want, mem_queue** blocked) {
+        *blocked = q;
+        return mem_reserve(q, want);
+      },
+      [&](size_t done, size_t got) { mem_admit(q, nodes + done, due == nullptr ? nullptr : due + done, got); },
+      nullptr);
 }
 
 // Moves everything in the inbox to the back of `ready`, oldest first. q->mu held.

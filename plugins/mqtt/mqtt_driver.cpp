@@ -16,6 +16,7 @@
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/publish_timeout.hpp>
 #include <qplug/sdk/status.hpp>
+#include <qplug/sdk/subscribe.hpp>
 #include <qplug/sdk/validate.hpp>
 #include <set>
 #include <string>
@@ -168,26 +169,24 @@ qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, q
                              qplug_status* st) {
   return guarded<qplug_consumer*>(st, nullptr, [&]() -> qplug_consumer* {
     qplug_driver* d = q->driver;
-    if (cb == nullptr) return fail(st, QPLUG_INVALID, false, "mqtt: subscribe without a callback"), nullptr;
+    sdk::SubscribeRequest req;
+    if (!sdk::read_subscribe_request("mqtt", q->topic, o, cb, &req, st)) return nullptr;
     if (d->settings.client_id.empty())
       return fail(st, QPLUG_INVALID, false,
                   "mqtt: consumers need the driver key 'client_id', stable per process (e.g. ${HOSTNAME}-worker1), "
                   "so a restarted process resumes its durable session"),
              nullptr;
-    uint32_t prefetch = QPLUG_SDK_HAS_FIELD(o, qplug_subscribe_options, prefetch) ? o->prefetch : 0;
-    std::string group = QPLUG_SDK_HAS_FIELD(o, qplug_subscribe_options, group) ? std::string(sdk::view(o->group)) : "";
-    std::string name =
-        QPLUG_SDK_HAS_FIELD(o, qplug_subscribe_options, consumer_name) ? std::string(sdk::view(o->consumer_name)) : "";
+    const uint32_t prefetch = req.prefetch;
+    std::string group(req.group);
+    std::string name(req.consumer_name);
     if (group.empty()) group = kDefaultGroup;
     if (group.find_first_of("/+#") != std::string::npos || !valid_utf8(group))
       return fail(st, QPLUG_INVALID, false, "mqtt: group '%s' must be UTF-8 without / + or #", group.c_str()), nullptr;
     if (name.find_first_of("+#") != std::string::npos || !valid_utf8(name))
       return fail(st, QPLUG_INVALID, false, "mqtt: consumer name '%s' must be UTF-8 without + or #", name.c_str()),
              nullptr;
-    if (QPLUG_SDK_HAS_FIELD(o, qplug_subscribe_options, option_count)) {
-      sdk::ConfigReader cfg(o->options, o->option_count);
-      if (!cfg.finish(st, "mqtt consumer options")) return nullptr;
-    }
+    sdk::ConfigReader cfg(req.options, req.option_count);
+    if (!cfg.finish(st, "mqtt consumer options")) return nullptr;
     ConsumerConfig cc;
     cc.topic = q->topic;
     cc.group = group;
@@ -203,7 +202,7 @@ qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, q
       // a new name left its old session offline in the group, taking its
       // round-robin share of messages until session_expiry (chaos suite:
       // 502 of 10000 lost after one SIGKILL).
-      const std::string member = "c" + std::to_string(d->next_member[q->topic + ":" + group]++);
+      const std::string member = 'c' + std::to_string(d->next_member[q->topic + ":" + group]++);
       if (name.empty()) name = member;
       cc.client_id = d->settings.client_id + ":" + q->topic + ":" + group + ":" + member;
       if (!d->client_ids.insert(cc.client_id).second)

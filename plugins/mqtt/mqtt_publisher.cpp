@@ -103,12 +103,7 @@ int32_t Publisher::publish(const std::string& topic, const qplug_message* const*
   }
   run(completions);
   if (done != nullptr) return QPLUG_OK;
-  qplug_status result = sdk::make_status();
-  size_t got = 0;
-  waiter.wait(&result, &got);
-  if (accepted != nullptr) *accepted = got;
-  if (result.code != QPLUG_OK && st != nullptr) *st = result;
-  return result.code;
+  return waiter.wait_result(accepted, st);
 }
 
 int32_t Publisher::publish_retained(const std::string& topic, const std::string& payload, qplug_status* st) {
@@ -129,10 +124,7 @@ int32_t Publisher::publish_retained(const std::string& topic, const std::string&
     batches_.push_back(b);
     cv_.notify_all();
   }
-  qplug_status result = sdk::make_status();
-  waiter.wait(&result, nullptr);
-  if (result.code != QPLUG_OK && st != nullptr) *st = result;
-  return result.code;
+  return waiter.wait_result(nullptr, st);
 }
 
 void Publisher::on_ack(int mid, int reason) {

@@ -19,6 +19,7 @@
 #include <qplug/sdk/queue_info.hpp>
 #include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/status.hpp>
+#include <qplug/sdk/subscribe.hpp>
 #include <qplug/sdk/validate.hpp>
 #include <qplug/sdk/waiter.hpp>
 #include <string>
@@ -256,12 +257,7 @@ static int32_t rstream_publish(qplug_queue* qh, const qplug_message* const* msgs
     // We wait anyway: write it ourselves when the writer is idle (no handoff).
     if (!q->drv->writer->run_inline(job))
       if (int32_t rc = q->drv->writer->submit(std::move(job), n, deadline, st); rc != QPLUG_OK) return rc;
-    qplug_status result = qplug::sdk::make_status();
-    size_t ok = 0;
-    waiter.wait(&result, &ok);
-    if (accepted != nullptr) *accepted = ok;
-    if (result.code != QPLUG_OK) *st = result;
-    return result.code;
+    return waiter.wait_result(accepted, st);
   });
 }
 
@@ -273,10 +269,8 @@ static qplug_consumer* rstream_subscribe(qplug_queue* qh, const qplug_subscribe_
   return guarded<qplug_consumer*>(st, nullptr, [&]() -> qplug_consumer* {
     rstream_queue* q = rstream_q(qh);
     rstream_driver* drv = q->drv;
-    if (deliver_cb == nullptr) {
-      fail(st, QPLUG_INVALID, false, "redis subscribe: deliver callback is NULL");
-      return nullptr;
-    }
+    qplug::sdk::SubscribeRequest req;
+    if (!qplug::sdk::read_subscribe_request("redis", q->key, options, deliver_cb, &req, st)) return nullptr;
     rs::SubscriptionParams p;
     p.key = q->key;
     p.delayed_set = q->delayed_set;
@@ -285,16 +279,10 @@ static qplug_consumer* rstream_subscribe(qplug_queue* qh, const qplug_subscribe_
     p.group = rstream_group_of(q);
     p.deliver = deliver_cb;
     p.host_ud = host_ud;
-    const qplug_kv* kv = nullptr;
-    size_t kv_count = 0;
-    if (options != nullptr) {
-      if (options->prefetch > 0) p.prefetch = options->prefetch;
-      if (!view(options->group).empty()) p.group = std::string(view(options->group));
-      p.consumer = std::string(view(options->consumer_name));
-      kv = options->options;
-      kv_count = options->option_count;
-    }
-    if (!rs::parse_consumer_settings(kv, kv_count, drv->settings, &p.options, st)) return nullptr;
+    if (req.prefetch > 0) p.prefetch = req.prefetch;
+    if (!req.group.empty()) p.group = std::string(req.group);
+    p.consumer = std::string(req.consumer_name);
+    if (!rs::parse_consumer_settings(req.options, req.option_count, drv->settings, &p.options, st)) return nullptr;
     if (p.consumer.empty())
       p.consumer = drv->settings.consumer_prefix + "-" + std::to_string(getpid()) + "-" +
                    std::to_string(++drv->consumer_counter);

@@ -5,6 +5,7 @@
 // close/reopen where the driver is durable, and a malformed delay is INVALID.
 // Drivers without the bit skip (the core emulates delay for them).
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -65,16 +66,27 @@ TEST_F(Delay, NotDeliveredBeforeItsDelayAndDeliveredAfter) {
   Collector got;
   Consumer c(*q, got, arrivals.ack_and_record(), 10);
   ASSERT_TRUE(c.ok()) << describe(c.status());
-  // One as a duration string, one as integer milliseconds.
+  // One as a duration string, one as integer milliseconds. The shorter one
+  // is published second, so it is due first only if its publish returned
+  // less than the difference (1.4 s) after the first began: on a loaded box
+  // a publish (amqp declares a delay level queue on first use) once took
+  // longer than the 200 ms this test used to allow, and the order it then
+  // asserted was not a driver fault.
   const auto t0 = Clock::now();
   qplug_status st = sdk::make_status();
-  ASSERT_EQ(q->publish(delayed_message("d-string", "0.8s"), &st), QPLUG_OK) << describe(st);
+  ASSERT_EQ(q->publish(delayed_message("d-string", "2s"), &st), QPLUG_OK) << describe(st);
   ASSERT_EQ(q->publish(delayed_message_ms("d-int", 600), &st), QPLUG_OK) << describe(st);
-  ASSERT_TRUE(got.wait_for(2, std::chrono::milliseconds(800) + kDeadline)) << "delayed messages never arrived";
-  EXPECT_GE(arrivals.at("d-string") - t0, std::chrono::milliseconds(800)) << "'0.8s' delivered early";
+  const auto published = Clock::now() - t0;
+  ASSERT_TRUE(got.wait_for(2, std::chrono::milliseconds(2000) + kDeadline)) << "delayed messages never arrived";
+  EXPECT_GE(arrivals.at("d-string") - t0, std::chrono::milliseconds(2000)) << "'2s' delivered early";
   EXPECT_GE(arrivals.at("d-int") - t0, std::chrono::milliseconds(600)) << "600 ms delivered early";
   auto v = got.snapshot();
-  EXPECT_EQ(v[0].message.id, "d-int") << "the shorter delay is due first";
+  if (published < std::chrono::milliseconds(1400)) {
+    EXPECT_EQ(v[0].message.id, "d-int") << "the shorter delay is due first";
+  } else {
+    std::printf("[ NOTE ] publishing took %lld ms: the order of the two is not a driver property then\n",
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(published).count()));
+  }
 }
 
 TEST_F(Delay, ZeroDelayIsImmediate) {

@@ -75,6 +75,39 @@ TEST_F(AmqpDriver, UnknownDispositionIsInvalidAndGivesTheMessageBack) {
   got.settle_held(QPLUG_ACK);
 }
 
+// Finding (issue 9 gaps): the I/O thread turned publish_timeout into
+// nanoseconds with `* 1000000`, which wraps negative for the largest values
+// the duration parser accepts (up to 1e15 ms). Then every unconfirmed publish
+// looked overdue (the connection was dropped again and again) and the copy a
+// nack republishes had a deadline in the past. Saturating, they mean "wait
+// practically forever".
+TEST_F(AmqpDriver, HugePublishTimeoutNeverExpiresAtOnce) {
+  KeyValues cfg = target().config;
+  for (auto& [key, value] : cfg)
+    if (key == "publish_timeout") value = "10000000000000";  // 1e13 ms: * 1e6 wraps negative
+  std::vector<qplug_kv> kv = to_kv(cfg);
+  Driver huge;
+  huge.vt = vt_;
+  qplug_status st = sdk::make_status();
+  huge.handle = vt_->open(nullptr, kv.data(), kv.size(), &st);
+  ASSERT_NE(huge.handle, nullptr) << describe(st);
+  auto q = huge.declare(unique_name("huge"), target().queue_options, &st);
+  ASSERT_TRUE(q) << describe(st);
+  Collector got;
+  Consumer c(
+      *q, got, [](const Received& r) { return r.message.attempts < 2 ? QPLUG_NACK_REQUEUE : QPLUG_ACK; }, 5);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(q->publish(make_message('h' + std::to_string(i), "x"), &st), QPLUG_OK) << describe(st);
+  }
+  EXPECT_TRUE(got.wait_until([](const auto& v) {
+    size_t second = 0;
+    for (const auto& r : v) second += r.message.attempts == 2 ? 1 : 0;
+    return second >= 20;
+  })) << "nacked messages were not republished with attempts 2; got "
+      << got.count() << " deliveries";
+}
+
 // A named group's queue is durable: it keeps what is published while none of
 // its consumers is subscribed (from its first subscribe on).
 TEST_F(AmqpDriver, NamedGroupKeepsMessagesPublishedWhileItHasNoConsumer) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <limits>
+#include <qplug/sdk/parse.hpp>
 #include <qplug/sdk/publish_timeout.hpp>
 #include <qplug/sdk/versioned.hpp>
 
@@ -68,6 +69,18 @@ TEST(DeadlineNsAfter, AddsAndSaturates) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   EXPECT_EQ(deadline_ns_after(1000, 10000000000000), kMax) << "1e13 ms is 1e19 ns: more than int64 holds";
   EXPECT_EQ(deadline_ns_after(kMax - 10, 1), kMax);
+}
+
+TEST(MsToNsSaturating, ConvertsAndSaturatesAtTheLargestDurationSetting) {
+  using qplug::sdk::ms_to_ns_saturating;
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(ms_to_ns_saturating(3), 3000000);
+  EXPECT_EQ(ms_to_ns_saturating(0), 0);
+  EXPECT_EQ(ms_to_ns_saturating(-5), 0);
+  EXPECT_EQ(ms_to_ns_saturating(kMax / 1000000), kMax / 1000000 * 1000000) << "the largest exact value";
+  EXPECT_EQ(ms_to_ns_saturating(kMax / 1000000 + 1), kMax);
+  // The parser's ceiling (parse.hpp kMaxDurationMs, 1e15 ms): `* 1000000` would wrap negative.
+  EXPECT_EQ(ms_to_ns_saturating(static_cast<int64_t>(qplug::sdk::kMaxDurationMs)), kMax);
 }
 
 }  // namespace

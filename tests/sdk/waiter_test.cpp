@@ -80,4 +80,27 @@ TEST(Waiter, WaitBlocksUntilAnotherThreadCompletes) {
   for (int i = 0; i < kWaiters; ++i) EXPECT_EQ(got[i], static_cast<size_t>(i) + 100);
 }
 
+TEST(Waiter, WaitResultReportsLikeASynchronousPublish) {
+  Waiter failed;
+  qplug_status st = make_status();
+  fail(&st, QPLUG_FULL, true, "full after %d", 3);
+  std::thread completer([&] { failed.complete(st, 3); });
+  size_t accepted = 0;
+  qplug_status got = make_status();
+  EXPECT_EQ(failed.wait_result(&accepted, &got), QPLUG_FULL);
+  completer.join();
+  EXPECT_EQ(accepted, 3u);
+  EXPECT_EQ(got.code, QPLUG_FULL);
+  EXPECT_STREQ(got.message, "full after 3");
+  EXPECT_EQ(failed.wait_result(nullptr, nullptr), QPLUG_FULL) << "NULL outputs are allowed";
+
+  Waiter ok;
+  ok.complete(make_status(), 7);
+  qplug_status untouched = make_status();
+  fail(&untouched, QPLUG_INTERNAL, false, "left as it was");
+  EXPECT_EQ(ok.wait_result(&accepted, &untouched), QPLUG_OK);
+  EXPECT_EQ(accepted, 7u);
+  EXPECT_EQ(untouched.code, QPLUG_INTERNAL) << "a success does not overwrite the caller's status";
+}
+
 }  // namespace

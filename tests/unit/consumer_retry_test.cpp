@@ -13,6 +13,7 @@
 
 #include "retry_scenarios.hpp"
 #include "runtime_test_util.hpp"
+#include "ttl_scenarios.hpp"
 
 namespace qplug {
 namespace {
@@ -154,63 +155,18 @@ entries:
   - {kind: queue.queue, name: expired, driver: mem}
 )";
 
-// Publishes one message with a 1 ms ttl, waits until it is past, then one
-// without; subscribes and returns what the handler saw once the second arrived.
-std::vector<std::string> handled_after_expiry(Runtime& rt, std::string_view queue, SubscriptionCounters* counters) {
-  EXPECT_TRUE(rt.publish(queue, Value("stale"), {{"ttl", std::string("1ms")}}).ok());
-  const auto published = std::chrono::system_clock::now();
-  eventually([&] { return std::chrono::system_clock::now() - published > std::chrono::milliseconds(5); });
-  EXPECT_TRUE(rt.publish(queue, Value("fresh"), {{"ttl", std::string("1h")}}).ok());
-  std::mutex mu;
-  std::vector<std::string> seen;
-  auto sub = rt.subscribe(queue, {}, [&](Delivery& d) {
-    std::lock_guard lock(mu);
-    seen.push_back(d.payload()->as_string());
-    return ok_status();
-  });
-  EXPECT_TRUE(sub.ok());
-  if (!sub.ok()) return {};
-  EXPECT_TRUE(eventually([&] {
-    std::lock_guard lock(mu);
-    return !seen.empty();
-  }));
-  EXPECT_TRUE((*sub)->stop().ok());
-  *counters = (*sub)->counters();
-  std::lock_guard lock(mu);
-  return seen;
-}
-
+// The shared ttl scenarios (ttl_scenarios.hpp; redis and amqp run them in
+// tests/integration/ttl).
 TEST(ConsumerRetryTest, ExpiredMessageIsNeverHandedToTheHandler) {
   auto rt = make_runtime(kTtlYaml);
   ASSERT_TRUE(rt);
-  SubscriptionCounters c;
-  EXPECT_EQ(handled_after_expiry(*rt, "app:plain", &c), (std::vector<std::string>{"fresh"}));
-  EXPECT_EQ(c.expired, 1u);
-  EXPECT_EQ(c.dead_lettered, 0u) << "no dead_letter.queue: dropped with a log line";
-  auto info = rt->info("app:plain.dead");
-  ASSERT_TRUE(info.ok());
-  EXPECT_EQ(info->messages, 0) << "expired messages do not fill the failure queue";
+  test_util::expect_expired_message_dropped(*rt, "app:plain");
 }
 
 TEST(ConsumerRetryTest, ExpiredMessageGoesToTheConfiguredDeadLetterQueue) {
   auto rt = make_runtime(kTtlYaml);
   ASSERT_TRUE(rt);
-  SubscriptionCounters c;
-  EXPECT_EQ(handled_after_expiry(*rt, "app:with_dlq", &c), (std::vector<std::string>{"fresh"}));
-  EXPECT_EQ(c.expired, 1u);
-  EXPECT_EQ(c.dead_lettered, 1u);
-  std::promise<Message> dead;
-  auto sub = rt->subscribe("app:expired", {}, [&](Delivery& d) {
-    dead.set_value(d.message());
-    return ok_status();
-  });
-  ASSERT_TRUE(sub.ok());
-  auto f = dead.get_future();
-  ASSERT_EQ(f.wait_for(std::chrono::seconds(30)), std::future_status::ready);
-  const Message m = f.get();
-  EXPECT_EQ(header_text(m, "x-reason"), "expired");
-  EXPECT_EQ(header_text(m, "ttl"), "<missing>") << "the dead-letter copy does not expire";
-  EXPECT_FALSE(has_core_header(m));
+  test_util::expect_expired_message_dead_lettered(*rt, "app:with_dlq", "app:expired");
 }
 
 }  // namespace

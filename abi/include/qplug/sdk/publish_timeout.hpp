@@ -38,12 +38,23 @@ typename Clock::time_point deadline_after(int64_t timeout_ms, typename Clock::ti
   return now + std::chrono::duration_cast<typename Clock::duration>(std::chrono::milliseconds(timeout_ms));
 }
 
+// Milliseconds as int64 nanoseconds, saturating at INT64_MAX (a duration
+// setting may be up to 1e15 ms, which `* 1000000` would overflow); a
+// negative value gives 0.
+inline int64_t ms_to_ns_saturating(int64_t ms) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (ms <= 0) return 0;
+  if (ms > kMax / 1000000) return kMax;
+  return ms * 1000000;
+}
+
 // The same for drivers that keep time as int64 nanoseconds (host->monotonic_ns).
 inline int64_t deadline_ns_after(int64_t now_ns, int64_t timeout_ms) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   if (timeout_ms <= 0) return now_ns;
-  if (timeout_ms > (kMax - now_ns) / 1000000) return kMax;
-  return now_ns + timeout_ms * 1000000;
+  const int64_t ns = ms_to_ns_saturating(timeout_ms);
+  if (ns > kMax - now_ns) return kMax;
+  return now_ns + ns;
 }
 
 }  // namespace qplug::sdk

@@ -34,6 +34,19 @@ class Waiter {
     if (accepted != nullptr) *accepted = accepted_;
   }
 
+  // wait(), then reports the outcome the way a synchronous publish() does:
+  // *accepted (may be NULL) gets the count, *st (may be NULL) the status
+  // when it is a failure; returns the status code. The tail every driver's
+  // synchronous publish ends with.
+  int32_t wait_result(size_t* accepted, qplug_status* st) {
+    qplug_status result{};
+    size_t ok = 0;
+    wait(&result, &ok);
+    if (accepted != nullptr) *accepted = ok;
+    if (result.code != QPLUG_OK && st != nullptr) *st = result;
+    return result.code;
+  }
+
   // Adapter usable as a qplug_publish_done_fn with the Waiter as done_ud.
   static void on_done(void* self, const qplug_status* status, size_t accepted) {
     static_cast<Waiter*>(self)->complete(*status, accepted);
