@@ -240,7 +240,7 @@ TEST(LoaderDiscover, ListsGoodPluginsAndReportsBrokenOnes) {
   std::vector<std::string> names;
   for (const Plugin* p : found) names.push_back(p->name);
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"good", "newer_minor", "ordered", "v1_0"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"good", "minor_0", "newer_minor", "ordered", "v1_0"}));
   for (const Plugin* p : found) {
     if (p->name == "ordered") {
       EXPECT_STREQ(p->vtable->version, "a") << "first directory wins";
