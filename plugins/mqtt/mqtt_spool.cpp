@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "mqtt_spool_record.hpp"
 
@@ -137,7 +138,7 @@ std::shared_ptr<Spool> Spool::open(const SpoolSettings& settings, const std::str
     *error = s->fail("cannot read", rc);
     return nullptr;
   }
-  if (s->fsync_ == SpoolFsync::kInterval) s->syncer_ = std::thread([raw = s.get()] { raw->sync_loop(); });
+  if (s->fsync_ != SpoolFsync::kNever) s->syncer_ = std::thread([raw = s.get()] { raw->sync_loop(); });
   return s;
 }
 
@@ -151,6 +152,7 @@ Spool::~Spool() {
     syncer_.join();
   }
   if (env_ != nullptr) {
+    if (fsync_ == SpoolFsync::kAlways) flush_removals();
     if (fsync_ == SpoolFsync::kInterval) mdb_env_sync(env_, 1);
     mdb_env_close(env_);
   }
@@ -162,7 +164,11 @@ void Spool::sync_loop() {
   while (!closing_) {
     sync_cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [&] { return closing_; });
     lock.unlock();
-    mdb_env_sync(env_, 1);
+    if (fsync_ == SpoolFsync::kAlways) {
+      flush_removals();
+    } else {
+      mdb_env_sync(env_, 1);
+    }
     lock.lock();
   }
 }
@@ -174,20 +180,66 @@ uint64_t Spool::append(const sdk::OwnedMessage& m, std::string* error) {
   std::string record = encode_spool_record(m);
   MDB_val k{sizeof key, key};
   MDB_val v{record.size(), record.data()};
+  std::vector<uint64_t> removals = take_removals();
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  if (rc != 0) return *error = fail("cannot write", rc), 0;
-  rc = mdb_put(txn, dbi_, &k, &v, MDB_NOOVERWRITE);
-  if (rc != 0) {
+  if (rc == 0) rc = mdb_put(txn, dbi_, &k, &v, MDB_NOOVERWRITE);
+  if (rc == 0) rc = delete_keys(txn, removals);
+  if (rc == 0) {
+    rc = mdb_txn_commit(txn);  // fsync: always syncs here, for the removals too
+  } else if (txn != nullptr) {
     mdb_txn_abort(txn);
+  }
+  if (rc != 0) {
+    give_back(removals);
     return *error = fail("cannot write", rc), 0;
   }
-  rc = mdb_txn_commit(txn);  // fsync: always syncs here
-  if (rc != 0) return *error = fail("cannot commit", rc), 0;
   return seq;
 }
 
+std::vector<uint64_t> Spool::take_removals() {
+  std::lock_guard lock(pending_mu_);
+  return std::exchange(pending_, {});
+}
+
+void Spool::give_back(const std::vector<uint64_t>& removals) {
+  std::lock_guard lock(pending_mu_);
+  pending_.insert(pending_.end(), removals.begin(), removals.end());
+}
+
+int Spool::delete_keys(MDB_txn* txn, const std::vector<uint64_t>& seqs) {
+  for (uint64_t seq : seqs) {
+    unsigned char key[8];
+    seq_key(seq, key);
+    MDB_val k{sizeof key, key};
+    int rc = mdb_del(txn, dbi_, &k, nullptr);
+    if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+  }
+  return 0;
+}
+
+void Spool::flush_removals() {
+  std::vector<uint64_t> removals = take_removals();
+  if (removals.empty()) return;
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc == 0) rc = delete_keys(txn, removals);
+  if (rc == 0) {
+    rc = mdb_txn_commit(txn);
+  } else if (txn != nullptr) {
+    mdb_txn_abort(txn);
+  }
+  if (rc != 0) give_back(removals);  // tried again at the next write or tick
+}
+
 bool Spool::remove(uint64_t seq, std::string* error) {
+  if (fsync_ == SpoolFsync::kAlways) {
+    // Joins the next spool write's commit (or the next tick): one sync
+    // fewer per message. Until then a crash delivers it once more.
+    std::lock_guard lock(pending_mu_);
+    pending_.push_back(seq);
+    return true;
+  }
   unsigned char key[8];
   seq_key(seq, key);
   MDB_val k{sizeof key, key};

@@ -55,7 +55,10 @@ class Spool {
   // Durable per the fsync mode when it returns a sequence number (> 0);
   // 0 + *error otherwise (disk full, I/O error).
   uint64_t append(const sdk::OwnedMessage& m, std::string* error);
-  // Removes an entry; a missing one is fine (already removed).
+  // Removes an entry; a missing one is fine (already removed). With fsync
+  // `always` the removal is committed with the next append, or within
+  // fsync_interval by the sync thread, so each message costs one sync, not
+  // two; a crash before that delivers the message once more (at least once).
   bool remove(uint64_t seq, std::string* error);
   // Every entry, oldest first. False + *error on an unreadable record.
   bool load(std::vector<Entry>* out, std::string* error);
@@ -66,6 +69,10 @@ class Spool {
   Spool() = default;
   std::string fail(const char* what, int rc) const;
   void sync_loop();
+  std::vector<uint64_t> take_removals();
+  void give_back(const std::vector<uint64_t>& removals);
+  int delete_keys(MDB_txn* txn, const std::vector<uint64_t>& seqs);
+  void flush_removals();
 
   std::string path_;
   SpoolFsync fsync_ = SpoolFsync::kAlways;
@@ -77,7 +84,9 @@ class Spool {
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   bool closing_ = false;
-  std::thread syncer_;  // fsync: interval only
+  std::mutex pending_mu_;
+  std::vector<uint64_t> pending_;  // removals not committed yet (fsync: always)
+  std::thread syncer_;             // interval: mdb_env_sync; always: flush_removals
 };
 
 // <dir>/<escaped session>.lmdb: bytes other than [A-Za-z0-9._-] as %XX; a
