@@ -241,6 +241,7 @@ constexpr qplug_driver_v1 kVtable = {
     .unsubscribe = op_unsubscribe,
     .consumer_free = op_consumer_free,
     .queue_info = op_queue_info,
+    .instance_capabilities = nullptr,  // every instance can do the same
 };
 
 }  // namespace

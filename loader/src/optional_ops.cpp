@@ -14,6 +14,11 @@ const char* config_schema(const Plugin& plugin) {
 
 QueueInfoFn queue_info(const Plugin& plugin) { return QPLUG_VTABLE_FIELD(*plugin.vtable, queue_info); }
 
+uint64_t instance_capabilities(const Plugin& plugin, qplug_driver* instance) {
+  auto fn = QPLUG_VTABLE_FIELD(*plugin.vtable, instance_capabilities);
+  return fn == nullptr ? plugin.vtable->capabilities : fn(instance);
+}
+
 #undef QPLUG_VTABLE_FIELD
 
 }  // namespace qplug::loader

@@ -285,6 +285,7 @@ const qplug_driver_v1 amqp_vtable = {
     .unsubscribe = amqp_unsubscribe,
     .consumer_free = amqp_consumer_free,
     .queue_info = amqp_queue_info,
+    .instance_capabilities = nullptr,  // every instance can do the same
 };
 
 }  // namespace

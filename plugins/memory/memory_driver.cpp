@@ -794,6 +794,7 @@ const qplug_driver_v1 mem_vtable = {
     .unsubscribe = mem_unsubscribe,
     .consumer_free = mem_consumer_free,
     .queue_info = mem_queue_info,
+    .instance_capabilities = nullptr,  // every instance can do the same
 };
 
 }  // namespace

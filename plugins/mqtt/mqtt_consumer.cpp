@@ -7,6 +7,9 @@
 #include "mqtt_properties.hpp"
 
 namespace qplug::mqtt {
+namespace {
+constexpr auto kSpoolRetry = std::chrono::seconds(1);
+}  // namespace
 
 Consumer::Consumer(const Settings& settings, const sdk::HostLog& log, std::shared_ptr<Publisher> publisher,
                    ConsumerConfig config)
@@ -23,7 +26,33 @@ Consumer::Consumer(const Settings& settings, const sdk::HostLog& log, std::share
 
 Consumer::~Consumer() { stop(); }
 
+// Opens the session's spool and reads what a previous process left in it:
+// those messages are replayed before anything new is delivered.
+int32_t Consumer::open_spool(qplug_status* st) {
+  std::string err;
+  core_->spool = Spool::open(settings_.spool, config_.client_id, &err);
+  if (!core_->spool || !core_->spool->load(&replay_, &err)) {
+    core_->spool.reset();
+    // The reason first: session IDs and paths are long, and a status message is bounded.
+    return sdk::fail(st, QPLUG_INVALID, false, "mqtt: %s (consumer '%s')", err.c_str(), config_.client_id.c_str());
+  }
+  core_->replaying = !replay_.empty();
+  return QPLUG_OK;
+}
+
 int32_t Consumer::start(qplug_status* st) {
+  if (settings_.spool.enabled)
+    if (int32_t rc = open_spool(st); rc != QPLUG_OK) return rc;
+  // The replay starts before the connection: a resumed session's messages
+  // arrive right after the CONNACK and wait in on_message until the replay
+  // is done, holding the network thread, which must still read the SUBACKs
+  // below. (Replayed deliveries of a subscribe that fails later stay valid;
+  // settling them removes their entries as usual.)
+  if (!replay_.empty()) {
+    log_.info("consumer '%s': replaying %zu unsettled messages from its spool %s", config_.client_id.c_str(),
+              replay_.size(), core_->spool->path().c_str());
+    replayer_ = std::thread([this] { replay(); });
+  }
   SessionOptions o;
   o.client_id = config_.client_id;
   o.durable = true;
@@ -45,27 +74,87 @@ int32_t Consumer::start(qplug_status* st) {
   return QPLUG_OK;
 }
 
+// Delivers d (already counted in unsettled and in_callback) and uncounts it.
+void Consumer::hand_to_host(qplug_delivery* d) {
+  const qplug_message* view = &d->message.view();
+  config_.deliver(config_.host_ud, d, view);  // d may be settled (and freed) inside
+  std::lock_guard lock(core_->mu);
+  --core_->in_callback;
+  core_->cv.notify_all();
+}
+
+// The replay thread: the spool entries of the previous process, oldest first,
+// under the same prefetch limit; on_message waits until it is done.
+void Consumer::replay() {
+  for (;;) {
+    std::unique_lock lock(core_->mu);
+    core_->cv.wait(lock, [&] { return core_->stopping || core_->unsettled.size() < core_->prefetch; });
+    if (core_->stopping || replayed_ == replay_.size()) break;
+    Spool::Entry& e = replay_[replayed_++];
+    e.message.attempts += 1;  // the crashed process had it delivered once
+    auto* d = new qplug_delivery{core_, std::move(e.message)};
+    d->spool_seq = e.seq;
+    core_->unsettled.insert(d);
+    ++core_->in_callback;
+    lock.unlock();
+    hand_to_host(d);
+  }
+  std::lock_guard lock(core_->mu);
+  core_->replaying = false;
+  core_->cv.notify_all();
+}
+
+uint64_t Consumer::spool_durably(const sdk::OwnedMessage& m) {
+  for (unsigned tries = 0;; ++tries) {
+    std::string err;
+    if (uint64_t seq = core_->spool->append(m, &err); seq != 0) return seq;
+    if (tries % 60 == 0)
+      log_.error("consumer '%s': cannot spool message '%s' (%s); its PUBACK is held back, retrying every second",
+                 config_.client_id.c_str(), m.id.c_str(), err.c_str());
+    std::unique_lock lock(core_->mu);
+    if (core_->cv.wait_for(lock, kSpoolRetry, [&] { return core_->stopping; })) return 0;
+  }
+}
+
 void Consumer::on_message(const mosquitto_message& msg, const mosquitto_property* props) {
   if (msg.topic != nullptr && drain_.marker_topic() == msg.topic) return drain_.take(msg, props);
   sdk::OwnedMessage m;
   decode_message(msg, props, &m);
   std::unique_lock lock(core_->mu);
   // Waiting here keeps this message's PUBACK unsent: the broker still owns it.
-  core_->cv.wait(lock, [&] { return core_->stopping || core_->unsettled.size() < core_->prefetch; });
+  core_->cv.wait(lock,
+                 [&] { return core_->stopping || (!core_->replaying && core_->unsettled.size() < core_->prefetch); });
   if (core_->stopping) {
+    std::shared_ptr<Spool> spool = core_->spool;
     lock.unlock();
+    // A subscribe that failed half-way republishes nothing: keep the message
+    // for the next one in the spool rather than in the drain.
+    std::string err;
+    if (!started_ && spool && spool->append(m, &err) != 0) return;
     const uint32_t prior = m.attempts - 1;
     return drain_.keep(std::move(m), prior);
   }
   auto* d = new qplug_delivery{core_, std::move(m)};
   core_->unsettled.insert(d);
   ++core_->in_callback;
-  const qplug_message* view = &d->message.view();
   lock.unlock();
-  config_.deliver(config_.host_ud, d, view);  // d may be settled (and freed) inside
-  lock.lock();
-  --core_->in_callback;
-  core_->cv.notify_all();
+  if (core_->spool) {
+    // The spool entry must exist before this callback returns (and the
+    // PUBACK leaves): from then on the spool, not the broker, owns the message.
+    d->spool_seq = spool_durably(d->message);
+    if (d->spool_seq == 0) {  // stopping while the disk refused: hand it back instead
+      std::unique_ptr<qplug_delivery> owned(d);
+      {
+        std::lock_guard relock(core_->mu);
+        core_->unsettled.erase(d);
+        --core_->in_callback;
+        core_->cv.notify_all();
+      }
+      const uint32_t prior = owned->message.attempts - 1;
+      return drain_.keep(std::move(owned->message), prior);
+    }
+  }
+  hand_to_host(d);
 }
 
 bool Consumer::wait_resubscribed(std::chrono::steady_clock::time_point deadline) {
@@ -74,13 +163,17 @@ bool Consumer::wait_resubscribed(std::chrono::steady_clock::time_point deadline)
 
 void Consumer::stop() {
   std::call_once(stopped_, [this] {
-    if (!conn_) return;
-    if (!started_) return conn_->disconnect(false);  // a failed subscribe: nothing was delivered
+    if (!conn_ && !replayer_.joinable()) return;
     {
       std::unique_lock lock(core_->mu);
       core_->stopping = true;
       core_->cv.notify_all();
-      core_->cv.wait(lock, [&] { return core_->in_callback == 0; });
+      if (started_) core_->cv.wait(lock, [&] { return core_->in_callback == 0; });
+    }
+    if (replayer_.joinable()) replayer_.join();
+    if (!started_) {  // a failed subscribe: nothing to hand back
+      if (conn_) conn_->disconnect(false);
+      return;
     }
     // From here on no callback delivers: what arrives is kept by drain_.
     qplug_status st = sdk::make_status();
@@ -90,13 +183,24 @@ void Consumer::stop() {
     st = sdk::make_status();
     int32_t rc = conn_->unsubscribe(share_topic(config_.group, config_.topic), &st);
     if (rc == QPLUG_OK) rc = drain_.wait_for_marker(*conn_, settings_.publish_timeout_ms, &st);
+    std::vector<uint64_t> handed_back;  // spool entries of what drain_ republishes
+    std::shared_ptr<Spool> spool;
     {
       std::lock_guard lock(core_->mu);
       for (qplug_delivery* d : core_->unsettled) {
         d->canceled = true;
         drain_.keep(d->message, d->message.attempts);
+        if (d->spool_seq != 0) handed_back.push_back(d->spool_seq);
       }
       core_->unsettled.clear();
+      for (size_t i = replayed_; i < replay_.size(); ++i) {
+        drain_.keep(std::move(replay_[i].message), replay_[i].message.attempts);
+        handed_back.push_back(replay_[i].seq);
+      }
+      replay_.clear();
+      // Settles still running keep their own reference; the file closes
+      // (and its lock is released) when the last of them is done.
+      spool = std::move(core_->spool);
     }
     // A drained session is ended; otherwise the broker keeps it (and what it
     // still holds) for this client ID to resume.
@@ -105,28 +209,48 @@ void Consumer::stop() {
       log_.warn("consumer '%s': leaving the group incompletely (%s); its session keeps the rest",
                 config_.client_id.c_str(), st.message);
     st = sdk::make_status();
-    if (drain_.republish(*core_->publisher, config_.topic, settings_.publish_timeout_ms, &st) != QPLUG_OK)
-      log_.error("consumer '%s': %zu messages handed back could not be republished and are lost: %s",
-                 config_.client_id.c_str(), drain_.size(), st.message);
+    if (drain_.republish(*core_->publisher, config_.topic, settings_.publish_timeout_ms, &st) != QPLUG_OK) {
+      log_.error(
+          "consumer '%s': %zu messages handed back could not be republished%s: %s", config_.client_id.c_str(),
+          drain_.size(),
+          spool ? " (those from the spool stay there for the next subscribe; the rest are lost)" : " and are lost",
+          st.message);
+      return;
+    }
+    std::string err;
+    for (uint64_t seq : handed_back)
+      if (!spool->remove(seq, &err))
+        log_.warn("consumer '%s': a handed-back message stays in the spool and will come again: %s",
+                  config_.client_id.c_str(), err.c_str());
   });
 }
 
 int32_t Consumer::settle(qplug_delivery* d, int32_t disposition, qplug_status* st) {
   std::unique_ptr<qplug_delivery> owned(d);
   std::shared_ptr<ConsumerCore> core = d->core;
+  std::shared_ptr<Spool> spool;
   {
     std::lock_guard lock(core->mu);
     if (d->canceled)
       return sdk::fail(st, QPLUG_CANCELED, false, "mqtt: the subscription ended; the message went back to the queue");
     core->unsettled.erase(d);
     core->cv.notify_all();
+    if (d->spool_seq != 0) spool = core->spool;
   }
+  // Settled: its spool entry goes. A removal that fails (or is not on disk
+  // yet when the process dies) means one more delivery after a restart.
+  auto forget = [&] {
+    std::string err;
+    if (spool && !spool->remove(d->spool_seq, &err))
+      core->log.warn("settled message '%s' stays in the spool and will be delivered again: %s", d->message.id.c_str(),
+                     err.c_str());
+  };
   const bool known = disposition == QPLUG_ACK || disposition == QPLUG_NACK_REQUEUE || disposition == QPLUG_REJECT;
-  if (disposition == QPLUG_ACK) return QPLUG_OK;  // the PUBACK left when the callback returned
+  if (disposition == QPLUG_ACK) return forget(), QPLUG_OK;
   if (disposition == QPLUG_REJECT) {
     if (!core->publisher->closed())
       core->log.info("rejected message '%s' of '%s' dropped", d->message.id.c_str(), core->topic.c_str());
-    return QPLUG_OK;
+    return forget(), QPLUG_OK;
   }
   // NACK_REQUEUE (and an unknown disposition, which must not lose the
   // message): publish it again with one more delivery counted.
@@ -136,10 +260,16 @@ int32_t Consumer::settle(qplug_delivery* d, int32_t disposition, qplug_status* s
   int32_t rc = core->publisher->publish(core->topic, &view, 1, &prior, core->publisher->settings().publish_timeout_ms,
                                         nullptr, nullptr, nullptr, &pst);
   if (rc != QPLUG_OK) {
+    if (spool)
+      return sdk::fail(st, rc, false,
+                       "mqtt: requeue of message '%s' failed (%s); it stays in the spool '%s' and is "
+                       "delivered again at the next subscribe of this consumer",
+                       d->message.id.c_str(), pst.message, spool->path().c_str());
     if (!core->publisher->closed())
       core->log.error("requeue of message '%s' failed, the message is lost: %s", d->message.id.c_str(), pst.message);
     return sdk::fail(st, rc, false, "mqtt: requeue failed, message '%s' lost: %s", d->message.id.c_str(), pst.message);
   }
+  forget();
   if (!known)
     return sdk::fail(st, QPLUG_INVALID, false, "mqtt: unknown disposition %d; the message was requeued", disposition);
   return QPLUG_OK;

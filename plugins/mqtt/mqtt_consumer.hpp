@@ -5,16 +5,24 @@
 // that thread; while `prefetch` deliveries are unsettled the callback waits,
 // so the PUBACK of the waiting message has not left (the broker still owns
 // it) and Receive Maximum (= prefetch) stops the broker from sending more.
-// What the host holds unsettled was PUBACKed already: a crash of the process
-// loses up to `prefetch` messages per subscription (no ack-after-processing;
-// docs/drivers/mqtt.md). settle(): ACK does nothing more, NACK_REQUEUE
-// republishes with attempts + 1, REJECT drops with a log line.
+// The PUBACK of a delivered message leaves when the callback returns, before
+// the host processed it. With the spool (spool.enabled, the default) the
+// callback first writes the message to the session's local spool
+// (mqtt_spool.hpp), so from then on the spool owns it; settle() removes the
+// entry, and a restarted process replays what is left, on a replay thread,
+// before the callback delivers anything new. Without the spool a crash of the
+// process loses up to `prefetch` messages per subscription (no
+// ack-after-processing; docs/drivers/mqtt.md). settle(): ACK removes the
+// spool entry, NACK_REQUEUE republishes with attempts + 1 and then removes
+// it, REJECT removes it with a log line.
 // unsubscribe() re-anchors the group, leaves it, drains the session and
-// republishes what it held, unsettled deliveries included.
+// republishes what it held, unsettled and not yet replayed deliveries
+// included (their spool entries are removed once republished).
 #pragma once
 
 #include <qplug/driver.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -24,11 +32,14 @@
 #include <qplug/sdk/message.hpp>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "mqtt_connection.hpp"
 #include "mqtt_drain.hpp"
 #include "mqtt_publisher.hpp"
 #include "mqtt_settings.hpp"
+#include "mqtt_spool.hpp"
 
 namespace qplug::mqtt {
 
@@ -37,10 +48,12 @@ struct ConsumerCore {
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
-  int in_callback = 0;
+  int in_callback = 0;     // deliveries being handed to the host (callback or replay thread)
+  bool replaying = false;  // the replay thread still has spool entries to deliver
   uint32_t prefetch = 1;
   std::set<qplug_delivery*> unsettled;
   std::shared_ptr<Publisher> publisher;
+  std::shared_ptr<Spool> spool;  // null: spool off (or the consumer stopped)
   std::string topic;
   sdk::HostLog log;
 };
@@ -72,6 +85,12 @@ class Consumer {
 
  private:
   void on_message(const mosquitto_message& msg, const mosquitto_property* props);
+  // Writes d's message to the spool, retrying while the disk refuses (the
+  // PUBACK waits meanwhile); 0 when the consumer stops first.
+  uint64_t spool_durably(const sdk::OwnedMessage& m);
+  int32_t open_spool(qplug_status* st);
+  void replay();
+  void hand_to_host(qplug_delivery* d);
 
   const Settings& settings_;
   sdk::HostLog log_;
@@ -79,7 +98,10 @@ class Consumer {
   std::shared_ptr<ConsumerCore> core_;
   Drain drain_;
   std::unique_ptr<Connection> conn_;
-  bool started_ = false;  // start() succeeded: stop() has a group membership to hand back
+  std::atomic<bool> started_{false};  // start() succeeded: stop() has a group membership to hand back
+  std::vector<Spool::Entry> replay_;  // what the spool held at start, oldest first
+  size_t replayed_ = 0;               // replay_[0, replayed_) were delivered (core_->mu)
+  std::thread replayer_;
   std::once_flag stopped_;
 };
 
@@ -89,5 +111,6 @@ class Consumer {
 struct qplug_delivery {
   std::shared_ptr<qplug::mqtt::ConsumerCore> core;
   qplug::sdk::OwnedMessage message;
-  bool canceled = false;  // unsubscribe gave it back to the queue
+  bool canceled = false;   // unsubscribe gave it back to the queue
+  uint64_t spool_seq = 0;  // its spool entry (0: none)
 };

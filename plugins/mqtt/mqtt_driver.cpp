@@ -253,10 +253,21 @@ void op_consumer_free(qplug_consumer* c) {
   });
 }
 
-// Honest: no ack-after-processing (the PUBACK leaves when the callback
-// returns), no broker-side delivery count (MQTT has none), no native delay,
-// priority or dead-letter; no queue counts; ordering is not promised
-// (requeue and anchor hand-over republish).
+// What an instance does with the default settings (what `qplug drivers`
+// lists). Honest: ack-after-processing only through the spool (the PUBACK
+// leaves when the callback returns; the spool owns the message from then on),
+// so op_instance_capabilities drops it for `spool.enabled: false`. No
+// broker-side delivery count (MQTT has none), no native delay, priority or
+// dead-letter; no queue counts; ordering is not promised (requeue and anchor
+// hand-over republish).
+constexpr uint64_t kCapabilities = QPLUG_CAP_PERSISTENT | QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE |
+                                   QPLUG_CAP_COMPETING_CONSUMERS | QPLUG_CAP_CONSUMER_GROUPS | QPLUG_CAP_ASYNC_PUBLISH |
+                                   QPLUG_CAP_HEADER_TYPES | QPLUG_CAP_TTL;
+
+uint64_t op_instance_capabilities(qplug_driver* d) {
+  return d->settings.spool.enabled ? kCapabilities : kCapabilities & ~QPLUG_CAP_ACK_AFTER_PROCESSING;
+}
+
 constexpr qplug_driver_v1 kVtable = {
     .struct_size = sizeof(qplug_driver_v1),
     .abi_major = QPLUG_ABI_MAJOR,
@@ -264,8 +275,7 @@ constexpr qplug_driver_v1 kVtable = {
     .name = "mqtt",
     .version = "0.1.0",
     .description = "MQTT v5 (libmosquitto): durable shared-subscription sessions, QoS 1 publish confirms",
-    .capabilities = QPLUG_CAP_PERSISTENT | QPLUG_CAP_NACK_REQUEUE | QPLUG_CAP_COMPETING_CONSUMERS |
-                    QPLUG_CAP_CONSUMER_GROUPS | QPLUG_CAP_ASYNC_PUBLISH | QPLUG_CAP_HEADER_TYPES | QPLUG_CAP_TTL,
+    .capabilities = kCapabilities,
     .config_schema = nullptr,
     .open = op_open,
     .close = op_close,
@@ -276,6 +286,7 @@ constexpr qplug_driver_v1 kVtable = {
     .unsubscribe = op_unsubscribe,
     .consumer_free = op_consumer_free,
     .queue_info = nullptr,
+    .instance_capabilities = op_instance_capabilities,
 };
 
 }  // namespace

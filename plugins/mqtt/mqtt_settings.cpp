@@ -51,6 +51,7 @@ bool read_settings(const qplug_kv* items, size_t count, Settings* s, qplug_statu
   s->client_id = cfg.str("client_id", "");
   s->receive_maximum = static_cast<int>(cfg.integer("receive_maximum", 0, 0, 65535));
   s->send_maximum = static_cast<int>(cfg.integer("send_maximum", s->send_maximum, 1, 65535));
+  if (!read_spool_settings(cfg, &s->spool, st)) return false;
   if (!cfg.finish(st, "mqtt driver")) return false;
   if (s->qos == 0 && !at_most_once)
     return sdk::fail(st, QPLUG_INVALID, false,

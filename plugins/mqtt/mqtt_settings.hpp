@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "mqtt_spool_settings.hpp"
+
 namespace qplug::mqtt {
 
 struct Settings {
@@ -30,6 +32,7 @@ struct Settings {
   std::string client_id;                // stable per process; consumers need it (durable sessions)
   int receive_maximum = 0;              // 0: the subscription's prefetch
   int send_maximum = 1000;              // QoS 1/2 publishes in flight on the publisher connection
+  SpoolSettings spool;                  // spool.* (mqtt_spool_settings.hpp)
 
   std::string address() const { return host + ":" + std::to_string(port); }
 };

@@ -363,6 +363,7 @@ static const qplug_driver_v1 rstream_vtable = {
     .unsubscribe = rstream_unsubscribe,
     .consumer_free = rstream_consumer_free,
     .queue_info = rstream_queue_info,
+    .instance_capabilities = nullptr,  // every instance can do the same
 };
 
 // Version negotiation by the SDK's one rule (sdk/entry.hpp).

@@ -86,7 +86,8 @@ static const qplug_driver_v1 c_driver = {sizeof(qplug_driver_v1),
                                          c_settle,
                                          c_unsubscribe,
                                          c_consumer_free,
-                                         c_queue_info};
+                                         c_queue_info,
+                                         NULL /* instance_capabilities: optional */};
 
 static void check_vtable(void) {
   qplug_status st;
@@ -104,7 +105,10 @@ static void check_vtable(void) {
   ABI_CHECK(offsetof(qplug_driver_v1, settle) < offsetof(qplug_driver_v1, unsubscribe));
   ABI_CHECK(offsetof(qplug_driver_v1, unsubscribe) < offsetof(qplug_driver_v1, consumer_free));
   ABI_CHECK(offsetof(qplug_driver_v1, consumer_free) < offsetof(qplug_driver_v1, queue_info));
-  ABI_CHECK(offsetof(qplug_driver_v1, queue_info) + sizeof(c_driver.queue_info) == sizeof(qplug_driver_v1));
+  ABI_CHECK(offsetof(qplug_driver_v1, queue_info) < offsetof(qplug_driver_v1, instance_capabilities));
+  /* ABI 1.1 appended instance_capabilities; it is the last field. */
+  ABI_CHECK(offsetof(qplug_driver_v1, instance_capabilities) + sizeof(c_driver.instance_capabilities) ==
+            sizeof(qplug_driver_v1));
   ABI_CHECK(sizeof(c_driver.open) == sizeof(void *));
 
   /* The C-initialised vtable is what a host sees. */

@@ -138,6 +138,26 @@ TEST(LoaderNegotiation, V1_0VtableHidesFieldsBeyondItsSize) {
   EXPECT_NE(qplug::loader::config_schema(*p), nullptr);
 }
 
+// ABI 1.1's instance_capabilities: used when the vtable has it, and a 1.0
+// plugin (struct_size ending before it) keeps working on its static bits.
+TEST(LoaderNegotiation, InstanceCapabilitiesComeFromTheOpWhenPresent) {
+  std::string error;
+  const Plugin* p = qplug::loader::load_file(plugin_path("good"), &error);
+  ASSERT_NE(p, nullptr) << error;
+  EXPECT_EQ(p->vtable->capabilities, QPLUG_CAP_PERSISTENT);
+  EXPECT_EQ(qplug::loader::instance_capabilities(*p, nullptr), QPLUG_CAP_PERSISTENT | QPLUG_CAP_HEADER_TYPES);
+}
+
+TEST(LoaderNegotiation, Minor0VtableFallsBackToStaticCapabilities) {
+  std::string error;
+  const Plugin* p = qplug::loader::load_file(plugin_path("minor_0"), &error);
+  ASSERT_NE(p, nullptr) << error;
+  EXPECT_EQ(p->vtable->struct_size, offsetof(qplug_driver_v1, instance_capabilities));
+  EXPECT_NE(qplug::loader::queue_info(*p), nullptr) << "1.0 plugins with queue_info keep it";
+  // The op sits non-NULL past struct_size; reading it would be a bug.
+  EXPECT_EQ(qplug::loader::instance_capabilities(*p, nullptr), QPLUG_CAP_PERSISTENT);
+}
+
 TEST(LoaderCache, SameFileTwiceReturnsSamePlugin) {
   std::string error;
   const Plugin* a = qplug::loader::load_file(plugin_path("good"), &error);
@@ -220,7 +240,7 @@ TEST(LoaderDiscover, ListsGoodPluginsAndReportsBrokenOnes) {
   std::vector<std::string> names;
   for (const Plugin* p : found) names.push_back(p->name);
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"good", "newer_minor", "ordered", "v1_0"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"good", "minor_0", "newer_minor", "ordered", "v1_0"}));
   for (const Plugin* p : found) {
     if (p->name == "ordered") {
       EXPECT_STREQ(p->vtable->version, "a") << "first directory wins";

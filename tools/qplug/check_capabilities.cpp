@@ -46,6 +46,12 @@ void print_capabilities(std::ostream& out, const std::vector<RouteInfo>& routes)
                         "prefetch slot for the whole backoff, on driver " + r.driver_name);
       }
     }
+    // r.capabilities are the open instance's (its settings may switch one
+    // off, e.g. mqtt's spool), so this is what the configuration really does.
+    if (!has(r, QPLUG_CAP_ACK_AFTER_PROCESSING)) {
+      notes.push_back("queue '" + r.queue_id + "': no ack-after-processing on driver " + r.driver_name +
+                      " as configured: a consumer crash loses the deliveries its handlers held");
+    }
     if (!r.dead_letter.empty() && !r.dead_letter_configured) {
       notes.push_back("queue '" + r.queue_id + "': exhausted messages go to '" + r.dead_letter +
                       "', declared by the core beside it (no dead_letter.queue configured)");

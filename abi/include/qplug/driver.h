@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define QPLUG_ABI_MAJOR 1
-#define QPLUG_ABI_MINOR 0
+#define QPLUG_ABI_MINOR 1
 
 /* Name of the single symbol every plugin exports. */
 #define QPLUG_DRIVER_ENTRY_SYMBOL "qplug_driver_entry"
@@ -401,6 +401,18 @@ typedef struct qplug_driver_v1 {
    * OPTIONAL. Fill counts for a queue (-1 where unknown). Any thread, may block.
    */
   int32_t (*queue_info)(qplug_queue *queue, qplug_queue_info *info, qplug_status *status);
+
+  /*
+   * OPTIONAL (ABI 1.1; read only when struct_size covers it). The QPLUG_CAP_*
+   * bits of this open instance, for drivers whose settings switch a
+   * capability off (e.g. mqtt's `spool.enabled: false` drops
+   * ACK_AFTER_PROCESSING). `capabilities` above then describes the default
+   * configuration (what `qplug drivers` lists); the host uses this op's
+   * answer for everything the instance does, and it must be as honest. Any
+   * thread, never blocks, never fails. NULL (or a 1.0 vtable): every
+   * instance has `capabilities`.
+   */
+  uint64_t (*instance_capabilities)(qplug_driver *driver);
 } qplug_driver_v1;
 
 /*

@@ -124,7 +124,7 @@ struct RouteInfo {
   std::string dead_letter;              // dead-letter queue ID or empty
   bool dead_letter_configured = false;  // dead_letter.queue given (else the core's `<queue>.dead`)
   bool auto_declared = false;           // this row is a `<queue>.dead` the core declared
-  uint64_t capabilities = 0;            // the driver's QPLUG_CAP_* bits
+  uint64_t capabilities = 0;            // the driver instance's QPLUG_CAP_* bits (its settings count)
   int max_attempts = 0;                 // 0 = unlimited
   int64_t initial_backoff_ms = 0;
 };

@@ -23,7 +23,7 @@ ConsumerState::ConsumerState(const Route& route, ConsumerOptions opts, HandlerFa
       factory_(std::move(factory)),
       failure_log_("consumer") {
   if (opts_.name.empty()) opts_.name = unique_consumer_name(queue_id_);
-  driver_delays_ = (vt_->capabilities & QPLUG_CAP_DELAY) != 0;
+  driver_delays_ = (route.driver->capabilities() & QPLUG_CAP_DELAY) != 0;
   if (route.entry->retry.initial_backoff_ms > 0 && !driver_delays_) delayed_.emplace(vt_);
 }
 

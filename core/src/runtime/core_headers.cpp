@@ -51,7 +51,7 @@ Status append_publish_headers(const Route& route, const Headers& headers, std::v
         out->resize(first);
         return bad_duration(route, key, value);
       }
-      if (*ms > 0 && (route.driver->vt()->capabilities & QPLUG_CAP_DELAY) == 0) {
+      if (*ms > 0 && (route.driver->capabilities() & QPLUG_CAP_DELAY) == 0) {
         out->resize(first);
         return invalid_error("queue '" + route.entry->id + "' (driver '" + route.driver->entry().driver +
                              "'): delay is not supported by this driver");

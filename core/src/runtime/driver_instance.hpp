@@ -28,6 +28,9 @@ class DriverInstance {
   const loader::Plugin& plugin() const { return *plugin_; }
   const qplug_driver_v1* vt() const { return plugin_->vtable; }
   qplug_driver* handle() const { return handle_; }
+  // What this open instance can do (its settings may switch capabilities
+  // off): read once at open through loader::instance_capabilities.
+  uint64_t capabilities() const { return capabilities_; }
   // Handlers still running after their subscription's shutdown timeout; while
   // any remain, close() is skipped (leaking the instance beats freeing memory
   // a late settle() would touch).
@@ -38,11 +41,15 @@ class DriverInstance {
 
  private:
   DriverInstance(const DriverEntry& entry, const loader::Plugin* plugin, qplug_driver* handle)
-      : entry_(&entry), plugin_(plugin), handle_(handle) {}
+      : entry_(&entry),
+        plugin_(plugin),
+        handle_(handle),
+        capabilities_(loader::instance_capabilities(*plugin, handle)) {}
 
   const DriverEntry* entry_;
   const loader::Plugin* plugin_;
   qplug_driver* handle_;
+  uint64_t capabilities_;
   std::shared_ptr<std::atomic<int>> stragglers_ = std::make_shared<std::atomic<int>>(0);
 };
 

@@ -102,7 +102,7 @@ std::vector<RouteInfo> RuntimeImpl::routes() const {
     ri.dead_letter = r->dead_letter != nullptr ? r->dead_letter->entry->id : std::string();
     ri.dead_letter_configured = r->dead_letter_configured;
     ri.auto_declared = r->auto_declared;
-    ri.capabilities = r->driver->vt()->capabilities;
+    ri.capabilities = r->driver->capabilities();
     ri.max_attempts = r->max_attempts;
     ri.initial_backoff_ms = q.retry.initial_backoff_ms;
     out.push_back(std::move(ri));

@@ -67,4 +67,8 @@ const char* config_schema(const Plugin& plugin);
 using QueueInfoFn = int32_t (*)(qplug_queue*, qplug_queue_info*, qplug_status*);
 QueueInfoFn queue_info(const Plugin& plugin);
 
+// The capabilities of one open instance: the plugin's instance_capabilities
+// op (ABI 1.1) when its vtable has one, else the static vtable bits.
+uint64_t instance_capabilities(const Plugin& plugin, qplug_driver* instance);
+
 }  // namespace qplug::loader

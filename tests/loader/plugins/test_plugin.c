@@ -12,6 +12,8 @@
  *   TP_NEWER_MINOR         a larger struct from a future minor (extra fields appended)
  *   TP_V1_0_SIZE           struct_size is exactly the v1.0 size (no queue_info),
  *                          while queue_info is non-NULL past it: the loader must not read it
+ *   TP_MINOR_0_SIZE        struct_size ends before instance_capabilities (a plugin built
+ *                          for ABI 1.0), while the op is non-NULL past it: not to be called
  *
  * The ops do nothing useful; the loader tests only load and inspect.
  */
@@ -73,6 +75,13 @@ static int32_t tp_queue_info(qplug_queue *q, qplug_queue_info *info, qplug_statu
   (void)q, (void)info;
   return tp_refuse(st);
 }
+/* The static bits say PERSISTENT; the instance adds HEADER_TYPES, so a test
+ * sees which of the two the loader reported. */
+#define TP_STATIC_CAPS QPLUG_CAP_PERSISTENT
+static uint64_t tp_instance_capabilities(qplug_driver *d) {
+  (void)d;
+  return QPLUG_CAP_PERSISTENT | QPLUG_CAP_HEADER_TYPES;
+}
 static const char *tp_schema(void) { return "{\"type\":\"object\"}"; }
 
 /* A future minor appends fields; its vtable embeds v1 at offset 0. */
@@ -104,6 +113,7 @@ const qplug_driver_v1 *qplug_driver_entry(uint32_t major, uint32_t minor, qplug_
   vt->name = TP_NAME;
   vt->version = TP_VERSION;
   vt->description = "loader test plugin";
+  vt->capabilities = TP_STATIC_CAPS;
   vt->config_schema = tp_schema;
   vt->open = tp_open;
   vt->close = tp_close;
@@ -114,6 +124,7 @@ const qplug_driver_v1 *qplug_driver_entry(uint32_t major, uint32_t minor, qplug_
   vt->unsubscribe = tp_unsubscribe;
   vt->consumer_free = tp_consumer_free;
   vt->queue_info = tp_queue_info;
+  vt->instance_capabilities = tp_instance_capabilities;
 #ifdef TP_TOO_SMALL
   vt->struct_size = (uint32_t)offsetof(qplug_driver_v1, consumer_free);
 #endif
@@ -123,6 +134,10 @@ const qplug_driver_v1 *qplug_driver_entry(uint32_t major, uint32_t minor, qplug_
 #ifdef TP_NEWER_MINOR
   vt->struct_size = (uint32_t)sizeof tp_storage;
   vt->abi_minor = QPLUG_ABI_MINOR + 1;
+#endif
+#ifdef TP_MINOR_0_SIZE
+  vt->struct_size = (uint32_t)offsetof(qplug_driver_v1, instance_capabilities);
+  vt->abi_minor = 0;
 #endif
 #ifdef TP_V1_0_SIZE
   vt->struct_size = (uint32_t)offsetof(qplug_driver_v1, queue_info);

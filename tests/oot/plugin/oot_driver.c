@@ -612,6 +612,7 @@ static const qplug_driver_v1 oot_vtable = {
     oot_unsubscribe,
     oot_consumer_free,
     oot_queue_info,
+    NULL, /* instance_capabilities: every instance can do the same */
 };
 
 const qplug_driver_v1 *qplug_driver_entry(uint32_t host_major, uint32_t host_minor, qplug_status *st) {
