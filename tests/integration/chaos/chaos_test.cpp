@@ -47,24 +47,13 @@ constexpr int kConcurrency = 2;               // handler workers per consumer pr
 constexpr int kPaceEvery = 25;                // a publisher pauses after this many messages...
 constexpr const char* kPaceSeconds = "0.05";  // ...for this long: ~5 s of publishing per 2500 messages
 
-// One parameter: a driver, and whether the SIGKILL step runs.
+// One parameter: a driver.
 struct Case {
   Broker broker;
   const char* name;  // the test's name suffix and the summary's driver name
-  bool sigkill;      // false: the mqtt case without the crash step (see kMqttNoSpool)
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
-
-// mqtt acknowledges a delivery to the broker (PUBACK) when the driver's
-// callback returns, before the handler ran: a SIGKILLed consumer loses the
-// deliveries it held. The write-ahead spool (issue 10) closes that window;
-// until it is merged the mqtt case with the SIGKILL step is skipped and the
-// case without it (broker restarts and SIGTERM) must lose nothing.
-// QPLUG_CHAOS_MQTT_SIGKILL=1 runs it anyway.
-constexpr const char* kMqttNoSpool =
-    "mqtt without the write-ahead spool acknowledges deliveries before they are processed, so a SIGKILLed "
-    "consumer loses what it held (docs/drivers/mqtt.md, Guarantees); enable once the spool is merged";
 
 int env_int(const char* name, int fallback) {
   const std::string v = qplug::testing::env_or(name, "");
@@ -77,13 +66,18 @@ int env_int(const char* name, int fallback) {
 // after claim_idle (default 30 s), 3 s keeps the test short and is still far
 // above the handler's run time. mqtt: a stable client_id per consumer
 // process (${QPLUG_CHAOS_WORKER}, expanded by the config loader), so a
-// restarted process resumes its durable session.
+// restarted process resumes its durable session, and a spool directory of
+// the test's own: the spool (on by default) is what keeps the deliveries a
+// SIGKILLed consumer held, since mqtt PUBACKs when the callback returns.
 std::string driver_settings(const Case& c, const std::string& unique, bool consumer) {
   std::string s = "reconnect.max_delay: 1s";
   if (c.broker.name == qplug::testing::kRedis.name) s += ", claim_idle: 3s";
   if (c.broker.name == qplug::testing::kMosquitto.name) {
     s += ", session_expiry: 10m";
-    if (consumer) s += ", client_id: '" + unique + "-${QPLUG_CHAOS_WORKER}'";
+    if (consumer) {
+      s += ", client_id: '" + unique + "-${QPLUG_CHAOS_WORKER}'";
+      s += ", spool.dir: '" + ::testing::TempDir() + unique + "-spool'";
+    }
   }
   return s;
 }
@@ -151,10 +145,6 @@ class Chaos : public ::testing::TestWithParam<Case> {
     if (std::string why = qplug::testing::broker_unreachable(c.broker, url_); !why.empty()) {
       if (qplug::testing::brokers_required()) FAIL() << why;
       GTEST_SKIP() << why;
-    }
-    if (c.broker.name == qplug::testing::kMosquitto.name && c.sigkill &&
-        qplug::testing::env_or("QPLUG_CHAOS_MQTT_SIGKILL", "") != "1") {
-      GTEST_SKIP() << kMqttNoSpool;
     }
     unique_ = qplug::testing::unique_name(std::string("chaos-") + c.name);
     dir_ = ::testing::TempDir() + unique_;
@@ -310,7 +300,7 @@ TEST_P(Chaos, EveryAcknowledgedPublishIsProcessedThroughRestartsKillsAndDrains) 
     wait_for_published(base + share / 10);
     restart_broker();
     wait_for_published(base + share * 3 / 10);
-    if (c.sigkill) sigkill_and_restart(0);
+    sigkill_and_restart(0);
     if (HasFatalFailure()) return;
     wait_for_published(base + share * 5 / 10);
     restart_broker();
@@ -343,7 +333,7 @@ TEST_P(Chaos, EveryAcknowledgedPublishIsProcessedThroughRestartsKillsAndDrains) 
 
   const Tally t = tally(published_files_, processed_files_);
   const std::string summary =
-      summary_line(qplug::testing::driver_name(c.broker) + (c.sigkill ? "" : " (without the SIGKILL step)"), t);
+      summary_line(qplug::testing::driver_name(c.broker), t);
   std::cout << summary + "\n" << std::flush;
   std::ofstream(std::string(QPLUG_CHAOS_SUMMARY_DIR) + "/chaos-" + c.name + ".summary", std::ios::app)
       << summary << " (rounds " << rounds << ", broker restarts " << restarts_ << ", SIGKILLs " << kills_
@@ -365,10 +355,9 @@ TEST_P(Chaos, EveryAcknowledgedPublishIsProcessedThroughRestartsKillsAndDrains) 
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, Chaos,
-                         ::testing::Values(Case{qplug::testing::kRedis, "redis", true},
-                                           Case{qplug::testing::kRabbitmq, "amqp", true},
-                                           Case{qplug::testing::kMosquitto, "mqtt", true},
-                                           Case{qplug::testing::kMosquitto, "mqtt_without_sigkill", false}),
+                         ::testing::Values(Case{qplug::testing::kRedis, "redis"},
+                                           Case{qplug::testing::kRabbitmq, "amqp"},
+                                           Case{qplug::testing::kMosquitto, "mqtt"}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
