@@ -6,7 +6,10 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <qplug/runtime.hpp>
+#include <qplug/sdk/backoff.hpp>
+#include <qplug/sdk/parse.hpp>
 #include <thread>
 
 #include "cli_util.hpp"
@@ -26,7 +29,7 @@ volatile std::sig_atomic_t g_stop_signal = 0;
 extern "C" void run_on_signal(int sig) { g_stop_signal = sig; }
 
 void print_help() {
-  std::cout << "usage: qplug run CONFIG [--exit-when-idle]\n\n"
+  std::cout << "usage: qplug run CONFIG [--exit-when-idle] [--wait DURATION|forever]\n\n"
                "Loads CONFIG, starts every queue.consumer and process.lua entry with\n"
                "lifecycle.auto_start (consumers in depends_on order), and runs until SIGINT or\n"
                "SIGTERM. Then it drains gracefully: running process scripts are interrupted\n"
@@ -74,6 +77,71 @@ void print_totals(const Subscriptions& subs) {
   }
 }
 
+// A loaded runtime with its consumers started.
+struct Started {
+  std::unique_ptr<Runtime> runtime;
+  Subscriptions subs;
+};
+
+Result<Started> start(const std::string& path) {
+  auto loaded = Runtime::load(path);
+  if (!loaded.ok()) return loaded.status();
+  Started s{std::move(*loaded), {}};
+  auto subs = start_consumers(*s.runtime);
+  if (!subs.ok()) {
+    s.runtime->stop();
+    return subs.status();
+  }
+  s.subs = std::move(*subs);
+  return s;
+}
+
+// A broker that is down (or still starting) is worth waiting for; bad
+// config, credentials or handlers are not.
+bool worth_waiting(const Status& st) {
+  return st.retryable() || st.kind() == ErrorKind::UNAVAILABLE || st.kind() == ErrorKind::TIMEOUT;
+}
+
+constexpr int64_t kWaitForever = -1;
+constexpr int64_t kFirstRetryMs = 250;
+constexpr int64_t kMaxRetryMs = 30000;
+constexpr auto kLogEvery = std::chrono::seconds(30);
+
+// start() until it succeeds, fails for good, the wait runs out, or a signal
+// arrives (then nullopt: exit 0, nothing was started).
+std::optional<Result<Started>> start_waiting(const std::string& path, int64_t wait_ms) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point begin = Clock::now();
+  sdk::Backoff backoff(kFirstRetryMs, kMaxRetryMs);
+  Clock::time_point last_log{};
+  for (int attempt = 1;; ++attempt) {
+    Result<Started> s = start(path);
+    if (s.ok() || !worth_waiting(s.status())) return s;
+    const int64_t waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count();
+    if (wait_ms != kWaitForever && waited_ms >= wait_ms) {
+      return Result<Started>(Status(s.status().kind(),
+                                    s.status().message() + " (gave up after " + std::to_string(attempt) +
+                                        " attempt(s) in " + std::to_string(waited_ms) + " ms; --wait)",
+                                    s.status().retryable()));
+    }
+    int64_t delay_ms = backoff.next_ms();
+    if (wait_ms != kWaitForever) delay_ms = std::min(delay_ms, wait_ms - waited_ms);
+    if (attempt <= 3 || Clock::now() - last_log >= kLogEvery) {
+      last_log = Clock::now();
+      std::cerr << "qplug run: waiting for the broker (attempt " << attempt << "): " << s.status().to_string()
+                << "; next attempt in " << delay_ms << " ms"
+                << (wait_ms == kWaitForever ? std::string(", waiting forever (--wait)")
+                                            : ", giving up after " + std::to_string(wait_ms) + " ms (--wait)")
+                << "\n";
+    }
+    const Clock::time_point until = Clock::now() + std::chrono::milliseconds(delay_ms);
+    while (Clock::now() < until) {
+      if (g_stop_signal != 0) return std::nullopt;
+      std::this_thread::sleep_for(std::min<Clock::duration>(kPollInterval, until - Clock::now()));
+    }
+  }
+}
+
 }  // namespace
 
 int cmd_run(int argc, char** argv) {
@@ -83,10 +151,20 @@ int cmd_run(int argc, char** argv) {
   }
   std::string path;
   bool exit_when_idle = false;
+  int64_t wait_ms = kWaitForever;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--exit-when-idle") {
       exit_when_idle = true;
+    } else if (a == "--wait") {
+      if (i + 1 >= argc) return fail(kCmd, "--wait needs a duration (250ms, 30s, 5m) or 'forever'", kExitUsage);
+      const std::string_view v = argv[++i];
+      std::optional<int64_t> ms = v == "forever" ? std::optional<int64_t>(kWaitForever) : sdk::parse_duration_ms(v);
+      if (!ms) {
+        return fail(kCmd, "--wait '" + std::string(v) + "' is not a duration (250ms, 30s, 5m) or 'forever'",
+                    kExitUsage);
+      }
+      wait_ms = *ms;
     } else if (a.starts_with("-")) {
       return fail(kCmd, "unknown option '" + std::string(a) + "' (see qplug run --help)", kExitUsage);
     } else if (path.empty()) {
@@ -98,12 +176,15 @@ int cmd_run(int argc, char** argv) {
   if (path.empty()) return fail(kCmd, "missing CONFIG (see qplug run --help)", kExitUsage);
 
   install_signal_handlers();
-  auto loaded = Runtime::load(path);
-  if (!loaded.ok()) return fail(kCmd, loaded.status());
-  Runtime& rt = **loaded;
-  auto started = start_consumers(rt);
-  if (!started.ok()) return fail(kCmd, started.status());
-  Subscriptions subs = std::move(*started);
+  std::optional<Result<Started>> started = start_waiting(path, wait_ms);
+  if (!started) {
+    std::cerr << "qplug run: signal " << g_stop_signal << " while waiting for the broker; nothing was started\n";
+    return kExitOk;
+  }
+  if (!started->ok()) return fail(kCmd, started->status());
+  std::unique_ptr<Runtime> runtime = std::move((*started)->runtime);
+  Runtime& rt = *runtime;
+  Subscriptions subs = std::move((*started)->subs);
   // Set on shutdown: the ProcessRunner interrupts its script (CANCELED).
   std::atomic<bool> stop_processes{false};
   std::vector<std::unique_ptr<ProcessThread>> procs;
