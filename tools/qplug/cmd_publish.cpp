@@ -4,8 +4,10 @@
 #include <iostream>
 #include <qplug/codec.hpp>
 #include <qplug/runtime.hpp>
+#include <qplug/sdk/parse.hpp>
 #include <sstream>
 
+#include "broker_wait.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
 
@@ -22,8 +24,24 @@ void print_help() {
                "with the queue's codec. An integer outside the 64-bit range is refused.\n"
                "Each -H adds a header. -H key=value is a string, always (-H zip=01234);\n"
                "-H key:int=3, -H key:float=0.5, -H key:bool=true type it (key:string= too).\n"
-               "Returns once the broker took responsibility.\n\n"
+               "Returns once the broker took responsibility. A broker that is down is waited\n"
+               "for up to the driver's publish_timeout (default 5s), then exit 1 (retryable).\n\n"
             << kExitCodesHelp;
+}
+
+// How long publish waits for an unreachable broker at start: the queue's
+// driver's publish_timeout (default 5 s, docs/configuration.md), the same
+// bound the publish itself then has.
+constexpr int64_t kDefaultPublishTimeoutMs = 5000;
+int64_t publish_wait_ms(const Config& config, const std::string& queue_id) {
+  const QueueEntry* q = config.find_queue(queue_id);
+  const DriverEntry* d = q == nullptr ? nullptr : config.find_driver(q->driver);
+  if (d == nullptr) return kDefaultPublishTimeoutMs;
+  for (const auto& [key, value] : d->settings) {
+    if (key != "publish_timeout" && key != "publish_timeout_ms") continue;
+    if (std::optional<int64_t> ms = sdk::parse_duration_ms(value)) return *ms;
+  }
+  return kDefaultPublishTimeoutMs;
 }
 
 // The payload argument: inline JSON, @FILE, or - for stdin.
@@ -80,10 +98,21 @@ int cmd_publish(int argc, char** argv) {
   auto payload = find_codec("json")->decode(*json, "application/json");
   if (!payload.ok()) return fail(kCmd, "invalid JSON payload: " + payload.status().message(), kExitUsage);
 
-  auto rt = Runtime::load(positional[0]);
-  if (!rt.ok()) return fail(kCmd, rt.status());
-  Status s = (*rt)->publish(positional[1], *payload, headers);
-  (*rt)->stop();
+  auto config = load_config(positional[0]);
+  if (!config.ok()) return fail(kCmd, config.status());
+  std::unique_ptr<Runtime> rt;
+  std::optional<Status> loaded = retry_while_unreachable(
+      kCmd,
+      [&] {
+        auto r = Runtime::load(positional[0]);
+        if (!r.ok()) return r.status();
+        rt = std::move(r).value();
+        return ok_status();
+      },
+      publish_wait_ms(*config, positional[1]), nullptr);
+  if (!loaded->ok()) return fail(kCmd, *loaded);
+  Status s = rt->publish(positional[1], *payload, headers);
+  rt->stop();
   if (!s.ok()) return fail(kCmd, s);
   std::cout << "published to " << positional[1] << "\n";
   return kExitOk;

@@ -8,10 +8,10 @@
 #include <memory>
 #include <optional>
 #include <qplug/runtime.hpp>
-#include <qplug/sdk/backoff.hpp>
 #include <qplug/sdk/parse.hpp>
 #include <thread>
 
+#include "broker_wait.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "consumer_host.hpp"
@@ -96,52 +96,6 @@ Result<Started> start(const std::string& path) {
   return s;
 }
 
-// A broker that is down (or still starting) is worth waiting for; bad
-// config, credentials or handlers are not.
-bool worth_waiting(const Status& st) {
-  return st.retryable() || st.kind() == ErrorKind::UNAVAILABLE || st.kind() == ErrorKind::TIMEOUT;
-}
-
-constexpr int64_t kWaitForever = -1;
-constexpr int64_t kFirstRetryMs = 250;
-constexpr int64_t kMaxRetryMs = 30000;
-constexpr auto kLogEvery = std::chrono::seconds(30);
-
-// start() until it succeeds, fails for good, the wait runs out, or a signal
-// arrives (then nullopt: exit 0, nothing was started).
-std::optional<Result<Started>> start_waiting(const std::string& path, int64_t wait_ms) {
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point begin = Clock::now();
-  sdk::Backoff backoff(kFirstRetryMs, kMaxRetryMs);
-  Clock::time_point last_log{};
-  for (int attempt = 1;; ++attempt) {
-    Result<Started> s = start(path);
-    if (s.ok() || !worth_waiting(s.status())) return s;
-    const int64_t waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count();
-    if (wait_ms != kWaitForever && waited_ms >= wait_ms) {
-      return Result<Started>(Status(s.status().kind(),
-                                    s.status().message() + " (gave up after " + std::to_string(attempt) +
-                                        " attempt(s) in " + std::to_string(waited_ms) + " ms; --wait)",
-                                    s.status().retryable()));
-    }
-    int64_t delay_ms = backoff.next_ms();
-    if (wait_ms != kWaitForever) delay_ms = std::min(delay_ms, wait_ms - waited_ms);
-    if (attempt <= 3 || Clock::now() - last_log >= kLogEvery) {
-      last_log = Clock::now();
-      std::cerr << "qplug run: waiting for the broker (attempt " << attempt << "): " << s.status().to_string()
-                << "; next attempt in " << delay_ms << " ms"
-                << (wait_ms == kWaitForever ? std::string(", waiting forever (--wait)")
-                                            : ", giving up after " + std::to_string(wait_ms) + " ms (--wait)")
-                << "\n";
-    }
-    const Clock::time_point until = Clock::now() + std::chrono::milliseconds(delay_ms);
-    while (Clock::now() < until) {
-      if (g_stop_signal != 0) return std::nullopt;
-      std::this_thread::sleep_for(std::min<Clock::duration>(kPollInterval, until - Clock::now()));
-    }
-  }
-}
-
 }  // namespace
 
 int cmd_run(int argc, char** argv) {
@@ -176,15 +130,23 @@ int cmd_run(int argc, char** argv) {
   if (path.empty()) return fail(kCmd, "missing CONFIG (see qplug run --help)", kExitUsage);
 
   install_signal_handlers();
-  std::optional<Result<Started>> started = start_waiting(path, wait_ms);
-  if (!started) {
+  Started started;
+  std::optional<Status> st = retry_while_unreachable(
+      kCmd,
+      [&] {
+        Result<Started> s = start(path);
+        if (!s.ok()) return s.status();
+        started = std::move(s).value();
+        return ok_status();
+      },
+      wait_ms, &g_stop_signal);
+  if (!st) {
     std::cerr << "qplug run: signal " << g_stop_signal << " while waiting for the broker; nothing was started\n";
     return kExitOk;
   }
-  if (!started->ok()) return fail(kCmd, started->status());
-  std::unique_ptr<Runtime> runtime = std::move((*started)->runtime);
-  Runtime& rt = *runtime;
-  Subscriptions subs = std::move((*started)->subs);
+  if (!st->ok()) return fail(kCmd, *st);
+  Runtime& rt = *started.runtime;
+  Subscriptions subs = std::move(started.subs);
   // Set on shutdown: the ProcessRunner interrupts its script (CANCELED).
   std::atomic<bool> stop_processes{false};
   std::vector<std::unique_ptr<ProcessThread>> procs;
