@@ -1,8 +1,15 @@
 // lua_budget.cpp -- count-hook budgets and a host-safe os.exit.
 #include "lua_budget.hpp"
 
+#include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <qplug/sdk/parse.hpp>
+#include <set>
 #include <string>
 
 #include "lua_errors.hpp"
@@ -94,13 +101,43 @@ BudgetGuard::~BudgetGuard() {
 
 namespace qplug::lua {
 
+namespace {
+
+// A value that does not parse is reported (once per variable and value) and
+// the documented default applies, so a typo never silently lifts or changes a
+// limit. QPLUG_LUA_TIMEOUT_MS takes milliseconds or a duration ("2s").
+void warn_bad_env(const char* name, const char* value, const std::string& fallback) {
+  static std::mutex mu;
+  static std::set<std::string> reported;
+  std::lock_guard lock(mu);
+  if (!reported.insert(std::string(name) + '=' + value).second) return;
+  const std::string line = "qplug[warn] environment: " + std::string(name) + "='" + value + "' is not " +
+                           (std::string(name) == "QPLUG_LUA_TIMEOUT_MS" ? "a duration (milliseconds, or 250ms, 2s)"
+                                                                        : "a non-negative integer") +
+                           "; using the default " + fallback + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace
+
 Budget Budget::from_env() {
   Budget b;
   if (const char* v = std::getenv("QPLUG_LUA_MAX_INSTRUCTIONS"); v != nullptr && *v != '\0') {
-    b.max_instructions = std::strtoull(v, nullptr, 10);
+    uint64_t n = 0;
+    const char* end = v + std::strlen(v);
+    auto [p, ec] = std::from_chars(v, end, n);
+    if (ec == std::errc() && p == end) {
+      b.max_instructions = n;
+    } else {
+      warn_bad_env("QPLUG_LUA_MAX_INSTRUCTIONS", v, std::to_string(b.max_instructions));
+    }
   }
   if (const char* v = std::getenv("QPLUG_LUA_TIMEOUT_MS"); v != nullptr && *v != '\0') {
-    b.max_time = std::chrono::milliseconds(std::strtoll(v, nullptr, 10));
+    if (std::optional<int64_t> ms = sdk::parse_duration_ms(v)) {
+      b.max_time = std::chrono::milliseconds(*ms);
+    } else {
+      warn_bad_env("QPLUG_LUA_TIMEOUT_MS", v, std::to_string(b.max_time.count()) + "ms");
+    }
   }
   return b;
 }

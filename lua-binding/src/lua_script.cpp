@@ -67,10 +67,8 @@ Status call(lua_State* L, int nargs, const ScriptOptions& o, int* exit_code) {
     rc = lua_pcall(L, nargs, LUA_MULTRET, 0);
   }
   if (rc != LUA_OK) {
-    if (detail::exit_request(L, -1, exit_code)) {
-      return *exit_code == 0 ? ok_status()
-                             : internal_error("script called os.exit(" + std::to_string(*exit_code) + ")");
-    }
+    // os.exit(n) is the script choosing its status, as `return n` is.
+    if (detail::exit_request(L, -1, exit_code)) return ok_status();
     *exit_code = 1;
     return detail::status_from_lua(L, -1);
   }
@@ -78,6 +76,12 @@ Status call(lua_State* L, int nargs, const ScriptOptions& o, int* exit_code) {
 }
 
 }  // namespace
+
+Status compile_script(const std::string& source) {
+  detail::StatePtr L(luaL_newstate());
+  if (!L) return internal_error("cannot create a Lua state (out of memory)");
+  return detail::load_source(L.get(), source);
+}
 
 Status run_script(Runtime& runtime, const SecurityContext* security, const ScriptOptions& options, int* exit_code) {
   int code_storage = 0;

@@ -116,8 +116,9 @@ int32_t Connection::open(const DriverConfig& cfg, qplug_status* st) {
   props[1].value.kind = AMQP_FIELD_KIND_TABLE;
   props[1].value.value.table = amqp_table_t{2, caps_entries};
   amqp_table_t client_props{2, props};
-  amqp_rpc_reply_t r = amqp_login_with_properties(conn_, cfg.vhost.c_str(), 0, 131072, cfg.heartbeat_s, &client_props,
-                                                  AMQP_SASL_METHOD_PLAIN, cfg.user.c_str(), cfg.password.c_str());
+  amqp_rpc_reply_t r =
+      amqp_login_with_properties(conn_, cfg.vhost.c_str(), 0, kRequestedFrameMax, cfg.heartbeat_s, &client_props,
+                                 AMQP_SASL_METHOD_PLAIN, cfg.user.c_str(), cfg.password.c_str());
   if (r.reply_type != AMQP_RESPONSE_NORMAL) {
     int32_t code = status_from_reply(
         r, "login to " + cfg.host + ":" + std::to_string(cfg.port) + " vhost '" + cfg.vhost + "' as '" + cfg.user + "'",

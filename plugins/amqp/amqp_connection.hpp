@@ -14,6 +14,9 @@
 
 namespace qplug::amqp {
 
+// The frame_max qplug asks for at login; the broker may lower it.
+inline constexpr int kRequestedFrameMax = 131072;
+
 class Connection {
  public:
   Connection() = default;
@@ -26,6 +29,8 @@ class Connection {
   // Graceful close bounded by timeout_ms, then frees everything. Idempotent.
   void close(uint32_t timeout_ms);
   bool is_open() const { return conn_ != nullptr; }
+  // The frame size the broker agreed to at login (0 when not open).
+  int frame_max() const { return conn_ == nullptr ? 0 : amqp_get_frame_max(conn_); }
   amqp_connection_state_t get() const { return conn_; }
   int fd() const { return conn_ == nullptr ? -1 : amqp_get_sockfd(conn_); }
 

@@ -105,9 +105,12 @@ int32_t amqp_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n,
   if (accepted != nullptr) *accepted = 0;
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
     if (q == nullptr) return fail(st, QPLUG_INVALID, false, "amqp: publish to a NULL queue");
-    // The SDK's one rule set, so a message amqp accepts is accepted by every driver.
-    if (int32_t rc = qplug::sdk::check_batch(msgs, n, q->publish_where, {}, st); rc != QPLUG_OK) return rc;
     Io& io = *q->io;
+    // The SDK's one rule set, so a message amqp accepts is accepted by every
+    // driver, with this connection's frame budget for the header table.
+    if (int32_t rc = qplug::sdk::check_batch(msgs, n, q->publish_where, message_limits(io.frame_max()), st);
+        rc != QPLUG_OK)
+      return rc;
     auto b = std::make_shared<PublishBatch>();
     b->queue = q;
     b->msgs.reserve(n);

@@ -15,6 +15,7 @@
 #include <amqp.h>
 
 #include <qplug/sdk/message.hpp>
+#include <qplug/sdk/validate.hpp>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,23 @@ namespace qplug::amqp {
 
 // Attempt counter carried across republish-on-nack (see docs/drivers/amqp.md).
 inline constexpr const char* kAttemptsHeader = "x-qplug-attempts";
+
+// The SDK's message limits for a connection with this frame_max. The content
+// header (basic properties, the header table among them) must fit in ONE
+// frame, or the broker closes the whole connection (FRAME_ERROR) and every
+// publish in flight on it fails: a table entry is a shortstr key (1 + key),
+// a type byte and a value (longstr: 4 + bytes; numbers at most 8), and
+// kPropertiesReserveBytes covers the frame and the other properties (ids,
+// content type, expiration, the driver's own verbatim entries).
+inline constexpr size_t kPropertiesReserveBytes = 2048;
+inline sdk::MessageLimits message_limits(int frame_max) {
+  sdk::MessageLimits limits;
+  limits.header_entry_overhead_bytes = 1 + 1 + 4;
+  limits.header_scalar_bytes = 8;
+  const size_t frame = frame_max > 0 ? static_cast<size_t>(frame_max) : 4096;
+  limits.max_header_block_bytes = frame > kPropertiesReserveBytes ? frame - kPropertiesReserveBytes : 0;
+  return limits;
+}
 
 // Owns everything amqp_basic_properties_t points into while one message is
 // being published. Build, publish, then let it go.

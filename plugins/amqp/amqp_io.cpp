@@ -95,6 +95,7 @@ void Io::release_queued(size_t n) {
 // ---------------------------------------------------------------- session
 
 int32_t Io::setup_session(qplug_status* st) {
+  if (int agreed = conn_.frame_max(); agreed > 0) frame_max_.store(agreed, std::memory_order_relaxed);
   window_.restart();  // publish sequence numbers restart with confirm.select
   int32_t rc = conn_.open_channel(amqp_publish_channel, st);
   if (rc == QPLUG_OK) rc = conn_.confirm_select(amqp_publish_channel, st);

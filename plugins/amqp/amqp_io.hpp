@@ -153,6 +153,9 @@ class Io {
 
   const DriverConfig& config() const { return cfg_; }
   uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
+  // The frame_max of the latest connection (what was asked for before the
+  // first one): publishers size header tables against it (any thread).
+  int frame_max() const { return frame_max_.load(std::memory_order_relaxed); }
   bool on_io_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
   int64_t now_ns() const;
   void log(int32_t level, const std::string& msg) const;
@@ -211,6 +214,7 @@ class Io {
   std::atomic<bool> stopping_{false};
   int64_t stop_deadline_ns_ = 0;
   std::atomic<uint64_t> epoch_{1};
+  std::atomic<int> frame_max_{kRequestedFrameMax};
   sdk::Backoff backoff_;
   int64_t next_attempt_ns_ = 0;
 

@@ -159,6 +159,26 @@ TEST(CheckMessage, EveryLimitIsConfigurable) {
   EXPECT_TRUE(has(why(value, tight), "header 'k' value is 3 bytes, more than 2 (max_header_value_bytes)"));
 }
 
+// Issue 11: AMQP closed the connection for a header table bigger than its
+// frame; the driver passes its frame budget and encoding overhead, and the
+// check names the largest header. Inclusive, like the other limits.
+TEST(CheckMessage, HeaderBlockLimitCountsTheDriversEncodingAndNamesTheLargest) {
+  MessageLimits limits;
+  limits.header_entry_overhead_bytes = 6;
+  limits.header_scalar_bytes = 8;
+  OwnedMessage m = message();
+  add(m, "small", QPLUG_VALUE_STRING, 0, "x");                  // 5 + 1 + 6 = 12
+  add(m, "big", QPLUG_VALUE_STRING, 0, std::string(100, 'v'));  // 3 + 100 + 6 = 109
+  add(m, "n", QPLUG_VALUE_INT64, 7);                            // 1 + 8 + 6 = 15
+  limits.max_header_block_bytes = 136;
+  EXPECT_EQ(why(m, limits), "");
+  limits.max_header_block_bytes = 135;
+  const std::string w = why(m, limits);
+  EXPECT_TRUE(has(w, "message #4: the headers take 136 bytes encoded, more than 135 (max_header_block_bytes)")) << w;
+  EXPECT_TRUE(has(w, "the largest is 'big' (109 bytes)")) << w;
+  EXPECT_EQ(why(m), "") << "no block limit by default";
+}
+
 TEST(CheckMessage, NeutralHeadersWithAMeaningMustParse) {
   struct Case {
     const char* key;

@@ -80,13 +80,26 @@ TEST(CodecJsonTest, DecodesNumbers) {
   EXPECT_TRUE(decode_ok("7.0").is_double());
   EXPECT_TRUE(decode_ok("7e2").is_double());
   EXPECT_EQ(decode_ok("-9223372036854775808").as_int(), std::numeric_limits<int64_t>::min());
-  // Above int64: a double (JSON has one number type).
-  EXPECT_TRUE(decode_ok("18446744073709551615").is_double());
+  EXPECT_EQ(decode_ok("9223372036854775807").as_int(), std::numeric_limits<int64_t>::max());
   EXPECT_EQ(decode_ok("0.1").as_double(), 0.1);
   // Found by fuzzing: long literals once hit UB in RapidJSON's strtod.
-  EXPECT_EQ(decode_ok("18446744073709551615961").as_double(), 18446744073709551615961.0);
+  EXPECT_EQ(decode_ok("18446744073709551615961.0").as_double(), 18446744073709551615961.0);
+  EXPECT_EQ(decode_ok("1.8446744073709552e19").as_double(), 18446744073709551616.0);
   EXPECT_EQ(decode_ok("2.2250738585072011e-308").as_double(), 2.2250738585072011e-308);
   EXPECT_EQ(decode_ok("-0").as_int(), 0);
+}
+
+// Issue 11: an integer above int64 once became a double silently (2^64+1
+// arrived as 18446744073709551616). It is refused, naming the number.
+TEST(CodecJsonTest, IntegerOutsideInt64IsInvalid) {
+  for (const char* body : {"18446744073709551615", "9223372036854775808", "-9223372036854775809",
+                           "{\"id\": 18446744073709551617}", "[1, 99999999999999999999999]"}) {
+    SCOPED_TRACE(body);
+    auto r = find_codec("json")->decode(body, "application/json");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().kind(), ErrorKind::INVALID);
+    EXPECT_NE(r.status().message().find("outside the 64-bit range"), std::string::npos) << r.status().message();
+  }
 }
 
 TEST(CodecJsonTest, NonFiniteIsInvalid) {

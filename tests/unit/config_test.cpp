@@ -470,7 +470,19 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndEntry) {
       {"security unknown field", "namespace: app\nsecurity: {mode: strict}\n", {"unknown field 'security.mode'"}},
       {"duplicate field",
        std::string(kHead) + "  - {name: t, kind: queue.queue, driver: mem, codec: json, codec: json}\n",
-       {"duplicate field 'codec'"}},
+       {"app.yaml:5: duplicate key 'entries[1].codec' (first at line 5)"}},
+      // Issue 11: yaml-cpp keeps the first of two keys; the second `entries:`
+      // list was dropped silently. Every level is checked.
+      {"duplicate top-level entries",
+       std::string(kHead) + "entries:\n  - {name: other, kind: queue.driver.memory}\n",
+       {"app.yaml:5: duplicate key 'entries' (first at line 3)"}},
+      {"duplicate nested setting",
+       std::string(kHead) + "  - kind: queue.driver.redis\n    name: r\n    reconnect:\n      max_delay: 1s\n"
+                            "      max_delay: 2s\n",
+       {"app.yaml:9: duplicate key 'entries[1].reconnect.max_delay' (first at line 8)"}},
+      {"duplicate key under an alias is reported once",
+       "version: 1\nnamespace: app\nx: &a {k: 1, k: 2}\n",
+       {"app.yaml:3: duplicate key 'x.k'"}},
   };
   for (const ErrorRow& row : rows) {
     SCOPED_TRACE(row.name);

@@ -30,6 +30,14 @@ TEST(IdsTest, InvalidIds) {
   }
 }
 
+// Issue 11: a 300-character name was accepted; 255 bytes is the bound.
+TEST(IdsTest, IdsAreAtMost255Bytes) {
+  EXPECT_TRUE(validate_queue_id("app:" + std::string(251, 'q')).ok());
+  Status st = validate_queue_id("app:" + std::string(252, 'q'));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("256 bytes, more than 255"), std::string::npos) << st.message();
+}
+
 TEST(IdsTest, ResolveRelativeAndFull) {
   EXPECT_EQ(resolve_id("app", "tasks").value(), "app:tasks");
   EXPECT_EQ(resolve_id("app", "other:tasks").value(), "other:tasks");

@@ -30,7 +30,9 @@ int fail(std::string_view command, const Status& status);
 // INVALID and NOT_FOUND are the user's input (2); everything else is 1.
 int status_exit_code(const Status& status);
 
-// "-H key=value": integers, floats, true/false typed; anything else a string.
+// "-H key=value" is a string header, always (zip=01234 stays "01234");
+// "-H key:int=5", "key:float=1.5", "key:bool=true", "key:string=x" type it.
+// The type is what follows the key's last ':' (so "a:b:string=v" is key "a:b").
 Result<std::pair<std::string, HeaderValue>> parse_header_arg(std::string_view arg);
 
 }  // namespace qplug::cli

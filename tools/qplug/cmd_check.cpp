@@ -10,6 +10,7 @@
 #include "check_sandbox.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "handler_registry.hpp"
 #include "table.hpp"
 
 namespace qplug::cli {
@@ -20,7 +21,10 @@ constexpr const char* kCmd = "check";
 void print_help() {
   std::cout << "usage: qplug check CONFIG [--explain ACTOR ACTION RESOURCE]\n\n"
                "Validates CONFIG (a YAML file or a directory of them), loads and opens every\n"
-               "driver entry's plugin, declares every queue, and prints the routing table:\n"
+               "driver entry's plugin, declares every queue, loads every consumer handler as\n"
+               "`qplug run` does (compiles its source, runs its main chunk once in its sandbox,\n"
+               "finds its method) and compiles every process.lua script (without running it),\n"
+               "reporting each problem with its entry and file:line; then prints the routing table:\n"
                "queue ID -> driver entry -> plugin file.\n\n"
                "  --explain ACTOR ACTION RESOURCE\n"
                "      print the permission decision for ACTOR (the security.actor.id of a\n"
@@ -70,6 +74,35 @@ void explain(const Config& config, const std::string& actor_id, const std::strin
   std::cout << "  reason:    " << d.reason << "\n";
 }
 
+// Loads every handler as `qplug run` would and every process script, and
+// reports each problem (not just the first) naming the entry and its place.
+// A consumer's handler is built exactly as one worker of `run` builds it: the
+// source compiled, its main chunk run once in the entry's sandbox and budget
+// (it returns the module table, or defines globals), the method looked up.
+// A process script is only compiled: its main chunk is the program.
+int check_handlers(Runtime& rt) {
+  int problems = 0;
+  auto report = [&](const std::string& what, const std::string& id, const SourceLocation& where, const Status& st) {
+    std::cerr << "qplug " << kCmd << ": " << kind_name(st.kind()) << ": " << where.to_string() << ": " << what << " '"
+              << id << "': " << st.message() << "\n";
+    ++problems;
+  };
+  for (const ConsumerEntry& c : rt.config().consumers) {
+    auto factory = handler_resolver()(rt, c);
+    if (!factory.ok()) {
+      report("consumer", c.id, c.where, factory.status());
+      continue;
+    }
+    auto handler = (*factory)(0);
+    if (!handler.ok()) report("consumer", c.id, c.where, handler.status());
+  }
+  for (const ProcessEntry& p : rt.config().processes) {
+    Status st = process_checker()(rt, p);
+    if (!st.ok()) report("process", p.id, p.where, st);
+  }
+  return problems;
+}
+
 }  // namespace
 
 int cmd_check(int argc, char** argv) {
@@ -99,6 +132,10 @@ int cmd_check(int argc, char** argv) {
   auto rt = Runtime::load(path);
   if (!rt.ok()) return fail(kCmd, rt.status());
   const Config& config = (*rt)->config();
+  if (int problems = check_handlers(**rt); problems > 0) {
+    (*rt)->stop();
+    return fail(kCmd, std::to_string(problems) + " handler or process problem(s) above", kExitUsage);
+  }
   std::cout << "config OK: " << path << " (" << config.drivers.size() << " drivers, " << config.queues.size()
             << " queues, " << config.consumers.size() << " consumers, " << config.processes.size() << " processes, "
             << config.policies.size() << " policies" << (config.strict_security ? ", strict security" : "") << ")\n\n";

@@ -33,7 +33,8 @@ void print_help() {
                "`qplug run` does). When the script returns, waits until\n"
                "the consumed queues hold no ready or in-flight message (at most --drain-timeout,\n"
                "default 60), stops the consumers and exits with the script's status: the integer\n"
-               "it returns or passes to os.exit, 1 if it raised or returned false / nil, err.\n\n"
+               "it returns or passes to os.exit, 1 if it raised or returned false / nil, err,\n"
+               "2 if SCRIPT.lua cannot be read or does not compile.\n\n"
                "  --as ENTRY   run as this process.lua or queue.consumer entry would: publish\n"
                "               as its actor (security:) and in its Lua sandbox (modules:);\n"
                "               default: the host (full Lua; always allowed unless\n"
@@ -98,6 +99,11 @@ int cmd_lua(int argc, char** argv) {
   }
   auto args = parse_args(argc, argv);
   if (!args.ok()) return fail(kCmd, args.status().message(), kExitUsage);
+  // A script that cannot be read or does not compile is a usage error (2),
+  // found before any consumer starts.
+  if (Status compiled = lua::compile_script(args->script.source); !compiled.ok()) {
+    return fail(kCmd, compiled.message(), kExitUsage);
+  }
   auto loaded = Runtime::load(args->config);
   if (!loaded.ok()) return fail(kCmd, loaded.status());
   Runtime& rt = **loaded;

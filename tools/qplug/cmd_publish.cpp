@@ -1,9 +1,13 @@
-// cmd_publish.cpp -- `qplug publish CONFIG QUEUE_ID JSON [-H key=value]...`:
+// cmd_publish.cpp -- `qplug publish CONFIG QUEUE_ID JSON|@FILE|- [-H key=value]...`:
 // publishes one message and waits until the broker took responsibility.
+#include <fstream>
 #include <iostream>
 #include <qplug/codec.hpp>
 #include <qplug/runtime.hpp>
+#include <qplug/sdk/parse.hpp>
+#include <sstream>
 
+#include "broker_wait.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
 
@@ -13,13 +17,48 @@ namespace {
 constexpr const char* kCmd = "publish";
 
 void print_help() {
-  std::cout << "usage: qplug publish CONFIG QUEUE_ID JSON [-H key=value]...\n\n"
+  std::cout << "usage: qplug publish CONFIG QUEUE_ID JSON|@FILE|- [-H key=value]...\n\n"
                "Publishes one message to QUEUE_ID (namespace:name) of CONFIG. JSON is the\n"
-               "payload, parsed as JSON (quote it for the shell: '{\"user_id\": 456}'); it is\n"
-               "encoded with the queue's codec. Each -H adds a header; values are typed:\n"
-               "integers (-H retries=3), floats (-H ratio=0.5), true/false, else a string\n"
-               "(-H priority=high). Returns once the broker took responsibility.\n\n"
+               "payload, parsed as JSON (quote it for the shell: '{\"user_id\": 456}'); @FILE\n"
+               "reads it from FILE, - from stdin (no size limit but the queue's). It is encoded\n"
+               "with the queue's codec. An integer outside the 64-bit range is refused.\n"
+               "Each -H adds a header. -H key=value is a string, always (-H zip=01234);\n"
+               "-H key:int=3, -H key:float=0.5, -H key:bool=true type it (key:string= too).\n"
+               "Returns once the broker took responsibility. A broker that is down is waited\n"
+               "for up to the driver's publish_timeout (default 5s), then exit 1 (retryable).\n\n"
             << kExitCodesHelp;
+}
+
+// How long publish waits for an unreachable broker at start: the queue's
+// driver's publish_timeout (default 5 s, docs/configuration.md), the same
+// bound the publish itself then has.
+constexpr int64_t kDefaultPublishTimeoutMs = 5000;
+int64_t publish_wait_ms(const Config& config, const std::string& queue_id) {
+  const QueueEntry* q = config.find_queue(queue_id);
+  const DriverEntry* d = q == nullptr ? nullptr : config.find_driver(q->driver);
+  if (d == nullptr) return kDefaultPublishTimeoutMs;
+  for (const auto& [key, value] : d->settings) {
+    if (key != "publish_timeout" && key != "publish_timeout_ms") continue;
+    if (std::optional<int64_t> ms = sdk::parse_duration_ms(value)) return *ms;
+  }
+  return kDefaultPublishTimeoutMs;
+}
+
+// The payload argument: inline JSON, @FILE, or - for stdin.
+Result<std::string> read_payload(const std::string& arg) {
+  if (arg != "-" && !arg.starts_with("@")) return arg;
+  std::ostringstream text;
+  if (arg == "-") {
+    text << std::cin.rdbuf();
+    if (std::cin.bad()) return invalid_error("cannot read the payload from stdin");
+    return text.str();
+  }
+  const std::string file = arg.substr(1);
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return invalid_error("cannot open payload file '" + file + "'");
+  text << in.rdbuf();
+  if (in.bad()) return invalid_error("cannot read payload file '" + file + "'");
+  return text.str();
 }
 
 }  // namespace
@@ -42,6 +81,8 @@ int cmd_publish(int argc, char** argv) {
       auto h = parse_header_arg(a.substr(2));
       if (!h.ok()) return fail(kCmd, h.status().message(), kExitUsage);
       headers.push_back(std::move(*h));
+    } else if (a.size() > 1 && a[0] == '-' && (a[1] < '0' || a[1] > '9')) {  // "-5" is a JSON payload
+      return fail(kCmd, "unknown option '" + std::string(a) + "' (see qplug publish --help)", kExitUsage);
     } else {
       positional.emplace_back(a);
     }
@@ -52,14 +93,26 @@ int cmd_publish(int argc, char** argv) {
                     " argument(s) (see qplug publish --help)",
                 kExitUsage);
   }
-  const std::string& json = positional[2];
-  auto payload = find_codec("json")->decode(json, "application/json");
+  auto json = read_payload(positional[2]);
+  if (!json.ok()) return fail(kCmd, json.status().message(), kExitUsage);
+  auto payload = find_codec("json")->decode(*json, "application/json");
   if (!payload.ok()) return fail(kCmd, "invalid JSON payload: " + payload.status().message(), kExitUsage);
 
-  auto rt = Runtime::load(positional[0]);
-  if (!rt.ok()) return fail(kCmd, rt.status());
-  Status s = (*rt)->publish(positional[1], *payload, headers);
-  (*rt)->stop();
+  auto config = load_config(positional[0]);
+  if (!config.ok()) return fail(kCmd, config.status());
+  std::unique_ptr<Runtime> rt;
+  std::optional<Status> loaded = retry_while_unreachable(
+      kCmd,
+      [&] {
+        auto r = Runtime::load(positional[0]);
+        if (!r.ok()) return r.status();
+        rt = std::move(r).value();
+        return ok_status();
+      },
+      publish_wait_ms(*config, positional[1]), nullptr);
+  if (!loaded->ok()) return fail(kCmd, *loaded);
+  Status s = rt->publish(positional[1], *payload, headers);
+  rt->stop();
   if (!s.ok()) return fail(kCmd, s);
   std::cout << "published to " << positional[1] << "\n";
   return kExitOk;

@@ -6,9 +6,12 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <qplug/runtime.hpp>
+#include <qplug/sdk/parse.hpp>
 #include <thread>
 
+#include "broker_wait.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "consumer_host.hpp"
@@ -26,7 +29,7 @@ volatile std::sig_atomic_t g_stop_signal = 0;
 extern "C" void run_on_signal(int sig) { g_stop_signal = sig; }
 
 void print_help() {
-  std::cout << "usage: qplug run CONFIG [--exit-when-idle]\n\n"
+  std::cout << "usage: qplug run CONFIG [--exit-when-idle] [--wait DURATION|forever]\n\n"
                "Loads CONFIG, starts every queue.consumer and process.lua entry with\n"
                "lifecycle.auto_start (consumers in depends_on order), and runs until SIGINT or\n"
                "SIGTERM. Then it drains gracefully: running process scripts are interrupted\n"
@@ -74,6 +77,25 @@ void print_totals(const Subscriptions& subs) {
   }
 }
 
+// A loaded runtime with its consumers started.
+struct Started {
+  std::unique_ptr<Runtime> runtime;
+  Subscriptions subs;
+};
+
+Result<Started> start(const std::string& path) {
+  auto loaded = Runtime::load(path);
+  if (!loaded.ok()) return loaded.status();
+  Started s{std::move(*loaded), {}};
+  auto subs = start_consumers(*s.runtime);
+  if (!subs.ok()) {
+    s.runtime->stop();
+    return subs.status();
+  }
+  s.subs = std::move(*subs);
+  return s;
+}
+
 }  // namespace
 
 int cmd_run(int argc, char** argv) {
@@ -83,10 +105,20 @@ int cmd_run(int argc, char** argv) {
   }
   std::string path;
   bool exit_when_idle = false;
+  int64_t wait_ms = kWaitForever;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--exit-when-idle") {
       exit_when_idle = true;
+    } else if (a == "--wait") {
+      if (i + 1 >= argc) return fail(kCmd, "--wait needs a duration (250ms, 30s, 5m) or 'forever'", kExitUsage);
+      const std::string_view v = argv[++i];
+      std::optional<int64_t> ms = v == "forever" ? std::optional<int64_t>(kWaitForever) : sdk::parse_duration_ms(v);
+      if (!ms) {
+        return fail(kCmd, "--wait '" + std::string(v) + "' is not a duration (250ms, 30s, 5m) or 'forever'",
+                    kExitUsage);
+      }
+      wait_ms = *ms;
     } else if (a.starts_with("-")) {
       return fail(kCmd, "unknown option '" + std::string(a) + "' (see qplug run --help)", kExitUsage);
     } else if (path.empty()) {
@@ -98,12 +130,23 @@ int cmd_run(int argc, char** argv) {
   if (path.empty()) return fail(kCmd, "missing CONFIG (see qplug run --help)", kExitUsage);
 
   install_signal_handlers();
-  auto loaded = Runtime::load(path);
-  if (!loaded.ok()) return fail(kCmd, loaded.status());
-  Runtime& rt = **loaded;
-  auto started = start_consumers(rt);
-  if (!started.ok()) return fail(kCmd, started.status());
-  Subscriptions subs = std::move(*started);
+  Started started;
+  std::optional<Status> st = retry_while_unreachable(
+      kCmd,
+      [&] {
+        Result<Started> s = start(path);
+        if (!s.ok()) return s.status();
+        started = std::move(s).value();
+        return ok_status();
+      },
+      wait_ms, &g_stop_signal);
+  if (!st) {
+    std::cerr << "qplug run: signal " << g_stop_signal << " while waiting for the broker; nothing was started\n";
+    return kExitOk;
+  }
+  if (!st->ok()) return fail(kCmd, *st);
+  Runtime& rt = *started.runtime;
+  Subscriptions subs = std::move(started.subs);
   // Set on shutdown: the ProcessRunner interrupts its script (CANCELED).
   std::atomic<bool> stop_processes{false};
   std::vector<std::unique_ptr<ProcessThread>> procs;

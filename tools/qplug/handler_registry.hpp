@@ -7,6 +7,7 @@
 //   static const bool registered = [] {
 //     qplug::cli::set_handler_resolver(&resolve_lua_handler);
 //     qplug::cli::set_process_runner(&run_lua_process);
+//     qplug::cli::set_process_checker(&check_lua_process);
 //     return true;
 //   }();
 //
@@ -27,11 +28,17 @@ using HandlerResolver =
 using ProcessRunner =
     std::function<qplug::Status(qplug::Runtime&, const qplug::ProcessEntry&, const std::atomic<bool>& stop)>;
 
+// What `qplug check` does with a process entry: load its script without
+// running it (a process's main chunk is the program), OK or the problem.
+using ProcessChecker = std::function<qplug::Status(qplug::Runtime&, const qplug::ProcessEntry&)>;
+
 void set_handler_resolver(HandlerResolver resolver);
 void set_process_runner(ProcessRunner runner);
+void set_process_checker(ProcessChecker checker);
 
 // The registered resolver/runner, or the defaults described above.
 const HandlerResolver& handler_resolver();
 const ProcessRunner& process_runner();
+const ProcessChecker& process_checker();
 
 }  // namespace qplug::cli

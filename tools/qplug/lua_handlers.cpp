@@ -28,14 +28,26 @@ Status run_lua_process(Runtime& runtime, const ProcessEntry& process, const std:
   options.stop = &stop;
   options.sandbox = lua::Sandbox::for_entry(runtime.config(), process.handler);
   const SecurityContext security = lua::security_context(process.security);
-  Status st = lua::run_script(runtime, &security, options);
+  int exit_code = 0;
+  Status st = lua::run_script(runtime, &security, options, &exit_code);
+  if (st.ok() && exit_code != 0) {
+    return internal_error("process '" + process.id + "': script exited with status " + std::to_string(exit_code));
+  }
   if (st.ok() || (st.kind() == ErrorKind::CANCELED && stop.load())) return ok_status();
   return Status(st.kind(), "process '" + process.id + "': " + st.message(), st.retryable());
+}
+
+// Compiles the script (syntax, readable file) without running it: a
+// process's main chunk is the program itself (it publishes, loops).
+Status check_lua_process(Runtime&, const ProcessEntry& process) {
+  if (process.handler.source.empty()) return invalid_error("`source:` is required");
+  return lua::compile_script(process.handler.source);
 }
 
 const bool kLuaRegistered = [] {
   set_handler_resolver(&resolve_lua_handler);
   set_process_runner(&run_lua_process);
+  set_process_checker(&check_lua_process);
   return true;
 }();
 

@@ -63,6 +63,9 @@ struct QueueEntry {            // kind: queue.queue
   KeyValues driver_options;    // driver_options.<driver>.*, flattened
   DeadLetterSpec dead_letter;
   RetrySpec retry;
+  // Largest encoded body a publish may carry; 0 = no limit of qplug's own
+  // (the broker's still applies). Over it: INVALID before anything is sent.
+  int64_t max_body_bytes = 0;
   SourceLocation where;
 };
 

@@ -185,13 +185,17 @@ class JsonValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   // Numbers arrive as text (kParseNumbersAsStringsFlag) and are converted with
   // std::from_chars: exact, and it avoids RapidJSON 1.1's full-precision strtod,
   // which hits undefined behaviour (clz(0)) on some long literals (found by fuzzing).
-  // Integers that fit stay int64; anything else becomes a double.
+  // Integers stay int64; an integer literal outside int64 is refused (a
+  // double would silently change it: 2^64+1 cannot be told from 2^64); a
+  // literal with '.', 'e' or 'E' is a double.
   bool RawNumber(const char* s, rapidjson::SizeType len, bool) {
     const char* end = s + len;
     if (std::find_if(s, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end) {
       int64_t i = 0;
       auto [p, ec] = std::from_chars(s, end, i);
       if (ec == std::errc() && p == end) return add(Value(i));
+      big_integer_.assign(s, std::min<size_t>(len, 40));
+      return false;
     }
     double d = 0;
     auto [p, ec] = std::from_chars(s, end, d);
@@ -217,6 +221,7 @@ class JsonValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
 
   bool too_deep() const { return too_deep_; }
   bool out_of_range() const { return out_of_range_; }
+  const std::string& big_integer() const { return big_integer_; }
   bool invalid_utf8() const { return invalid_utf8_; }
   Value take() { return std::move(root_); }
 
@@ -268,6 +273,7 @@ class JsonValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   Value root_;
   bool too_deep_ = false;
   bool out_of_range_ = false;
+  std::string big_integer_;  // the integer literal outside int64 (first 40 characters)
   bool invalid_utf8_ = false;
 };
 
@@ -331,6 +337,11 @@ class JsonCodec final : public Codec {
     if (builder.invalid_utf8()) {
       return invalid_error("JSON body has a string that is not valid UTF-8 (lone surrogate escape?) near offset " +
                            std::to_string(r.Offset()));
+    }
+    if (!builder.big_integer().empty()) {
+      return invalid_error("JSON body has the integer " + builder.big_integer() +
+                           " outside the 64-bit range (-2^63 .. 2^63-1) at offset " + std::to_string(r.Offset()) +
+                           "; send it as a string, or as a float (with a '.' or an exponent) if rounding is fine");
     }
     if (builder.out_of_range()) {
       return invalid_error("JSON body has a number out of double range at offset " + std::to_string(r.Offset()));

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "config/config_resolver.hpp"
+#include "config/duplicate_keys.hpp"
 #include "config/entry_parsers.hpp"
 #include "config/env_expand.hpp"
 
@@ -148,6 +149,9 @@ Status parse_file_text(std::string_view text, const std::string& file, const std
     if (!root.IsDefined() || root.IsNull()) {
       return invalid_error(file + ": config is empty or not a YAML document (expected version, namespace, entries)");
     }
+    // A repeated key would hide its first value (node["key"] returns one).
+    Status unique = config::check_duplicate_keys(root, file);
+    if (!unique.ok()) return unique;
     // ${VAR} first: every value below is read as the environment makes it.
     Status expanded = config::expand_env_in_tree(root, file);
     if (!expanded.ok()) return expanded;

@@ -167,9 +167,11 @@ Status parse_queue(const EntryContext& ec, const YAML::Node& n, Config* out) {
   q.id = ec.id;
   q.where = ec.where();
   q.queue_name = q.id.substr(q.id.find(':') + 1);
-  Status st = check_fields(
-      ec, n, {"kind", "name", "id", "meta", "driver", "queue_name", "codec", "driver_options", "dead_letter", "retry"});
+  Status st = check_fields(ec, n,
+                           {"kind", "name", "id", "meta", "driver", "queue_name", "codec", "driver_options",
+                            "dead_letter", "retry", "max_body_bytes"});
   if (st.ok()) st = read_string(ec, n, "driver", &q.driver, true);
+  if (st.ok()) st = read_int(ec, n, "max_body_bytes", 1, int64_t{1} << 40, &q.max_body_bytes);
   if (st.ok()) st = resolve_ref(ec, child(n, "driver"), "driver", q.driver, &q.driver);
   if (st.ok()) st = read_string(ec, n, "queue_name", &q.queue_name);
   std::string codec = "json";

@@ -26,8 +26,16 @@ std::string SourceLocation::to_string() const {
   return file + ":" + std::to_string(line);
 }
 
+// IDs name broker objects and appear in log lines and headers: 255 bytes,
+// the AMQP short-string bound every driver can carry, is plenty.
+constexpr size_t kMaxIdBytes = 255;
+
 Status validate_queue_id(std::string_view id) {
   if (id.empty()) return invalid_error("queue ID is empty");
+  if (id.size() > kMaxIdBytes) {
+    return invalid_error("ID '" + std::string(id.substr(0, 40)) + "...' is " + std::to_string(id.size()) +
+                         " bytes, more than " + std::to_string(kMaxIdBytes));
+  }
   const size_t colon = id.find(':');
   if (colon == std::string_view::npos) {
     return invalid_error("ID '" + std::string(id) + "' must be namespace:name");

@@ -12,12 +12,19 @@
 namespace qplug::detail {
 namespace {
 
+// A value that is none of the four names is reported once, naming it, and
+// the documented default (warn) applies: a typo never silently changes what
+// is logged (docs/operations.md "Logging").
 int32_t level_from_env() {
   const char* v = std::getenv("QPLUG_LOG");
-  if (v == nullptr) return QPLUG_LOG_WARN;
+  if (v == nullptr || *v == '\0') return QPLUG_LOG_WARN;
   if (std::strcmp(v, "debug") == 0) return QPLUG_LOG_DEBUG;
   if (std::strcmp(v, "info") == 0) return QPLUG_LOG_INFO;
+  if (std::strcmp(v, "warn") == 0) return QPLUG_LOG_WARN;
   if (std::strcmp(v, "error") == 0) return QPLUG_LOG_ERROR;
+  const std::string line =
+      "qplug[warn] environment: QPLUG_LOG='" + std::string(v) + "' is not debug, info, warn or error; using warn\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
   return QPLUG_LOG_WARN;
 }
 
@@ -25,6 +32,10 @@ int32_t min_level() {
   static const int32_t level = level_from_env();
   return level;
 }
+
+// Read at start-up, so a bad QPLUG_LOG is reported even by a run that never
+// logs (`qplug check` of a good config).
+[[maybe_unused]] const int32_t kLevelAtStart = min_level();
 
 const char* level_name(int32_t level) {
   switch (level) {

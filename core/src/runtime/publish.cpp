@@ -52,6 +52,16 @@ Status check_accepted(const Route& route, size_t accepted, size_t n) {
                         true);
 }
 
+// The queue's max_body_bytes, checked on the encoded body before the driver
+// sees it (so a batch with one big message publishes none).
+Status check_body_size(const Route& route, size_t size) {
+  const int64_t max = route.entry->max_body_bytes;
+  if (max <= 0 || size <= static_cast<uint64_t>(max)) return ok_status();
+  return invalid_error(publish_context(route) + ": the body is " + std::to_string(size) +
+                       " bytes encoded, more than max_body_bytes " + std::to_string(max) + " (" +
+                       route.entry->where.to_string() + ")");
+}
+
 // Checks the batch before anything is sent: one bad message fails it whole.
 Status check_batch(const Message* messages, size_t n) {
   if (n == 0) return invalid_error("message batch is empty");
@@ -74,7 +84,8 @@ Status abi_batch(const Route& route, const Message* messages, size_t n, const qp
   size_t unnamed = 0;
   for (size_t i = 0; i < n; ++i) {
     const size_t before = s.headers.size();
-    Status st = append_publish_headers(route, messages[i].headers, &s.headers);
+    Status st = check_body_size(route, messages[i].body.size());
+    if (st.ok()) st = append_publish_headers(route, messages[i].headers, &s.headers);
     if (!st.ok())
       return n == 1 ? st : Status(st.kind(), "message " + std::to_string(i) + " of the batch: " + st.message());
     s.counts.push_back(s.headers.size() - before);
@@ -161,6 +172,7 @@ Status RuntimeImpl::publish(std::string_view queue_id, const Value& data, const 
   s.body.clear();
   Status enc = r.codec->encode(data, &s.body);
   if (!enc.ok()) return invalid_error("publish to '" + r.entry->id + "': " + enc.message());
+  if (Status size = check_body_size(r, s.body.size()); !size.ok()) return size;
   s.headers.clear();
   Status checked = append_publish_headers(r, headers, &s.headers);
   if (!checked.ok()) return checked;

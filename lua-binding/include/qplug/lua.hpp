@@ -146,7 +146,8 @@ Result<HandlerFactory> consumer_handler_factory(Runtime& runtime, const Consumer
 // polled from a count hook: once true, the script is interrupted with
 // CANCELED. Returns OK, or the error raised / returned (`nil, err` or false)
 // by the script. *exit_code (if given) receives the integer the script or
-// method returned, 0 on success without one, 1 on error.
+// method returned or passed to os.exit() (both OK: the script chose its
+// status), 0 on success without one, 1 on error.
 struct ScriptOptions {
   std::string source;
   std::string method;
@@ -156,6 +157,11 @@ struct ScriptOptions {
 };
 Status run_script(Runtime& runtime, const SecurityContext* security, const ScriptOptions& options,
                   int* exit_code = nullptr);
+
+// Compiles the Lua file `source` (text only) without running it: OK, or
+// INVALID "cannot open <source>" / "<source>:<line>: <syntax error>".
+// `qplug check` loads process.lua scripts with it. [no lua_State involved]
+Status compile_script(const std::string& source);
 
 // SecurityContext of a consumer/process entry's `security:` block.
 SecurityContext security_context(const SecuritySpec& spec);

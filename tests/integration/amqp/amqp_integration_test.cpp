@@ -2,7 +2,10 @@
 // a real rabbitmq-server: a broker restart in the middle of 10k messages
 // loses none, and messages cross to and from a client no one here wrote
 // (python3-pika, pika_peer.py) with their properties and typed headers, and a
-// consumer the broker cancels (its queue deleted) resumes by itself.
+// consumer the broker cancels (its queue deleted) resumes by itself; a
+// message whose headers the broker would refuse (bigger than a frame, a key
+// over 255 bytes) is INVALID before anything is sent, and the publishes in
+// flight beside it on the same connection are not disturbed.
 #include <gtest/gtest.h>
 #include <qplug/driver.h>
 #include <unistd.h>
@@ -100,7 +103,7 @@ class AmqpIntegration : public ::testing::Test {
     }
     if (driver_ != nullptr) vt_->close(driver_, 5000);
   }
-  qplug_driver* open(std::vector<std::pair<std::string, std::string>> extra) {
+  qplug_driver* open(std::vector<std::pair<std::string, std::string>> extra, const qplug_host_v1* host = nullptr) {
     std::string url = amqp_url();
     extra.insert(extra.begin(), {"url", url});
     extra.push_back({"reconnect_delay", "100ms"});
@@ -108,7 +111,7 @@ class AmqpIntegration : public ::testing::Test {
     std::vector<qplug_kv> kv;
     for (auto& [k, v] : extra) kv.push_back({{k.data(), k.size()}, {v.data(), v.size()}});
     qplug_status st = qplug::sdk::make_status();
-    qplug_driver* d = vt_->open(nullptr, kv.data(), kv.size(), &st);
+    qplug_driver* d = vt_->open(host, kv.data(), kv.size(), &st);
     EXPECT_NE(d, nullptr) << st.message;
     return d;
   }
@@ -284,6 +287,94 @@ TEST_F(AmqpIntegration, ConsumerResumesAfterBrokerCancelsItBecauseTheQueueWasDel
   int copies = 0;
   for (const auto& m : sink_.got) copies += m.id == "after-resume" ? 1 : 0;
   EXPECT_EQ(copies, 1) << "a resumed consumer must be subscribed once, not twice";
+}
+
+// Counts the driver's warnings (a lost connection, a reconnect).
+std::atomic<int> g_warnings{0};
+std::mutex g_warning_mu;
+std::string g_last_warning;
+void count_warning(void*, int32_t level, const char*, const char* msg) {
+  if (level < QPLUG_LOG_WARN) return;
+  ++g_warnings;
+  std::lock_guard lock(g_warning_mu);
+  g_last_warning = msg == nullptr ? "" : msg;
+}
+
+// Issue 11: a header table bigger than the negotiated frame_max (or a key over
+// 255 bytes) made RabbitMQ close the connection: a reconnect storm, the
+// publish blocked 30 s and ended UNAVAILABLE, and the neighbours' publishes
+// on that connection failed too. Now the driver refuses it as INVALID naming
+// the header, before sending, while 4 threads keep publishing on the same
+// connection: all of theirs succeed, are consumed, and nothing reconnects.
+TEST_F(AmqpIntegration, HeadersTheBrokerWouldRefuseAreInvalidAndDisturbNothing) {
+  qplug_host_v1 host{};
+  host.struct_size = sizeof host;
+  host.abi_major = QPLUG_ABI_MAJOR;
+  host.abi_minor = QPLUG_ABI_MINOR;
+  host.log = count_warning;
+  vt_->close(driver_, 5000);
+  driver_ = open({}, &host);
+  ASSERT_NE(driver_, nullptr);
+  const std::string name = unique_name("bigheaders");
+  qplug_queue* q = declare(name);
+  ASSERT_NE(q, nullptr);
+  g_warnings = 0;  // from here on (the fixture's settings warn about deprecated spellings)
+
+  constexpr int kThreads = 4, kPerThread = 200;
+  std::atomic<bool> go{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> publishers;
+  for (int t = 0; t < kThreads; ++t) {
+    publishers.emplace_back([&, t] {
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < kPerThread; ++i) {
+        OwnedMessage m = message("n-" + std::to_string(t) + "-" + std::to_string(i), "neighbour");
+        add(m, "k", QPLUG_VALUE_STRING, 0, 0, "v");
+        const qplug_message* p = &m.view();
+        qplug_status st = qplug::sdk::make_status();
+        if (vt_->publish(q, &p, 1, nullptr, nullptr, nullptr, nullptr, &st) == QPLUG_OK) {
+          ++ok;
+        } else {
+          ++failed;
+          ADD_FAILURE() << "a neighbour's publish failed: " << st.message;
+        }
+      }
+    });
+  }
+  go = true;
+  struct Bad {
+    const char* what;
+    std::string key;
+    std::string value;
+    const char* expect;
+  } bad[] = {
+      {"a header block larger than frame_max", "big", std::string(200 * 1024, 'x'), "the largest is 'big'"},
+      {"many headers that together exceed frame_max", "", "", "max_header_block_bytes"},
+      {"a header key over 255 bytes", std::string(256, 'k'), "v", "max_header_key_bytes"},
+  };
+  for (const Bad& b : bad) {
+    SCOPED_TRACE(b.what);
+    OwnedMessage m = message("bad", "body");
+    if (b.key.empty()) {
+      for (int i = 0; i < 300; ++i) add(m, "h" + std::to_string(i), QPLUG_VALUE_STRING, 0, 0, std::string(500, 'y'));
+    } else {
+      add(m, b.key, QPLUG_VALUE_STRING, 0, 0, b.value);
+    }
+    const qplug_message* p = &m.view();
+    qplug_status st = qplug::sdk::make_status();
+    EXPECT_EQ(vt_->publish(q, &p, 1, nullptr, nullptr, nullptr, nullptr, &st), QPLUG_INVALID) << st.message;
+    EXPECT_EQ(st.flags & QPLUG_STATUS_RETRYABLE, 0u) << st.message;
+    EXPECT_NE(std::string(st.message).find(b.expect), std::string::npos) << st.message;
+  }
+  for (auto& t : publishers) t.join();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  EXPECT_EQ(failed.load(), 0);
+  subscribe(q);
+  ASSERT_TRUE(sink_.wait([&](const std::vector<OwnedMessage>& got) {
+    return got.size() >= static_cast<size_t>(kThreads * kPerThread);
+  })) << "the neighbours' messages were not all consumed";
+  std::lock_guard lock(g_warning_mu);
+  EXPECT_EQ(g_warnings.load(), 0) << "the connection was disturbed: " << g_last_warning;
 }
 
 }  // namespace

@@ -10,7 +10,8 @@
 //  - each message: struct_size covers header_count, abi_major matches;
 //    no span has a NULL pointer with a non-zero length;
 //  - limits (MessageLimits, below): id, content type, header count, header
-//    key and string/bytes value sizes, body size;
+//    key and string/bytes value sizes, body size, and the size the headers
+//    take together as the driver encodes them (header_block_bytes());
 //  - headers: non-empty key, a known value type;
 //  - the neutral headers with a meaning: `priority` (high/normal/low or 0-9),
 //    `delay` and `ttl` (milliseconds as INT64 >= 0, or a duration string as
@@ -48,7 +49,26 @@ struct MessageLimits {
   size_t max_header_key_bytes = 255;
   size_t max_header_value_bytes = kNoLimit;  // STRING and BYTES values
   size_t max_body_bytes = kNoLimit;
+  // All headers together, as header_block_bytes() estimates their encoded
+  // size (a broker that must get them in one frame: AMQP's frame_max). The
+  // error names the largest header, the one to move into the body.
+  size_t max_header_block_bytes = kNoLimit;
+  // How header_block_bytes() counts one header: key + value + this many bytes
+  // of framing (type tags, length prefixes); a bool/int/float value counts
+  // as header_scalar_bytes. The driver sets both to (an upper bound of) its
+  // encoding, so the one rule set measures what the broker will see.
+  size_t header_entry_overhead_bytes = 0;
+  size_t header_scalar_bytes = 8;
 };
+
+// The encoded size of one header as `limits` counts it.
+inline size_t header_encoded_bytes(const qplug_header& h, const MessageLimits& limits) {
+  size_t value = limits.header_scalar_bytes;
+  if (h.value.type == QPLUG_VALUE_STRING) value = h.value.as.str.len;
+  if (h.value.type == QPLUG_VALUE_BYTES) value = h.value.as.bytes.len;
+  if (h.value.type == QPLUG_VALUE_NULL) value = 0;
+  return h.key.len + value + limits.header_entry_overhead_bytes;
+}
 
 namespace validate_detail {
 inline bool span_ok(const void* ptr, size_t len) { return ptr != nullptr || len == 0; }
@@ -138,6 +158,23 @@ inline int32_t check_message(const qplug_message* m, size_t index, std::string_v
       return fail(st, QPLUG_INVALID, false,
                   "%.*s: message #%zu: header '%.*s' must be milliseconds (an integer >= 0) or a duration like 1.5s", w,
                   wp, index, k, key.data());
+    }
+  }
+  if (limits.max_header_block_bytes != kNoLimit) {
+    size_t total = 0;
+    size_t largest = 0;
+    for (size_t i = 0; i < m->header_count; ++i) {
+      const size_t size = header_encoded_bytes(m->headers[i], limits);
+      total += size;
+      if (size > header_encoded_bytes(m->headers[largest], limits)) largest = i;
+    }
+    if (total > limits.max_header_block_bytes) {
+      const std::string_view key = text(m->headers[largest].key);
+      return fail(st, QPLUG_INVALID, false,
+                  "%.*s: message #%zu: the headers take %zu bytes encoded, more than %zu (max_header_block_bytes); the "
+                  "largest is '%.*s' (%zu bytes): move big values into the body",
+                  w, wp, index, total, limits.max_header_block_bytes, len(key), key.data(),
+                  header_encoded_bytes(m->headers[largest], limits));
     }
   }
   return QPLUG_OK;

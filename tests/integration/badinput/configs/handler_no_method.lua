@@ -1,0 +1,3 @@
+local M = {}
+function M.other(payload) return true end
+return M

@@ -1,0 +1,5 @@
+local M = {}
+function M.handle(payload)
+  return payload ==
+end
+return M
