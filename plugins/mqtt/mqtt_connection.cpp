@@ -39,7 +39,9 @@ Connection::Connection(const Settings& settings, SessionOptions options, const s
   mosquitto_subscribe_v5_callback_set(mosq_, handle_subscribe);
   mosquitto_unsubscribe_v5_callback_set(mosq_, handle_unsubscribe);
   mosquitto_message_v5_callback_set(mosq_, handle_message);
-  mosquitto_log_callback_set(mosq_, handle_log);
+  // Only for TLS, where it is how a failed handshake is seen: with a log
+  // callback libmosquitto formats a debug line for every packet.
+  if (settings_.tls.enabled) mosquitto_log_callback_set(mosq_, handle_log);
 }
 
 Connection::~Connection() {
