@@ -150,14 +150,15 @@ if [ "$asan" = 1 ]; then
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQPLUG_SANITIZE_THREAD=ON \
     -DQPLUG_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
   cmake --build build-tsan -j "$JOBS" --target memory_driver_test memory_groups_test conformance_memory consumer_runtime_test \
-    runtime_test conformance_redis redis_integration_test redis_runtime_test conformance_amqp amqp_integration_test
+    runtime_test conformance_redis redis_integration_test redis_runtime_test conformance_amqp amqp_integration_test \
+    conformance_mqtt mqtt_driver_test
   step "running the threaded tests under ThreadSanitizer"
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   tsan_failed=0
   ctest_run "build-tsan, broker-free" --test-dir build-tsan -j "$JOBS" \
     -R '^(memory_driver|memory_groups|memory|ConsumerRuntimeTest|RuntimeTest)\.' || tsan_failed=1
   ctest_run "build-tsan, brokers" --test-dir build-tsan -j 1 \
-    -R '^(redis|redis_integration|redis_runtime|amqp)\.' || tsan_failed=1
+    -R '^(redis|redis_integration|redis_runtime|amqp|mqtt)\.' || tsan_failed=1
   if [ $tsan_failed -eq 0 ]; then end_step ok; else end_step FAILED; fi
 fi
 exit $status

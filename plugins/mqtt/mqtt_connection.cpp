@@ -11,6 +11,7 @@
 #include <qplug/sdk/status.hpp>
 
 #include "mqtt_properties.hpp"
+#include "mqtt_tls.hpp"
 
 namespace qplug::mqtt {
 namespace {
@@ -38,6 +39,9 @@ Connection::Connection(const Settings& settings, SessionOptions options, const s
   mosquitto_subscribe_v5_callback_set(mosq_, handle_subscribe);
   mosquitto_unsubscribe_v5_callback_set(mosq_, handle_unsubscribe);
   mosquitto_message_v5_callback_set(mosq_, handle_message);
+  // Only for TLS, where it is how a failed handshake is seen: with a log
+  // callback libmosquitto formats a debug line for every packet.
+  if (settings_.tls.enabled) mosquitto_log_callback_set(mosq_, handle_log);
 }
 
 Connection::~Connection() {
@@ -48,12 +52,14 @@ Connection::~Connection() {
 Connection::Clock::time_point Connection::deadline() const { return sdk::deadline_after(settings_.connect_timeout_ms); }
 
 int32_t Connection::connect(qplug_status* st) {
+  if (int32_t rc = apply_tls(mosq_, settings_.tls, st); rc != QPLUG_OK) return rc;
   Properties props;
   if (options_.durable)
     mosquitto_property_add_int32(props.out(), MQTT_PROP_SESSION_EXPIRY_INTERVAL,
                                  static_cast<uint32_t>(settings_.session_expiry_s));
   int rc = mosquitto_connect_bind_v5(mosq_, settings_.host.c_str(), settings_.port, settings_.keepalive_s, nullptr,
                                      props.get());
+  if (rc == MOSQ_ERR_TLS) return fail_before_connack(rc, st);
   if (rc != MOSQ_ERR_SUCCESS)
     return sdk::fail(st, QPLUG_UNAVAILABLE, true, "mqtt: cannot connect to %s: %s", settings_.address().c_str(),
                      rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));
@@ -61,9 +67,16 @@ int32_t Connection::connect(qplug_status* st) {
     return sdk::fail(st, QPLUG_INTERNAL, false, "mqtt: cannot start the network thread");
   std::unique_lock lock(mu_);
   loop_running_ = true;
-  if (!cv_.wait_until(lock, deadline(), [&] { return connack_rc_ >= 0; }))
+  // A TLS handshake runs on the network thread: its failure arrives as a
+  // disconnect before any CONNACK, reported at once rather than as a timeout.
+  if (!cv_.wait_until(lock, deadline(), [&] { return connack_rc_ >= 0 || lost_rc_ != 0; }))
     return sdk::fail(st, QPLUG_UNAVAILABLE, true, "mqtt: no CONNACK from %s within connect_timeout (%lld ms)",
                      settings_.address().c_str(), static_cast<long long>(settings_.connect_timeout_ms));
+  if (connack_rc_ < 0) {
+    const int lost = lost_rc_;
+    lock.unlock();
+    return fail_before_connack(lost, st);
+  }
   if (connack_rc_ == MQTT_RC_NOT_AUTHORIZED || connack_rc_ == MQTT_RC_BAD_USERNAME_OR_PASSWORD)
     return sdk::fail(st, QPLUG_PERMISSION_DENIED, false, "mqtt: %s refused the credentials: %s",
                      settings_.address().c_str(), mosquitto_reason_string(connack_rc_));
@@ -71,6 +84,49 @@ int32_t Connection::connect(qplug_status* st) {
     return sdk::fail(st, QPLUG_UNAVAILABLE, true, "mqtt: %s refused the connection of '%s': %s",
                      settings_.address().c_str(), options_.client_id.c_str(), mosquitto_reason_string(connack_rc_));
   return QPLUG_OK;
+}
+
+int32_t Connection::fail_before_connack(int rc, qplug_status* st) {
+  // The network thread has ended (a failed handshake is fatal to it) or is
+  // stopped here, so the client's SSL object can be read.
+  disconnect(false);
+  const std::string line = last_error();
+  if (!settings_.tls.enabled)
+    return sdk::fail(st, QPLUG_UNAVAILABLE, true, "mqtt: connection to %s lost before its CONNACK: %s",
+                     settings_.address().c_str(), line.empty() ? mosquitto_strerror(rc) : line.c_str());
+  // A refused certificate stays refused: not retryable. Anything else in the
+  // handshake (a reset, a broker restarting) may pass on the next try.
+  const std::string refused = certificate_refusal(mosq_);
+  if (!refused.empty())
+    return sdk::fail(st, QPLUG_UNAVAILABLE, false,
+                     "mqtt: TLS handshake with %s failed: the server certificate was refused: %s (check tls.ca_file, "
+                     "the certificate's validity and that it names the URL's host)",
+                     settings_.address().c_str(), refused.c_str());
+  return sdk::fail(st, QPLUG_UNAVAILABLE, true, "mqtt: TLS handshake with %s failed: %s", settings_.address().c_str(),
+                   line.empty() ? mosquitto_strerror(rc) : line.c_str());
+}
+
+std::string Connection::last_error() const {
+  std::lock_guard lock(log_mu_);
+  return last_error_;
+}
+
+void Connection::handle_log(mosquitto*, void* self, int level, const char* line) {
+  if (level != MOSQ_LOG_ERR || line == nullptr) return;
+  auto* c = static_cast<Connection*>(self);
+  {
+    std::lock_guard lock(c->log_mu_);
+    // OpenSSL reports a queue of errors; the first names the cause.
+    if (c->last_error_.empty() || std::strstr(line, "OpenSSL Error[0]") != nullptr) c->last_error_ = line;
+  }
+  // libmosquitto 2.0.11 reports a failed TLS handshake only here: no
+  // disconnect callback follows and its network thread ends. Wake connect().
+  // Taking mu_ is safe: error lines come from network I/O, which runs on the
+  // network thread outside our callbacks or in connect() before mu_ is held.
+  if (!is_openssl_error(line)) return;
+  std::lock_guard lock(c->mu_);
+  if (c->connack_rc_ < 0) c->lost_rc_ = MOSQ_ERR_TLS;
+  c->cv_.notify_all();
 }
 
 bool Connection::session_present() const {

@@ -88,6 +88,10 @@ class Connection {
                                const mosquitto_property*);
   static void handle_unsubscribe(mosquitto*, void* self, int mid, const mosquitto_property*);
   static void handle_message(mosquitto*, void* self, const mosquitto_message* msg, const mosquitto_property* props);
+  static void handle_log(mosquitto*, void* self, int level, const char* line);
+  // Why the connection failed before its CONNACK (TLS handshake, reset).
+  int32_t fail_before_connack(int rc, qplug_status* st);
+  std::string last_error() const;
   int32_t wait_for_ack(int mid, std::set<int>& acks, const char* what, const std::string& topic, qplug_status* st);
   Clock::time_point deadline() const;
 
@@ -103,6 +107,7 @@ class Connection {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int connack_rc_ = -1;  // -1: no CONNACK yet
+  int lost_rc_ = 0;      // a TLS connection dropped before any CONNACK (a failed handshake)
   bool connected_ = false;
   bool session_present_ = false;
   bool loop_running_ = false;
@@ -110,6 +115,10 @@ class Connection {
   std::set<int> subacks_, unsubacks_, pubacks_;
   std::set<int> resubscribing_;  // SUBACKs still due for the subscriptions made again on reconnect
   std::vector<std::pair<std::string, int>> subscriptions_;  // made again after a session-less reconnect
+
+  // Not mu_: libmosquitto logs from calls made while mu_ is held.
+  mutable std::mutex log_mu_;
+  std::string last_error_;  // the latest MOSQ_LOG_ERR line (OpenSSL's reason for a failed handshake)
 };
 
 }  // namespace qplug::mqtt

@@ -109,6 +109,7 @@ qplug_driver* op_open(const qplug_host_v1* host, const qplug_kv* config, size_t 
     auto d = std::make_unique<qplug_driver>();
     if (!read_settings(config, count, &d->settings, st)) return nullptr;
     d->log = sdk::HostLog(host, "mqtt");
+    sdk::ConfigReader::log_config_warnings(host, "mqtt", d->settings.warnings);
     d->publisher = std::make_shared<Publisher>(d->settings, d->log);
     d->publisher->on_reconnect([raw = d.get()] { reanchor(raw); });
     if (d->publisher->open(st) != QPLUG_OK) return nullptr;
@@ -118,11 +119,17 @@ qplug_driver* op_open(const qplug_host_v1* host, const qplug_kv* config, size_t 
 
 void op_close(qplug_driver* d, uint32_t /*timeout_ms: close waits at most publish_timeout (2 s cap) for PUBACKs*/) {
   sdk::guarded_void([&] {
-    {
+    const auto join_releasers = [d] {
       std::lock_guard lock(d->releasers_mu);
-      for (auto& t : d->releasers) t.join();
-    }
+      for (auto& t : d->releasers)
+        if (t.joinable()) t.join();
+    };
+    join_releasers();
     d->publisher->close();
+    // A reconnect while close() ran may have started one more releaser
+    // (reanchor, on the network thread): a joinable thread destroyed with
+    // the driver would std::terminate the host.
+    join_releasers();
     delete d;
   });
 }

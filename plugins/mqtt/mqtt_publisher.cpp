@@ -98,8 +98,10 @@ int32_t Publisher::publish(const std::string& topic, const qplug_message* const*
       b->mids.push_back(mid);
       in_flight_[mid] = Pending{b, i};
     }
-    if (!b->finished) batches_.push_back(b);
-    cv_.notify_all();
+    if (!b->finished) {
+      batches_.push_back(b);
+      deadline_added_locked(b->deadline);
+    }
   }
   run(completions);
   if (done != nullptr) return QPLUG_OK;
@@ -122,7 +124,7 @@ int32_t Publisher::publish_retained(const std::string& topic, const std::string&
     b->mids.push_back(mid);
     in_flight_[mid] = Pending{b, 0};
     batches_.push_back(b);
-    cv_.notify_all();
+    deadline_added_locked(b->deadline);
   }
   return waiter.wait_result(nullptr, st);
 }
@@ -131,19 +133,20 @@ void Publisher::on_ack(int mid, int reason) {
   std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>> completions;
   {
     std::lock_guard lock(mu_);
-    cv_.notify_all();  // close() waits for the in-flight map to drain
     auto it = in_flight_.find(mid);
     if (it == in_flight_.end()) return;  // its batch already completed (timeout, close)
     Pending p = it->second;
     in_flight_.erase(it);
-    if (p.batch->finished) return;
-    if (reason >= 0x80) {
-      finish_locked(p.batch, reason_status(reason, settings_.address()), &completions);
-    } else {
-      p.batch->confirmed[p.index] = true;
-      if (++p.batch->confirmed_count == p.batch->confirmed.size())
-        finish_locked(p.batch, sdk::make_status(), &completions);
+    if (!p.batch->finished) {
+      if (reason >= 0x80) {
+        finish_locked(p.batch, reason_status(reason, settings_.address()), &completions);
+      } else {
+        p.batch->confirmed[p.index] = true;
+        if (++p.batch->confirmed_count == p.batch->confirmed.size())
+          finish_locked(p.batch, sdk::make_status(), &completions);
+      }
     }
+    if (draining_ && in_flight_.empty()) drained_cv_.notify_all();
   }
   run(completions);
 }
@@ -172,7 +175,9 @@ void Publisher::expire_loop() {
     auto next = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     for (const auto& b : batches_)
       if (!b->finished && b->deadline < next) next = b->deadline;
-    cv_.wait_until(lock, next);
+    expirer_wake_ = next;
+    expire_cv_.wait_until(lock, next);
+    expirer_wake_ = std::chrono::steady_clock::time_point::max();  // awake: it rescans before sleeping again
     std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>> completions;
     const auto now = std::chrono::steady_clock::now();
     const bool up = conn_->connected();
@@ -192,6 +197,10 @@ void Publisher::expire_loop() {
   }
 }
 
+void Publisher::deadline_added_locked(std::chrono::steady_clock::time_point deadline) {
+  if (deadline < expirer_wake_) expire_cv_.notify_one();
+}
+
 bool Publisher::closed() {
   std::lock_guard lock(mu_);
   return closing_;
@@ -204,15 +213,17 @@ void Publisher::close() {
     std::unique_lock lock(mu_);
     if (closing_) return;
     // Give what is in flight a moment to be confirmed before failing it.
-    cv_.wait_until(lock, sdk::deadline_after(std::min<int64_t>(settings_.publish_timeout_ms, 2000)),
-                   [&] { return in_flight_.empty(); });
+    draining_ = true;
+    drained_cv_.wait_until(lock, sdk::deadline_after(std::min<int64_t>(settings_.publish_timeout_ms, 2000)),
+                           [&] { return in_flight_.empty(); });
+    draining_ = false;
     closing_ = true;
     qplug_status st = sdk::make_status();
     sdk::fail(&st, QPLUG_UNAVAILABLE, true, "mqtt: driver closed before the broker confirmed the publish");
     for (const auto& b : batches_)
       if (!b->finished) finish_locked(b, st, &completions);
     batches_.clear();
-    cv_.notify_all();
+    expire_cv_.notify_all();
   }
   run(completions);
   if (expirer_.joinable()) expirer_.join();

@@ -75,14 +75,23 @@ class Publisher {
                      std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>>* out);
   static void run(std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>>& completions);
   void expire_loop();
+  // After a batch with this deadline was added (mu_ held): wakes the expirer
+  // only when it would otherwise sleep past the deadline.
+  void deadline_added_locked(std::chrono::steady_clock::time_point deadline);
 
   Settings settings_;  // a copy: a delivery settled after close() may still reach this publisher
   sdk::HostLog log_;
   std::unique_ptr<Connection> conn_;
   std::function<void()> reconnected_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<int, Pending> in_flight_;  // by mid
+  // Two waiters, woken only when they have something to do (a wake per
+  // publish or per PUBACK made the expirer rescan every batch each time:
+  // 9% of the pipelined bench's cycles plus the context switches).
+  std::condition_variable expire_cv_;  // expire_loop: a batch due before expirer_wake_, or closing
+  std::chrono::steady_clock::time_point expirer_wake_ = std::chrono::steady_clock::time_point::max();
+  std::condition_variable drained_cv_;  // close(): the in-flight map became empty
+  bool draining_ = false;               // close() is waiting on drained_cv_
+  std::map<int, Pending> in_flight_;    // by mid
   std::vector<std::shared_ptr<Batch>> batches_;
   bool closing_ = false;
   std::thread expirer_;

@@ -1,9 +1,10 @@
-// mqtt_settings.cpp -- reads the driver block with the SDK's ConfigReader.
-// The common network keys are read here and nowhere else, so moving them to
-// the SDK's shared reader later is a small edit of this one file.
+// mqtt_settings.cpp -- reads the driver block with the SDK's ConfigReader:
+// the common network keys through sdk::read_network_settings (one vocabulary
+// with redis and amqp, docs/configuration.md), then MQTT's own keys.
 #include "mqtt_settings.hpp"
 
 #include <qplug/sdk/config.hpp>
+#include <qplug/sdk/network_settings.hpp>
 #include <qplug/sdk/status.hpp>
 #include <qplug/sdk/url.hpp>
 
@@ -12,31 +13,54 @@ namespace {
 constexpr int64_t kMaxSessionExpiryS = 0xFFFFFFFE;  // 0xFFFFFFFF means "never expires" in MQTT v5
 constexpr std::string_view kInternalPrefix = "qplug-internal/";
 
+// The common network keys through the SDK's shared reader (the same names,
+// defaults rules and errors as redis and amqp), then what MQTT adds: the
+// URL's scheme decides TLS (sdk::resolve_tls), credentials come from the URL,
+// and the keepalive is whole seconds. tls.server_name is refused:
+// libmosquitto 2.0.11 checks the certificate against the URL's host only.
 bool read_common(sdk::ConfigReader& cfg, Settings* s, qplug_status* st) {
-  std::string url = cfg.str("url", "mqtt://127.0.0.1:1883");
+  sdk::NetworkSettings defaults;
+  defaults.url = "mqtt://127.0.0.1:1883";
+  defaults.connect_timeout_ms = s->connect_timeout_ms;
+  defaults.publish_timeout_ms = s->publish_timeout_ms;
+  defaults.reconnect_initial_delay_ms = s->reconnect_initial_ms;
+  defaults.reconnect_max_delay_ms = s->reconnect_max_ms;
+  defaults.heartbeat_ms = int64_t{s->keepalive_s} * 1000;
+  defaults.client_name = s->client_name;
+  sdk::NetworkSettings net = sdk::read_network_settings(cfg, "mqtt", sdk::kNetNoTls | sdk::kNetTls, defaults);
+  s->connect_timeout_ms = net.connect_timeout_ms;
+  s->publish_timeout_ms = net.publish_timeout_ms;
+  s->reconnect_initial_ms = net.reconnect_initial_delay_ms;
+  s->reconnect_max_ms = net.reconnect_max_delay_ms;
+  s->client_name = net.client_name;
+  // MQTT's keepalive is whole seconds, 0 (off) or 5 .. 65535 (libmosquitto
+  // refuses 1 .. 4): refuse what it would round or reject.
+  const int64_t hb = net.heartbeat_ms;
+  if (hb % 1000 != 0 || (hb != 0 && hb < 5000) || hb > 65535000)
+    cfg.fail_once("'heartbeat' is " + std::to_string(hb) +
+                  "ms; the MQTT keepalive is whole seconds, 5s .. 65535s, 0 turns it off");
+  s->keepalive_s = static_cast<int>(hb / 1000);
+  s->tls = net.tls;
+  s->warnings = cfg.warnings();
   std::string why;
-  auto u = sdk::parse_url(url, &why);
-  if (!u) return sdk::fail(st, QPLUG_INVALID, false, "mqtt: key 'url' ('%s'): %s", url.c_str(), why.c_str()), false;
-  if (u->scheme == "mqtts")
-    return sdk::fail(st, QPLUG_INVALID, false, "mqtt: key 'url': mqtts:// (TLS) is not supported by this version"),
+  auto u = sdk::parse_url(net.url, &why);
+  if (!u)
+    return sdk::fail(st, QPLUG_INVALID, false, "mqtt driver: key 'url' ('%s'): %s", net.url.c_str(), why.c_str()),
            false;
-  if (u->scheme != "mqtt")
-    return sdk::fail(st, QPLUG_INVALID, false, "mqtt: key 'url' ('%s'): scheme must be mqtt://", url.c_str()), false;
+  if (u->scheme != "mqtt" && u->scheme != "mqtts")
+    return sdk::fail(st, QPLUG_INVALID, false, "mqtt driver: key 'url' ('%s'): scheme must be mqtt:// or mqtts://",
+                     net.url.c_str()),
+           false;
   if (!u->path.empty())
-    return sdk::fail(st, QPLUG_INVALID, false, "mqtt: key 'url' ('%s'): MQTT URLs have no path", url.c_str()), false;
+    return sdk::fail(st, QPLUG_INVALID, false, "mqtt driver: key 'url' ('%s'): MQTT URLs have no path",
+                     net.url.c_str()),
+           false;
+  if (!sdk::resolve_tls(&s->tls, u->scheme, "mqtts", &why))
+    return sdk::fail(st, QPLUG_INVALID, false, "mqtt driver: %s", why.c_str()), false;
   s->host = u->host;
-  s->port = u->port == 0 ? 1883 : u->port;
+  s->port = u->port != 0 ? u->port : (s->tls.enabled ? 8883 : 1883);
   s->user = u->user;
   s->password = u->password;
-  s->connect_timeout_ms = cfg.duration_ms("connect_timeout", s->connect_timeout_ms);
-  s->publish_timeout_ms = cfg.duration_ms("publish_timeout", s->publish_timeout_ms);
-  s->reconnect_initial_ms = cfg.duration_ms("reconnect.initial_delay", s->reconnect_initial_ms);
-  s->reconnect_max_ms = cfg.duration_ms("reconnect.max_delay", s->reconnect_max_ms);
-  int64_t heartbeat_ms = cfg.duration_ms("heartbeat", int64_t{s->keepalive_s} * 1000);
-  s->client_name = cfg.str("client_name", s->client_name);
-  if (heartbeat_ms < 5000 || heartbeat_ms > 65535000)
-    return sdk::fail(st, QPLUG_INVALID, false, "mqtt: key 'heartbeat' must be 5s .. 65535s (MQTT keepalive)"), false;
-  s->keepalive_s = static_cast<int>(heartbeat_ms / 1000);
   return true;
 }
 }  // namespace

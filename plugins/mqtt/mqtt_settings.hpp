@@ -6,15 +6,17 @@
 #include <qplug/driver.h>
 
 #include <cstdint>
+#include <qplug/sdk/network_settings.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mqtt_spool_settings.hpp"
 
 namespace qplug::mqtt {
 
 struct Settings {
-  // The common network keys (read in one place, mqtt_settings.cpp).
+  // The common network keys (sdk::read_network_settings, mqtt_settings.cpp).
   std::string host = "127.0.0.1";
   int port = 1883;
   std::string user;
@@ -23,8 +25,9 @@ struct Settings {
   int64_t publish_timeout_ms = 30000;
   int64_t reconnect_initial_ms = 100;
   int64_t reconnect_max_ms = 10000;
-  int keepalive_s = 60;               // `heartbeat`
+  int keepalive_s = 60;               // `heartbeat` (0: off)
   std::string client_name = "qplug";  // prefix of the client IDs this driver makes up
+  sdk::TlsSettings tls;               // tls.enabled: mqtts:// or tls.enabled: true
   // MQTT's own keys.
   int qos = 1;                          // 1 or 2; 0 only with at_most_once: true
   int64_t session_expiry_s = 604800;    // consumer and anchor sessions outlive a disconnect this long
@@ -33,6 +36,8 @@ struct Settings {
   int receive_maximum = 0;              // 0: the subscription's prefetch
   int send_maximum = 1000;              // QoS 1/2 publishes in flight on the publisher connection
   SpoolSettings spool;                  // spool.* (mqtt_spool_settings.hpp)
+
+  std::vector<std::string> warnings;  // deprecated spellings used (logged at open)
 
   std::string address() const { return host + ":" + std::to_string(port); }
 };

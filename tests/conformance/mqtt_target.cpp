@@ -41,8 +41,14 @@ Target make_target() {
   t.config = {{"url", url},
               {"client_id", "conformance-" + std::to_string(::getpid())},
               {"session_expiry", "10m"},
-              {"publish_timeout", "10s"},
-              {"connect_timeout", "5s"},
+              // Generous: on a loaded box (and under TSan) mosquitto's
+              // once-a-second persistence snapshot of a big session stalled
+              // PUBACKs past 10 s (a false TIMEOUT in the 50k test); and
+              // after a broker restart the publisher waits up to
+              // connect_timeout for this process's consumers to subscribe
+              // again (docs/drivers/mqtt.md), 5 s lost a message under TSan.
+              {"publish_timeout", "60s"},
+              {"connect_timeout", "30s"},
               {"reconnect.initial_delay", "100ms"},
               {"reconnect.max_delay", "1s"},
               {"spool.dir", spool_dir()},

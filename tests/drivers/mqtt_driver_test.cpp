@@ -75,7 +75,7 @@ TEST_F(MqttDriver, QosZeroNeedsTheAtMostOnceOptIn) {
 }
 
 TEST_F(MqttDriver, BadUrlsAreInvalidNamingTheKey) {
-  for (const char* url : {"amqp://127.0.0.1", "mqtts://127.0.0.1", "mqtt://127.0.0.1:1883/x", "mqtt://"}) {
+  for (const char* url : {"amqp://127.0.0.1", "mqtts://127.0.0.1:8883/x", "mqtt://127.0.0.1:1883/x", "mqtt://"}) {
     qplug_status st = sdk::make_status();
     EXPECT_EQ(open_only({{"url", url}}, &st), QPLUG_INVALID) << url;
     EXPECT_NE(std::string(st.message).find("'url'"), std::string::npos) << url << ": " << st.message;

@@ -192,3 +192,39 @@ TEST(NetworkSettings, BackoffFollowsTheReconnectDelays) {
   EXPECT_LE(first, 100);
   for (int i = 0; i < 10; ++i) EXPECT_LE(b.next_ms(), 400);
 }
+
+// resolve_tls: one rule for every driver with TLS (amqps://, mqtts://).
+namespace {
+std::string resolve(std::initializer_list<std::pair<std::string, std::string>> pairs, const char* scheme,
+                    bool* enabled = nullptr) {
+  Kvs kvs(pairs);
+  ConfigReader cfg = kvs.reader();
+  NetworkSettings n = read_network_settings(cfg, "test", qplug::sdk::kNetAll, {});
+  std::string why;
+  if (!qplug::sdk::resolve_tls(&n.tls, scheme, "mqtts", &why)) return why;
+  if (enabled != nullptr) *enabled = n.tls.enabled;
+  return "";
+}
+}  // namespace
+
+TEST(NetworkSettings, TlsSchemeOrEnabledTurnsTlsOn) {
+  bool on = false;
+  EXPECT_EQ(resolve({}, "mqtts", &on), "");
+  EXPECT_TRUE(on);
+  EXPECT_EQ(resolve({{"tls.enabled", "true"}, {"tls.ca_file", "/ca.pem"}}, "mqtt", &on), "");
+  EXPECT_TRUE(on);
+  EXPECT_EQ(resolve({{"tls.enabled", "false"}}, "mqtt", &on), "");
+  EXPECT_FALSE(on);
+  EXPECT_EQ(resolve({}, "mqtt", &on), "");
+  EXPECT_FALSE(on);
+}
+
+TEST(NetworkSettings, TlsContradictionsAreErrorsNamingTheKey) {
+  EXPECT_EQ(resolve({{"tls.enabled", "false"}}, "mqtts"), "'tls.enabled' is false but the url is mqtts://");
+  EXPECT_EQ(resolve({{"tls.ca_file", "/ca.pem"}}, "mqtt"),
+            "'tls.ca_file' is given but TLS is off (use mqtts:// or tls.enabled: true)");
+  EXPECT_EQ(resolve({{"tls.verify_peer", "false"}}, "mqtt"),
+            "'tls.verify_peer' is given but TLS is off (use mqtts:// or tls.enabled: true)");
+  EXPECT_EQ(resolve({{"tls.enabled", "false"}, {"tls.key_file", "/k"}, {"tls.cert_file", "/c"}}, "mqtt"),
+            "'tls.cert_file' is given but TLS is off (use mqtts:// or tls.enabled: true)");
+}

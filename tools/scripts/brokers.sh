@@ -7,7 +7,8 @@
 #   tools/scripts/brokers.sh restart redis
 #   tools/scripts/brokers.sh env        # prints the QPLUG_TEST_*_URL exports
 #
-# Ports: redis 6390, rabbitmq 5690 (erlang dist 25690), mosquitto 1890.
+# Ports: redis 6390, rabbitmq 5690 (erlang dist 25690), mosquitto 1890, its
+# TLS listener 1990 and a TLS listener with an expired certificate 2090.
 set -uo pipefail
 
 DIR=${QPLUG_BROKER_DIR:-/tmp/qplug-brokers}
@@ -15,6 +16,8 @@ REDIS_PORT=${QPLUG_TEST_REDIS_PORT:-6390}
 AMQP_PORT=${QPLUG_TEST_AMQP_PORT:-5690}
 AMQP_DIST_PORT=${QPLUG_TEST_AMQP_DIST_PORT:-25690}
 MQTT_PORT=${QPLUG_TEST_MQTT_PORT:-1890}
+MQTT_TLS_PORT=${QPLUG_TEST_MQTT_TLS_PORT:-1990}
+MQTT_TLS_EXPIRED_PORT=${QPLUG_TEST_MQTT_TLS_EXPIRED_PORT:-$((MQTT_TLS_PORT + 100))}
 # Several developers (or CI and a developer) can run side by side with their
 # own ports, state dir and node name.
 RABBIT_NODE=${QPLUG_TEST_AMQP_NODE:-qplug-test@localhost}
@@ -127,12 +130,16 @@ stop_rabbitmq() {
 
 mqtt_up() { (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null; }
 # The shipped configuration (tools/scripts/mosquitto.conf.in: zero-loss
-# queueing limits, persistence, $SYS refresh), rendered for this port/dir.
-MOSQUITTO_CONF_IN=$(cd "$(dirname "$0")" && pwd)/mosquitto.conf.in
+# queueing limits, persistence, $SYS refresh), rendered for this port/dir,
+# plus TLS listeners with throwaway certificates (mqtt-tls-certs.sh).
+SCRIPTS_DIR=$(cd "$(dirname "$0")" && pwd)
+MOSQUITTO_CONF_IN=$SCRIPTS_DIR/mosquitto.conf.in
 start_mosquitto() {
   mqtt_up && return 0
   mkdir -p "$DIR/mosquitto"
-  sed -e "s|@PORT@|$MQTT_PORT|g" -e "s|@DIR@|$DIR/mosquitto|g" -e "s|@USER@|$(id -un)|g" \
+  bash "$SCRIPTS_DIR/mqtt-tls-certs.sh" "$DIR/mosquitto/tls" || { log "could not make the TLS test certificates"; return 1; }
+  sed -e "s|@PORT@|$MQTT_PORT|g" -e "s|@TLS_PORT@|$MQTT_TLS_PORT|g" -e "s|@TLS_EXPIRED_PORT@|$MQTT_TLS_EXPIRED_PORT|g" \
+    -e "s|@DIR@|$DIR/mosquitto|g" -e "s|@USER@|$(id -un)|g" \
     "$MOSQUITTO_CONF_IN" > "$DIR/mosquitto/mosquitto.conf" || return 1
   mosquitto -c "$DIR/mosquitto/mosquitto.conf" -d || { log "mosquitto refused $DIR/mosquitto/mosquitto.conf"; return 1; }
   wait_for 10 mqtt_up || { log "mosquitto did not start on 127.0.0.1:$MQTT_PORT (see $DIR/mosquitto/mosquitto.log)"; return 1; }
@@ -155,6 +162,11 @@ print_env() {
   echo "export QPLUG_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
   echo "export QPLUG_TEST_AMQP_URL=amqp://guest:guest@127.0.0.1:$AMQP_PORT/"
   echo "export QPLUG_TEST_MQTT_URL=mqtt://127.0.0.1:$MQTT_PORT"
+  # TLS: the URL names localhost, the name the test certificate was made for.
+  echo "export QPLUG_TEST_MQTT_TLS_URL=mqtts://localhost:$MQTT_TLS_PORT"
+  echo "export QPLUG_TEST_MQTT_TLS_EXPIRED_URL=mqtts://localhost:$MQTT_TLS_EXPIRED_PORT"
+  echo "export QPLUG_TEST_MQTT_TLS_CA=$DIR/mosquitto/tls/ca.pem"
+  echo "export QPLUG_TEST_MQTT_TLS_DIR=$DIR/mosquitto/tls"
   echo "export QPLUG_BROKERS_SCRIPT=$(cd "$(dirname "$0")" && pwd)/brokers.sh"
 }
 

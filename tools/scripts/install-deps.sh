@@ -12,7 +12,7 @@ PACKAGES=(
   lua5.4 liblua5.4-dev
   libhiredis-dev redis-server redis-tools
   librabbitmq-dev rabbitmq-server amqp-tools python3-pika
-  libmosquitto-dev mosquitto mosquitto-clients liblmdb-dev
+  libmosquitto-dev mosquitto mosquitto-clients liblmdb-dev libssl-dev openssl
 )
 
 missing=()

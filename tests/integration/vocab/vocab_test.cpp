@@ -1,6 +1,7 @@
 // tests/integration/vocab/vocab_test.cpp -- one vocabulary for driver
 // settings (issue 9, finding 2): ONE driver block with the common keys is
-// accepted by redis and amqp with only `kind:` and the URL's scheme changed,
+// accepted by redis, amqp and mqtt with only `kind:` and the URL's scheme
+// changed (mqtt consumers also need their own `client_id`),
 // and a message really goes through each; aliases keep working; what a driver
 // cannot honour (TLS on redis, queue options of another broker) is INVALID
 // naming the key and the driver.
@@ -22,6 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using qplug::testing::Broker;
+using qplug::testing::kMosquitto;
 using qplug::testing::kRabbitmq;
 using qplug::testing::kRedis;
 
@@ -110,6 +112,30 @@ TEST(OneVocabulary, CommonBlockWorksOnAmqp) {
   REQUIRE_BROKER(kRabbitmq, url);
   round_trip(config_text(common_block("amqp", url), qplug::testing::unique_name("vocab"),
                          ", driver_options: {amqp: {durable: False, auto_delete: True}}"));
+}
+
+// MQTT's one key of its own a consumer needs: a stable client ID.
+TEST(OneVocabulary, CommonBlockWorksOnMqtt) {
+  REQUIRE_BROKER(kMosquitto, url);
+  round_trip(config_text(common_block("mqtt", url) + "    client_id: vocab-" + std::to_string(::getpid()) + "\n",
+                         qplug::testing::unique_name("vocab")));
+}
+
+// MQTT's rules for the common keys: refused before any connection.
+TEST(OneVocabulary, MqttRefusesWhatItWouldOtherwiseChangeOrIgnore) {
+  const auto mqtt = [](const std::string& extra) {
+    return open_error(
+        config_text("  - {kind: queue.driver.mqtt, name: broker, url: 'mqtt://127.0.0.1:1'" + extra + "}\n", "unused"));
+  };
+  EXPECT_NE(mqtt(", heartbeat: 1500ms").find("mqtt driver: 'heartbeat' is 1500ms"), std::string::npos)
+      << mqtt(", heartbeat: 1500ms");
+  EXPECT_NE(mqtt(", heartbeat: 2s").find("'heartbeat' is 2000ms"), std::string::npos) << mqtt(", heartbeat: 2s");
+  EXPECT_NE(mqtt(", tls: {ca_file: /ca.pem}").find("mqtt driver: 'tls.ca_file' is given but TLS is off"),
+            std::string::npos)
+      << mqtt(", tls: {ca_file: /ca.pem}");
+  EXPECT_NE(mqtt(", reconnect: {initial_delay: 2s, max_delay: 1s}").find("'reconnect.max_delay' (1000ms) is below"),
+            std::string::npos)
+      << mqtt(", reconnect: {initial_delay: 2s, max_delay: 1s}");
 }
 
 TEST(OneVocabulary, RedisSetsItsClientName) {

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <qplug/sdk/backoff.hpp>
 #include <qplug/sdk/config.hpp>
 #include <string>
@@ -52,6 +53,10 @@ struct TlsSettings {
   std::string key_file;
   bool verify_peer = true;
   std::string server_name;  // "" = the URL's host
+  // What the user wrote, for resolve_tls(): tls.enabled given at all, and
+  // the first other tls.* key given ("" = none).
+  bool enabled_given = false;
+  std::string first_key;
 };
 
 struct NetworkSettings {
@@ -161,6 +166,10 @@ inline NetworkSettings read_network_settings(ConfigReader& cfg, std::string_view
     if (given && n.client_name.empty()) cfg.fail_once("'client_name' must not be empty");
   }
   if (supported & kNetTls) {
+    n.tls.enabled_given = cfg.has("tls.enabled");
+    for (std::string_view k : {"tls.ca_file", "tls.cert_file", "tls.key_file", "tls.verify_peer", "tls.server_name"}) {
+      if (n.tls.first_key.empty() && cfg.has(k)) n.tls.first_key = std::string(k);
+    }
     n.tls.enabled = cfg.boolean("tls.enabled", n.tls.enabled);
     n.tls.ca_file = cfg.str("tls.ca_file", n.tls.ca_file);
     n.tls.cert_file = cfg.str("tls.cert_file", n.tls.cert_file);
@@ -172,6 +181,26 @@ inline NetworkSettings read_network_settings(ConfigReader& cfg, std::string_view
   }
   if (supported & kNetTlsServerName) n.tls.server_name = cfg.str("tls.server_name", n.tls.server_name);
   return n;
+}
+
+// Decides whether TLS is on, the same way on every driver: the URL's TLS
+// scheme (`tls_scheme`: amqps, mqtts) turns it on, `tls.enabled: true` may
+// too. Contradictions are errors, never guesses: `tls.enabled: false` with
+// the TLS scheme, or another tls.* key while TLS is off (it would be
+// ignored). Sets tls->enabled; false with *why (naming the key) on error.
+inline bool resolve_tls(TlsSettings* tls, std::string_view scheme, std::string_view tls_scheme, std::string* why) {
+  const bool by_scheme = scheme == tls_scheme;
+  if (tls->enabled_given && !tls->enabled && by_scheme) {
+    *why = "'tls.enabled' is false but the url is " + std::string(tls_scheme) + "://";
+    return false;
+  }
+  tls->enabled = by_scheme || tls->enabled;
+  if (!tls->enabled && !tls->first_key.empty()) {
+    *why = '\'' + tls->first_key + "' is given but TLS is off (use " + std::string(tls_scheme) +
+           ":// or tls.enabled: true)";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace qplug::sdk
