@@ -22,7 +22,7 @@ const redisReply* xread_entries(const redisReply* r);
 // The cursor and entries of an XAUTOCLAIM reply; false for another shape.
 bool xautoclaim_parts(const redisReply* r, std::string_view* cursor, const redisReply** entries);
 
-// The ID of one element of an entries array.
+// The ID of one element of an entries array; empty for a malformed element.
 std::string_view entry_id_of(const redisReply* entry);
 
 }  // namespace qplug::rstream
