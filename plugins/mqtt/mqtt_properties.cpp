@@ -149,7 +149,10 @@ int32_t encode_properties(const qplug_message& m, uint32_t prior_deliveries, siz
                        "mqtt: message #%zu: header '%s' has a NUL in its string value (MQTT strings cannot carry one; "
                        "use a bytes value)",
                        index, key.c_str());
-    if (key == "correlation_id" && is_string && !have_correlation) {
+    // Correlation Data is binary; delivery reads it back as a string only
+    // when it is MQTT UTF-8 text. A string that is not (control characters)
+    // travels as a typed user property, so it never comes back as bytes.
+    if (key == "correlation_id" && is_string && !have_correlation && utf8_ok(sval)) {
       have_correlation = true;
       if (sval.size() > 65535 || mosquitto_property_add_binary(out->out(), MQTT_PROP_CORRELATION_DATA, sval.data(),
                                                                static_cast<uint16_t>(sval.size())) != 0)
