@@ -10,6 +10,7 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/status.hpp>
@@ -28,7 +29,8 @@ class FuzzReader {
   bool empty() const { return p_ == end_; }
   uint8_t byte() { return empty() ? 0 : *p_++; }
   std::string str() {
-    const size_t n = std::min<size_t>(byte(), static_cast<size_t>(end_ - p_));
+    const size_t want = byte();  // first: it moves p_
+    const size_t n = std::min(want, static_cast<size_t>(end_ - p_));
     std::string s(reinterpret_cast<const char*>(p_), n);
     p_ += n;
     return s;
