@@ -17,6 +17,6 @@ function(qplug_add_plugin name)
     VISIBILITY_INLINES_HIDDEN ON)
   target_link_libraries(${target} PRIVATE qplug::abi ${ARG_LIBRARIES})
   target_link_options(${target} PRIVATE
-    "-Wl,--version-script=${QPLUG_ABI_DIR}/qplug_plugin.map" "-Wl,--no-undefined")
+    "-Wl,--version-script=${QPLUG_ABI_DIR}/qplug_plugin.map" ${QPLUG_PLUGIN_NO_UNDEFINED})
   install(TARGETS ${target} LIBRARY DESTINATION "${QPLUG_PLUGIN_INSTALL_DIR}")
 endfunction()

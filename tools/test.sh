@@ -3,9 +3,10 @@
 # checks formatting, installs dependencies and brokers, builds Release with g++
 # (as users build), starts the brokers on loopback ports, runs every ctest
 # suite, builds the whole tree once more as Release with clang++ and runs its
-# broker-free tests, then the sanitizer builds (ASan+UBSan: every test but the
-# bench smoke tests; TSan: the multi-threaded parts), stops the brokers and
-# prints how long each stage took.
+# broker-free tests, then the sanitizer builds (ASan+UBSan with clang++: every
+# test but the bench smoke tests, then every libFuzzer harness for a bounded
+# time; TSan: the multi-threaded parts), stops the brokers and prints how long
+# each stage took.
 #
 #   tools/test.sh            everything (what .ci/run runs)
 #   tools/test.sh --no-asan  skip the sanitizer builds, ASan and TSan (faster local loop)
@@ -135,12 +136,35 @@ step "running broker-free tests (Release, clang++)"
 test_step ctest_run "build-clang, broker-free" --test-dir build-clang -j "$JOBS" -E "$BROKER_TESTS" -LE bench-smoke
 
 if [ "$asan" = 1 ]; then
-  step "building with ASan+UBSan"
-  build build-asan RelWithDebInfo -DQPLUG_SANITIZE=ON -DQPLUG_BUILD_BENCH=OFF
+  # clang++, so that the same build also has the coverage-guided libFuzzer
+  # harnesses (tests/fuzz, docs/fuzzing.md) under ASan+UBSan: no extra build.
+  step "building with ASan+UBSan (clang++, with the libFuzzer harnesses)"
+  # A build-asan configured with g++ by an older test.sh cannot switch compilers in place.
+  if [ -f build-asan/CMakeCache.txt ] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang++' build-asan/CMakeCache.txt; then
+    rm -rf build-asan
+  fi
+  build build-asan RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang \
+    -DQPLUG_SANITIZE=ON -DQPLUG_LIBFUZZER=ON -DQPLUG_BUILD_BENCH=OFF
   step "running tests under ASan+UBSan"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   test_step run_ctest build-asan -LE bench-smoke
+
+  # Every harness for a bounded time, JOBS at a time, from its committed
+  # corpus (new inputs go to a temporary directory); any crash fails the
+  # stage and leaves its reproducer in build-asan/fuzz-artifacts/.
+  fuzz_seconds=${QPLUG_FUZZ_SECONDS:-25}
+  step "fuzzing (${fuzz_seconds}s per harness)"
+  fuzz_log=$(mktemp)
+  if bash tools/fuzz.sh --build-dir build-asan --no-build --jobs "$JOBS" all "$fuzz_seconds" | tee "$fuzz_log"; then
+    end_step ok
+  else
+    end_step FAILED
+    status=1
+  fi
+  mapfile -t fuzz_lines < <(grep '^fuzz ' "$fuzz_log")
+  test_summaries+=("${fuzz_lines[@]}")
+  rm -f "$fuzz_log"
 
   # The lock-free and multi-threaded parts once more under ThreadSanitizer:
   # the drivers' hand-offs between host, dispatcher and I/O threads and the

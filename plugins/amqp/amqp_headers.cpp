@@ -1,6 +1,7 @@
 // amqp_headers.cpp -- qplug message <-> AMQP properties and header table.
 #include "amqp_headers.hpp"
 
+#include <limits>
 #include <optional>
 #include <qplug/sdk/parse.hpp>
 #include <qplug/sdk/schedule_headers.hpp>
@@ -268,7 +269,14 @@ void read_incoming(const amqp_message_t& in, bool redelivered, sdk::OwnedMessage
       // `delay` was applied by the level queue: consumed, as on every driver,
       // so a message republished from its delivery is not delayed again.
       if (key == "delay") continue;
-      if (key == "x-delivery-count" && h.type == QPLUG_VALUE_INT64) delivery_count = h.i64;
+      // The broker's delivery counter (quorum queues) is consumed into
+      // attempts like x-qplug-attempts: kept as a header, a NACK_REQUEUE copy
+      // or a forwarded message would carry a stale count that the next
+      // delivery adds again (tests/fuzz/corpus/amqp_headers_fuzz).
+      if (key == "x-delivery-count" && h.type == QPLUG_VALUE_INT64) {
+        delivery_count = h.i64;
+        continue;
+      }
       out->headers.push_back(std::move(h));
     }
   }
@@ -288,8 +296,12 @@ void read_incoming(const amqp_message_t& in, bool redelivered, sdk::OwnedMessage
   }
   // Quorum queues count deliveries themselves; classic queues only say
   // "redelivered", which we count as one more attempt.
-  int64_t extra = delivery_count >= 0 ? delivery_count : (redelivered ? 1 : 0);
-  out->attempts = static_cast<uint32_t>(carried_attempts + extra);
+  // Both counts come from the wire: saturate at the largest attempt number
+  // instead of overflowing (int64) or wrapping to 0 (uint32).
+  const int64_t extra = delivery_count >= 0 ? delivery_count : (redelivered ? 1 : 0);
+  constexpr int64_t kMaxAttempts = std::numeric_limits<uint32_t>::max();
+  out->attempts =
+      static_cast<uint32_t>(carried_attempts > kMaxAttempts - extra ? kMaxAttempts : carried_attempts + extra);
 }
 
 }  // namespace qplug::amqp

@@ -131,6 +131,11 @@ int32_t encode_properties(const qplug_message& m, uint32_t prior_deliveries, siz
         mosquitto_property_add_string(out->out(), MQTT_PROP_CONTENT_TYPE, content_type.c_str()) != 0)
       return sdk::fail(st, QPLUG_INVALID, false, "mqtt: message #%zu: content_type is not UTF-8 text", index);
   }
+  // Response Topic and Correlation Data may appear once in a PUBLISH (a
+  // second makes it malformed): further reply_to / correlation_id headers
+  // travel as typed user properties like any other header.
+  bool have_correlation = false, have_reply_to = false;
+  int64_t expiry_ms = 0;
   for (size_t i = 0; i < m.header_count; ++i) {
     const qplug_header& h = m.headers[i];
     std::string key(text(h.key));
@@ -144,14 +149,19 @@ int32_t encode_properties(const qplug_message& m, uint32_t prior_deliveries, siz
                        "mqtt: message #%zu: header '%s' has a NUL in its string value (MQTT strings cannot carry one; "
                        "use a bytes value)",
                        index, key.c_str());
-    if (key == "correlation_id" && is_string) {
+    // Correlation Data is binary; delivery reads it back as a string only
+    // when it is MQTT UTF-8 text. A string that is not (control characters)
+    // travels as a typed user property, so it never comes back as bytes.
+    if (key == "correlation_id" && is_string && !have_correlation && utf8_ok(sval)) {
+      have_correlation = true;
       if (sval.size() > 65535 || mosquitto_property_add_binary(out->out(), MQTT_PROP_CORRELATION_DATA, sval.data(),
                                                                static_cast<uint16_t>(sval.size())) != 0)
         return sdk::fail(st, QPLUG_INVALID, false, "mqtt: message #%zu: correlation_id is longer than 65535 bytes",
                          index);
       continue;
     }
-    if (key == "reply_to" && is_string) {
+    if (key == "reply_to" && is_string && !have_reply_to) {
+      have_reply_to = true;
       if (!utf8_ok(sval) || mosquitto_pub_topic_check(sval.c_str()) != 0 ||
           mosquitto_property_add_string(out->out(), MQTT_PROP_RESPONSE_TOPIC, sval.c_str()) != 0)
         return sdk::fail(st, QPLUG_INVALID, false,
@@ -160,16 +170,18 @@ int32_t encode_properties(const qplug_message& m, uint32_t prior_deliveries, siz
       continue;
     }
     if (key == "ttl") {
-      // validate.hpp has checked the value; whole seconds, rounded up, and
-      // the exact value travels as a typed user property as well.
-      int64_t ms = sdk::header_duration_ms(h.value).value_or(0);
-      if (ms > 0) {
-        int64_t s = (ms + 999) / 1000;
-        if (s > 0xFFFFFFFFll) s = 0xFFFFFFFFll;
-        mosquitto_property_add_int32(out->out(), MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, static_cast<uint32_t>(s));
-      }
+      // validate.hpp has checked the value; whole seconds, rounded up, added
+      // once after the loop (the last ttl header wins, as on amqp; a second
+      // interval would make the PUBLISH malformed). The exact value travels
+      // as a typed user property as well.
+      expiry_ms = sdk::header_duration_ms(h.value).value_or(0);
     }
     if (int32_t rc = add_pair(key, encode_value(h.value), "header"); rc != QPLUG_OK) return rc;
+  }
+  if (expiry_ms > 0) {
+    int64_t s = (expiry_ms + 999) / 1000;
+    if (s > 0xFFFFFFFFll) s = 0xFFFFFFFFll;
+    mosquitto_property_add_int32(out->out(), MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, static_cast<uint32_t>(s));
   }
   return QPLUG_OK;
 }
@@ -190,7 +202,9 @@ void decode_message(const mosquitto_message& msg, const mosquitto_property* prop
     if (k == kIdKey) {
       out->id = v;
     } else if (k == kAttemptsKey) {
-      prior = static_cast<uint32_t>(std::strtoul(v.c_str(), nullptr, 10));
+      // From the wire: saturate rather than wrap (attempts = prior + 1 >= 1).
+      const unsigned long long n = std::strtoull(v.c_str(), nullptr, 10);
+      prior = n >= UINT32_MAX ? UINT32_MAX - 1 : static_cast<uint32_t>(n);
     } else {
       out->headers.push_back(decode_value(std::move(k), v));
     }

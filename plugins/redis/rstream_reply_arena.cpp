@@ -27,6 +27,12 @@ struct alignas(std::max_align_t) ArenaBlock {
 constexpr size_t kSmallReply = 256;       // a status, integer or one XADD ID
 constexpr size_t kMaxBlock = 64 * 1024;   // growth stops here (big replies: more blocks)
 constexpr size_t kBytesPerElement = 192;  // first-block guess per top-level array element
+// An array's element count arrives before its elements, so a bad count
+// ("*666666666") must not make the reader allocate and touch gigabytes:
+// beyond this (far more than any reply the driver asks for: COUNT is at most
+// the prefetch) the reply is refused and hiredis fails the connection
+// (tests/fuzz/corpus/redis_reply_fuzz/regress-huge-array-count.resp).
+constexpr size_t kMaxArrayElements = size_t{1} << 24;
 
 char* arena_data(ArenaBlock* b) { return reinterpret_cast<char*>(b + 1); }
 
@@ -55,6 +61,23 @@ void* arena_alloc(ReplyArenaCursor* cur, size_t n) {
   void* p = arena_data(last) + last->used;
   last->used += n;
   return p;
+}
+
+// `n` zeroed bytes. A large element array gets a block of its own from
+// calloc, whose fresh pages the kernel zeroes only as they are touched.
+void* arena_alloc_zeroed(ReplyArenaCursor* cur, size_t n) {
+  if (n <= kMaxBlock) {
+    void* p = arena_alloc(cur, n);
+    if (p != nullptr) std::memset(p, 0, n);
+    return p;
+  }
+  void* mem = std::calloc(1, sizeof(ArenaBlock) + n);
+  if (mem == nullptr) return nullptr;
+  auto* b = static_cast<ArenaBlock*>(mem);
+  b->size = b->used = n;
+  static_cast<ArenaBlock*>(cur->last)->next = b;
+  cur->last = b;
+  return arena_data(b);
 }
 
 // A zeroed redisReply of `type` in the current reply, attached to its parent;
@@ -91,14 +114,15 @@ void* arena_create_string(const redisReadTask* task, char* str, size_t len) {
 
 void* arena_create_array(const redisReadTask* task, int elements) {
   const size_t n = elements > 0 ? static_cast<size_t>(elements) : 0;
+  if (n > kMaxArrayElements) return nullptr;
   redisReply* r = arena_reply(task, REDIS_REPLY_ARRAY, std::min(kMaxBlock, kSmallReply + n * kBytesPerElement));
   if (r == nullptr) return nullptr;
   r->elements = n;
   if (n > 0) {
-    auto** elems =
-        static_cast<redisReply**>(arena_alloc(static_cast<ReplyArenaCursor*>(task->privdata), n * sizeof(redisReply*)));
+    // Zeroed: a reply cut short leaves the rest NULL.
+    auto** elems = static_cast<redisReply**>(
+        arena_alloc_zeroed(static_cast<ReplyArenaCursor*>(task->privdata), n * sizeof(redisReply*)));
     if (elems == nullptr) return nullptr;
-    std::memset(elems, 0, n * sizeof(redisReply*));  // a reply cut short leaves the rest NULL
     r->element = elems;
   }
   return r;

@@ -10,6 +10,7 @@
 
 #include "rstream_delay.hpp"
 #include "rstream_fields.hpp"
+#include "rstream_replies.hpp"
 #include "rstream_sigpipe.hpp"
 
 namespace qplug::rstream {
@@ -29,8 +30,6 @@ constexpr auto kRefillWindow = std::chrono::milliseconds(2);
 // script keeps Redis busy; more due messages are moved by the next call.
 constexpr int64_t kMoveBatch = 512;
 
-bool is_array(const redisReply* r) { return r != nullptr && r->type == REDIS_REPLY_ARRAY; }
-std::string entry_id_of(const redisReply* entry) { return std::string(reply_text(entry->element[0])); }
 }  // namespace
 
 Subscription::Subscription(std::shared_ptr<Writer> writer, const DriverSettings& settings, const qplug_host_v1* host,
@@ -228,12 +227,12 @@ bool Subscription::read_history(uint32_t free) {
     history_ = false;
     return true;
   }
-  const redisReply* entries = is_array(r.get()) && r->elements == 1 ? r->element[0]->element[1] : nullptr;
-  if (entries == nullptr || entries->elements == 0) {
+  const redisReply* entries = xread_entries(r.get());
+  if (!is_array(entries) || entries->elements == 0) {
     history_ = false;
     return true;
   }
-  history_cursor_ = entry_id_of(entries->element[entries->elements - 1]);
+  history_cursor_ = std::string(entry_id_of(entries->element[entries->elements - 1]));
   return deliver_entries(SharedReply(std::move(r)), entries, true, nullptr);
 }
 
@@ -242,18 +241,19 @@ bool Subscription::claim_idle(uint32_t free) {
   qplug_status st = sdk::make_status();
   Reply r = command({"XAUTOCLAIM", p_.key, p_.group, p_.consumer, idle, claim_cursor_, "COUNT", count}, false, &st);
   if (!r) return false;
-  if (r->type == REDIS_REPLY_ERROR || !is_array(r.get()) || r->elements < 2) {
+  std::string_view cursor;
+  const redisReply* entries = nullptr;
+  if (!xautoclaim_parts(r.get(), &cursor, &entries)) {
     if (reply_text(r.get()).substr(0, 7) == "NOGROUP") return ensure_group(&st);
     log_.log(QPLUG_LOG_ERROR, "XAUTOCLAIM failed: %s", reply_text(r.get()).data());
     next_claim_ = Clock::now() + std::chrono::milliseconds(p_.options.claim_idle_ms);
     return true;
   }
-  claim_cursor_ = std::string(reply_text(r->element[0]));
+  claim_cursor_ = std::string(cursor);
   if (claim_cursor_ == "0-0") {  // swept the whole PEL: next sweep after a while
     int64_t interval = std::clamp<int64_t>(p_.options.claim_idle_ms / 2, 50, 5000);
     next_claim_ = Clock::now() + std::chrono::milliseconds(interval);
   }
-  const redisReply* entries = r->element[1];
   return deliver_entries(SharedReply(std::move(r)), entries, true, nullptr);
 }
 
@@ -305,9 +305,9 @@ bool Subscription::read_new(uint32_t free) {
     sleep_for(std::min<int64_t>(block_ms, 1000));
     return true;
   }
-  if (!is_array(r.get()) || r->elements != 1) return true;  // timed out (nil) or unblocked
+  const redisReply* entries = xread_entries(r.get());
+  if (entries == nullptr) return true;  // timed out (nil) or unblocked
   static const std::unordered_map<std::string, uint32_t> kNone;
-  const redisReply* entries = r->element[0]->element[1];
   return deliver_entries(SharedReply(std::move(r)), entries, false, &kNone);
 }
 
@@ -331,8 +331,8 @@ bool Subscription::deliver_entries(const SharedReply& reply, const redisReply* e
   if (!is_array(entries) || entries->elements == 0) return true;
   std::unordered_map<std::string, uint32_t> counts;
   if (ask_counts) {
-    if (!pending_counts(entry_id_of(entries->element[0]), entry_id_of(entries->element[entries->elements - 1]),
-                        entries->elements, &counts))
+    if (!pending_counts(std::string(entry_id_of(entries->element[0])),
+                        std::string(entry_id_of(entries->element[entries->elements - 1])), entries->elements, &counts))
       return false;
     known = &counts;
   }
@@ -340,7 +340,7 @@ bool Subscription::deliver_entries(const SharedReply& reply, const redisReply* e
   for (size_t i = 0; i < entries->elements; ++i) {
     const redisReply* e = entries->element[i];
     if (!is_array(e) || e->elements < 2) continue;
-    std::string id = entry_id_of(e);
+    std::string id(entry_id_of(e));
     if (e->element[1]->type != REDIS_REPLY_ARRAY) {
       // Deleted (XDEL/trimmed) while pending: nothing left to deliver; drop it from the PEL.
       std::lock_guard lock(mu_);

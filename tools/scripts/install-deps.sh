@@ -7,6 +7,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config ninja-build clang clang-format
+  libclang-rt-14-dev  # clang's ASan/UBSan and libFuzzer runtimes (tools/test.sh, tools/fuzz.sh)
   libyaml-cpp-dev rapidjson-dev libmsgpack-cxx-dev libboost-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   lua5.4 liblua5.4-dev
