@@ -332,8 +332,7 @@ TEST_P(Chaos, EveryAcknowledgedPublishIsProcessedThroughRestartsKillsAndDrains) 
   }
 
   const Tally t = tally(published_files_, processed_files_);
-  const std::string summary =
-      summary_line(qplug::testing::driver_name(c.broker), t);
+  const std::string summary = summary_line(qplug::testing::driver_name(c.broker), t);
   std::cout << summary + "\n" << std::flush;
   std::ofstream(std::string(QPLUG_CHAOS_SUMMARY_DIR) + "/chaos-" + c.name + ".summary", std::ios::app)
       << summary << " (rounds " << rounds << ", broker restarts " << restarts_ << ", SIGKILLs " << kills_
