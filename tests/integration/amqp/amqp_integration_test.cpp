@@ -356,7 +356,7 @@ TEST_F(AmqpIntegration, HeadersTheBrokerWouldRefuseAreInvalidAndDisturbNothing) 
     SCOPED_TRACE(b.what);
     OwnedMessage m = message("bad", "body");
     if (b.key.empty()) {
-      for (int i = 0; i < 300; ++i) add(m, "h" + std::to_string(i), QPLUG_VALUE_STRING, 0, 0, std::string(500, 'y'));
+      for (int i = 0; i < 300; ++i) add(m, 'h' + std::to_string(i), QPLUG_VALUE_STRING, 0, 0, std::string(500, 'y'));
     } else {
       add(m, b.key, QPLUG_VALUE_STRING, 0, 0, b.value);
     }
