@@ -96,7 +96,11 @@ int32_t Connection::fail_before_connack(int rc, qplug_status* st) {
                      settings_.address().c_str(), line.empty() ? mosquitto_strerror(rc) : line.c_str());
   // A refused certificate stays refused: not retryable. Anything else in the
   // handshake (a reset, a broker restarting) may pass on the next try.
-  const std::string refused = certificate_refusal(mosq_);
+  std::string refused;
+  {
+    std::lock_guard lock(log_mu_);
+    refused = refusal_;
+  }
   if (!refused.empty())
     return sdk::fail(st, QPLUG_UNAVAILABLE, false,
                      "mqtt: TLS handshake with %s failed: the server certificate was refused: %s (check tls.ca_file, "
@@ -111,13 +115,18 @@ std::string Connection::last_error() const {
   return last_error_;
 }
 
-void Connection::handle_log(mosquitto*, void* self, int level, const char* line) {
+void Connection::handle_log(mosquitto* mosq, void* self, int level, const char* line) {
   if (level != MOSQ_LOG_ERR || line == nullptr) return;
   auto* c = static_cast<Connection*>(self);
   {
     std::lock_guard lock(c->log_mu_);
     // OpenSSL reports a queue of errors; the first names the cause.
     if (c->last_error_.empty() || std::strstr(line, "OpenSSL Error[0]") != nullptr) c->last_error_ = line;
+    // The verify result is read here, on the network thread, while the SSL
+    // object still exists: libmosquitto frees it when it closes the socket
+    // right after this line, so connect() reading it later found nothing at
+    // times and called a refused certificate retryable (MqttTls.* in CI).
+    if (c->refusal_.empty() && is_openssl_error(line)) c->refusal_ = certificate_refusal(mosq);
   }
   // libmosquitto 2.0.11 reports a failed TLS handshake only here: no
   // disconnect callback follows and its network thread ends. Wake connect().

@@ -119,6 +119,7 @@ class Connection {
   // Not mu_: libmosquitto logs from calls made while mu_ is held.
   mutable std::mutex log_mu_;
   std::string last_error_;  // the latest MOSQ_LOG_ERR line (OpenSSL's reason for a failed handshake)
+  std::string refusal_;     // why the server certificate was refused, read when OpenSSL's error was logged
 };
 
 }  // namespace qplug::mqtt
