@@ -10,7 +10,9 @@
 //   end to end              publish pipelined -> handler -> settle: raw: a
 //                           durable v5 session in $share/default/<topic>
 //                           (Receive Maximum 100), counting in on_message;
-//                           qplug: subscribe(prefetch 100), ack in the handler
+//                           qplug: subscribe(prefetch 100), ack in the handler;
+//                           once per consumer spool mode (interval, the
+//                           default; off; always, with a tenth of the messages)
 // Same broker work on both sides: every message has the driver's properties
 // (qplug.id, content type, two typed headers, 100-byte body), and a publish
 // target has an offline durable session in its shared subscription (the
@@ -251,13 +253,21 @@ struct Qplug {
   qplug_driver* drv = nullptr;
 };
 
-Qplug qplug_open() {
+// One driver instance per spool mode: `spool` is "off", "never", "interval"
+// or "always" (the consumer's write-ahead spool, docs/drivers/mqtt.md).
+Qplug qplug_open(const std::string& spool) {
   std::string error;
   const qplug::loader::Plugin* p = qplug::loader::load_driver("mqtt", qplug::loader::search_dirs(), &error);
   if (p == nullptr) die("load", error.c_str());
-  const std::string client_id = "bench-" + std::to_string(::getpid());
-  const std::pair<std::string, std::string> config[] = {
+  const std::string client_id = "bench-" + std::to_string(::getpid()) + "-" + spool;
+  std::vector<std::pair<std::string, std::string>> config = {
       {"url", g_url}, {"client_id", client_id}, {"session_expiry", "10m"}, {"publish_timeout", "60s"}};
+  if (spool == "off") {
+    config.emplace_back("spool.enabled", "false");
+  } else {
+    config.emplace_back("spool.fsync", spool);
+    config.emplace_back("spool.dir", "/tmp/qplug-mqtt-bench-spool");
+  }
   std::vector<qplug_kv> kv;
   for (const auto& [k, v] : config) kv.push_back({{k.data(), k.size()}, {v.data(), v.size()}});
   qplug_status st = qplug::sdk::make_status();
@@ -394,13 +404,19 @@ int main(int argc, char** argv) {
   if (!u) die("bad QPLUG_TEST_MQTT_URL", why.c_str());
   g_addr = *u;
   mosquitto_lib_init();
-  Qplug q = qplug_open();
+  // Publishing never touches the spool: the publish cases use the default
+  // instance (interval). End to end runs once per spool mode; `always`
+  // syncs the disk per message, so it moves a tenth of the messages.
+  Qplug q = qplug_open("interval");
+  Qplug q_off = qplug_open("off");
+  Qplug q_always = qplug_open("always");
   const std::string tag = std::to_string(::getpid());
   const int n_sync = n / 4;
+  const int n_always = std::max(4, n / 10);
 
   std::printf("mqtt_bench: QoS 1, 100-byte body, 2 headers; %d messages (%d one per call), median of %d rounds, %s\n",
               n, n_sync, rounds, g_url.c_str());
-  Series raw_sync, qp_sync, raw_pipe, qp_pipe, raw_e2e, qp_e2e;
+  Series raw_sync, qp_sync, raw_pipe, qp_pipe, raw_e2e, qp_e2e, qp_e2e_off, qp_e2e_always;
   long lost = 0;
   for (int r = 0; r < rounds; ++r) {
     const std::string k = tag + "-" + std::to_string(r);
@@ -412,17 +428,24 @@ int main(int argc, char** argv) {
       into[i]->add(fs[i]);
       lost += fs[i].lost;
     }
+    const Figure off = qplug_end_to_end(q_off, k + "-qo", n), always = qplug_end_to_end(q_always, k + "-qa", n_always);
+    qp_e2e_off.add(off);
+    qp_e2e_always.add(always);
+    lost += off.lost + always.lost;
     std::printf(
         "  round %d msg/s: one per call raw %.0f qplug %.0f | pipelined raw %.0f qplug %.0f | end to end raw "
-        "%.0f qplug %.0f (lost raw %ld qplug %ld)\n",
-        r + 1, fs[0].rate, fs[1].rate, fs[2].rate, fs[3].rate, fs[4].rate, fs[5].rate, fs[4].lost, fs[5].lost);
+        "%.0f qplug %.0f, spool off %.0f, spool always %.0f (lost raw %ld qplug %ld)\n",
+        r + 1, fs[0].rate, fs[1].rate, fs[2].rate, fs[3].rate, fs[4].rate, fs[5].rate, off.rate, always.rate,
+        fs[4].lost, fs[5].lost + off.lost + always.lost);
   }
   std::printf("%-32s %10s %10s %8s   %17s\n", "case (medians)", "raw msg/s", "qplug", "ratio", "cpu us/msg raw qplug");
   row("publish, one per call (sync)", raw_sync, qp_sync);
   row("publish, pipelined (async)", raw_pipe, qp_pipe);
-  row("publish -> handler -> settle", raw_e2e, qp_e2e);
+  row("end to end, spool interval", raw_e2e, qp_e2e);
+  row("end to end, spool off", raw_e2e, qp_e2e_off);
+  row("end to end, spool always", raw_e2e, qp_e2e_always);
   std::printf("lost: %ld\n", lost);
-  q.vt->close(q.drv, 5000);
+  for (Qplug* i : {&q, &q_off, &q_always}) i->vt->close(i->drv, 5000);
   mosquitto_lib_cleanup();
   return lost == 0 ? 0 : 1;
 }
