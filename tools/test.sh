@@ -95,9 +95,9 @@ build() {  # build <dir> <build type> <cmake args...>
 
 # Broker-backed tests (names start with the driver: redis.*, amqp.*, mqtt.*,
 # redis_bench_smoke, ...; or with the multi-broker suites scaleout.*,
-# vocab.* and chaos.*) run one at a time: some restart their broker, which would break a
+# vocab.*, chaos.* and ttl.*) run one at a time: some restart their broker, which would break a
 # neighbour that shares it. Everything else runs in parallel.
-BROKER_TESTS='^(redis|amqp|mqtt|scaleout|vocab|chaos)'
+BROKER_TESTS='^(redis|amqp|mqtt|scaleout|vocab|chaos|ttl)'
 ctest_run() {  # ctest_run <what> <ctest args...>: runs, keeps its summary line
   local what=$1 log rc=0; shift
   log=$(mktemp)
