@@ -294,6 +294,8 @@ void read_incoming(const amqp_message_t& in, bool redelivered, sdk::OwnedMessage
     h.i64 = p.priority;
     out->headers.push_back(std::move(h));
   }
+  // A table may repeat a key (a foreign publisher): the first one is the header.
+  sdk::drop_repeated_headers(&out->headers);
   // Quorum queues count deliveries themselves; classic queues only say
   // "redelivered", which we count as one more attempt.
   // Both counts come from the wire: saturate at the largest attempt number

@@ -227,6 +227,9 @@ void decode_message(const mosquitto_message& msg, const mosquitto_property* prop
     bool text_ok = utf8_ok(c) && c.find('\0') == std::string::npos;
     out->headers.push_back({"correlation_id", text_ok ? QPLUG_VALUE_STRING : QPLUG_VALUE_BYTES, 0, 0, std::move(c)});
   }
+  // User properties may repeat a name, and a foreign publisher may send a
+  // `reply_to` property beside the response topic: the first one is the header.
+  sdk::drop_repeated_headers(&out->headers);
   out->attempts = prior + 1;
 }
 

@@ -179,3 +179,40 @@ TEST(HasField, CoversOnlyWhatTheWritersStructSizeCovers) {
 }
 
 }  // namespace
+
+namespace {
+
+std::vector<std::string> keys_and_values(const std::vector<qplug::sdk::OwnedHeader>& h) {
+  std::vector<std::string> out;
+  for (const auto& x : h) out.push_back(x.key + '=' + x.data);
+  return out;
+}
+
+qplug::sdk::OwnedHeader text_header(const std::string& key, const std::string& value) {
+  return {key, QPLUG_VALUE_STRING, 0, 0, value};
+}
+
+}  // namespace
+
+// A foreign publisher's repeated keys: the first of each stays, in order.
+TEST(DropRepeatedHeaders, KeepsTheFirstOfEachKeyInOrder) {
+  std::vector<qplug::sdk::OwnedHeader> h = {text_header("a", "1"), text_header("reply_to", "x"), text_header("a", "2"),
+                                            text_header("b", "3"), text_header("reply_to", "y"), text_header("a", "4")};
+  EXPECT_EQ(qplug::sdk::drop_repeated_headers(&h), 3u);
+  EXPECT_EQ(keys_and_values(h), (std::vector<std::string>{"a=1", "reply_to=x", "b=3"}));
+  EXPECT_EQ(qplug::sdk::drop_repeated_headers(&h), 0u) << "unique keys are left alone";
+  std::vector<qplug::sdk::OwnedHeader> none;
+  EXPECT_EQ(qplug::sdk::drop_repeated_headers(&none), 0u);
+}
+
+// Past the pairwise bound the same rule holds (the hashed path).
+TEST(DropRepeatedHeaders, ManyHeadersKeepTheFirstOfEachKeyToo) {
+  std::vector<qplug::sdk::OwnedHeader> h;
+  for (int i = 0; i < 200; ++i) h.push_back(text_header('k' + std::to_string(i % 100), std::to_string(i)));
+  EXPECT_EQ(qplug::sdk::drop_repeated_headers(&h), 100u);
+  ASSERT_EQ(h.size(), 100u);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(h[i].key, 'k' + std::to_string(i));
+    EXPECT_EQ(h[i].data, std::to_string(i)) << "the first copy stays";
+  }
+}

@@ -118,6 +118,29 @@ TEST(CheckMessage, HeaderKeysMustBeNonEmptyAndTypesKnown) {
   EXPECT_TRUE(has(st.message, "header 'k' has unknown value type 42")) << st.message;
 }
 
+// Header keys are unique: a handler reads headers as a map (Lua table), and
+// brokers disagree on repeats (AMQP tables keep both, a native property takes
+// one), so a repeated key would reach handlers as one of its values, which
+// one depending on the broker. Refused before anything is sent, on every driver.
+TEST(CheckMessage, ARepeatedHeaderKeyIsRefusedNamingIt) {
+  OwnedMessage m = message();
+  add(m, "a", QPLUG_VALUE_INT64, 1);
+  add(m, "reply_to", QPLUG_VALUE_STRING, 0, "x");
+  add(m, "reply_to", QPLUG_VALUE_STRING, 0, "y");
+  EXPECT_TRUE(has(why(m), "message #4: header 'reply_to' is given twice (#1 and #2)")) << why(m);
+  // Keys differing only in case are different keys.
+  OwnedMessage c = message();
+  add(c, "k", QPLUG_VALUE_NULL);
+  add(c, "K", QPLUG_VALUE_NULL);
+  EXPECT_EQ(why(c), "");
+  // Past the pairwise bound the check sorts: a repeat far apart is found too.
+  OwnedMessage big = message();
+  for (int i = 0; i < 100; ++i) add(big, 'h' + std::to_string(i), QPLUG_VALUE_NULL);
+  EXPECT_EQ(why(big), "");
+  add(big, "h3", QPLUG_VALUE_NULL);
+  EXPECT_TRUE(has(why(big), "header 'h3' is given twice (#3 and #100)")) << why(big);
+}
+
 TEST(CheckMessage, DefaultLimitsAreTheAmqpShortStringAndInclusive) {
   OwnedMessage at_limit = message(std::string(255, 'i'));
   at_limit.content_type = std::string(255, 'c');

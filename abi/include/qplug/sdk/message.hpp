@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace qplug::sdk {
@@ -132,5 +133,51 @@ class OwnedMessage {
 // Reads a field of a versioned struct only if the writer's struct_size covers it.
 #define QPLUG_SDK_HAS_FIELD(ptr, type, field) \
   ((ptr) != nullptr && (ptr)->struct_size >= offsetof(type, field) + sizeof(((type*)0)->field))
+
+// Keeps the first header of each key and drops the later repeats; returns
+// how many were dropped. A publish through qplug never repeats a key
+// (validate.hpp refuses it), but a foreign publisher can: an AMQP table or
+// MQTT user properties may carry a key twice, or a header beside the native
+// property of the same name. Decoders call this last, so a delivered message
+// is a map, as handlers read it, and a requeue or forward of it sends the
+// same headers again (tests/fuzz/corpus/amqp_headers_fuzz/regress-*).
+inline size_t drop_repeated_headers(std::vector<OwnedHeader>* headers) {
+  std::vector<OwnedHeader>& h = *headers;
+  const size_t n = h.size();
+  auto compact = [&](auto&& is_repeat) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (is_repeat(i)) continue;
+      if (kept != i) h[kept] = std::move(h[i]);
+      ++kept;
+    }
+    h.resize(kept);
+    return n - kept;
+  };
+  // The usual handful: pairwise, no allocation. Indexes are compared before
+  // anything moves, so the mask is computed first.
+  if (n <= 64) {
+    uint64_t repeat = 0;
+    for (size_t j = 1; j < n; ++j)
+      for (size_t i = 0; i < j; ++i)
+        if (!(repeat >> i & 1) && h[i].key == h[j].key) {
+          repeat |= uint64_t{1} << j;
+          break;
+        }
+    if (repeat == 0) return 0;
+    return compact([&](size_t i) { return (repeat >> i & 1) != 0; });
+  }
+  // A table of thousands of entries (a 128 KB frame holds tens of thousands)
+  // must not cost millions of comparisons.
+  std::vector<bool> repeat(n, false);
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(n);
+  bool any = false;
+  for (size_t i = 0; i < n; ++i)
+    if (!seen.insert(h[i].key).second) repeat[i] = any = true;
+  if (!any) return 0;
+  seen.clear();  // its views point into keys that compact() moves
+  return compact([&](size_t i) { return repeat[i]; });
+}
 
 }  // namespace qplug::sdk

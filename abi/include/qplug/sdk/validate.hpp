@@ -12,17 +12,20 @@
 //  - limits (MessageLimits, below): id, content type, header count, header
 //    key and string/bytes value sizes, body size, and the size the headers
 //    take together as the driver encodes them (header_block_bytes());
-//  - headers: non-empty key, a known value type;
+//  - headers: non-empty key, a known value type, no key given twice
+//    (handlers read headers as a map, and brokers keep repeats differently);
 //  - the neutral headers with a meaning: `priority` (high/normal/low or 0-9),
 //    `delay` and `ttl` (milliseconds as INT64 >= 0, or a duration string as
 //    parse.hpp reads it), read by schedule_headers.hpp's header_priority()
 //    and header_duration_ms(), the one reader of these values. A bad value
 //    there would otherwise be silently ignored or changed by the driver.
-// Pure function of its input: any thread, no allocation.
+// Pure function of its input: any thread; it allocates only for a message
+// of more than kPairwiseHeaderKeys headers.
 #pragma once
 
 #include <qplug/driver.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -32,6 +35,8 @@
 #include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/status.hpp>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace qplug::sdk {
 
@@ -77,6 +82,34 @@ inline std::string_view text(qplug_str s) {
 }
 // The printf arguments for "%.*s".
 inline int len(std::string_view s) { return static_cast<int>(s.size() > 200 ? 200 : s.size()); }
+
+// Up to this many headers the repeat check compares pairs, which costs
+// nothing measurable for the usual handful and allocates nothing; above it,
+// sorting keeps a message with thousands of headers from costing millions of
+// comparisons.
+inline constexpr size_t kPairwiseHeaderKeys = 32;
+
+// The first repeated header key as (earlier index, later index); nullopt when
+// every key is unique.
+inline std::optional<std::pair<size_t, size_t>> repeated_key(const qplug_header* h, size_t n) {
+  if (n <= kPairwiseHeaderKeys) {
+    for (size_t j = 1; j < n; ++j)
+      for (size_t i = 0; i < j; ++i)
+        if (text(h[i].key) == text(h[j].key)) return std::make_pair(i, j);
+    return std::nullopt;
+  }
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  // Stable: equal keys stay in index order, so a pair is (earlier, later).
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return text(h[a].key) < text(h[b].key); });
+  std::optional<std::pair<size_t, size_t>> first;
+  for (size_t k = 1; k < n; ++k) {
+    if (text(h[order[k - 1]].key) != text(h[order[k]].key)) continue;
+    // Report the repeat whose later copy comes first, as the pairwise scan does.
+    if (!first || order[k] < first->second) first = std::make_pair(order[k - 1], order[k]);
+  }
+  return first;
+}
 }  // namespace validate_detail
 
 // Checks message #index; QPLUG_OK or INVALID with `st` filled.
@@ -159,6 +192,11 @@ inline int32_t check_message(const qplug_message* m, size_t index, std::string_v
                   "%.*s: message #%zu: header '%.*s' must be milliseconds (an integer >= 0) or a duration like 1.5s", w,
                   wp, index, k, key.data());
     }
+  }
+  if (auto r = validate_detail::repeated_key(m->headers, m->header_count)) {
+    const std::string_view key = text(m->headers[r->first].key);
+    return fail(st, QPLUG_INVALID, false, "%.*s: message #%zu: header '%.*s' is given twice (#%zu and #%zu)", w, wp,
+                index, len(key), key.data(), r->first, r->second);
   }
   if (limits.max_header_block_bytes != kNoLimit) {
     size_t total = 0;
