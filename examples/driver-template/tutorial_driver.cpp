@@ -1,10 +1,8 @@
-// tutorial_driver.cpp -- "tutorial", a complete qplug driver in one file: an in-process queue guarded by one
-// mutex, written to be read top to bottom. Copy this directory to start a driver; docs/writing-a-driver.md walks
-// through it. It uses only <qplug/driver.h> and the header-only SDK.
-//
-// Model: every queue is a deque of owned messages. Each subscription has one thread that takes a message, turns
-// it into a delivery (the qplug_delivery below) and calls the host. One mutex guards everything; one condition
-// variable per queue wakes its consumers.
+// tutorial_driver.cpp -- "tutorial", a complete qplug driver in one file, to be read top to bottom: an in-process
+// queue on <qplug/driver.h> and the header-only SDK alone. Copy this directory to start a driver;
+// docs/writing-a-driver.md walks through it. Model: every queue is a deque of owned messages; each subscription
+// has a thread that turns a message into a delivery (qplug_delivery) and calls the host. One mutex guards
+// everything; one condition variable per queue wakes its consumers.
 #include <qplug/driver.h>
 
 #include <algorithm>
@@ -13,13 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <qplug/sdk/config.hpp>
-#include <qplug/sdk/entry.hpp>
-#include <qplug/sdk/message.hpp>
-#include <qplug/sdk/queue_info.hpp>
-#include <qplug/sdk/status.hpp>
-#include <qplug/sdk/subscribe.hpp>
-#include <qplug/sdk/validate.hpp>
+#include <qplug/sdk/all.hpp>  // the header-only SDK; each of its headers also works alone
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,7 +27,6 @@ struct qplug_queue {
   qplug_driver* driver;
   std::string name;
   std::deque<qplug::sdk::OwnedMessage> ready;
-  std::vector<qplug_consumer*> consumers;
   std::condition_variable changed;  // a message came, a delivery settled, a consumer stops
 };
 
@@ -63,9 +54,8 @@ using sdk::guarded;
 constexpr uint32_t kDefaultPrefetch = 16;  // unsettled deliveries per consumer when the host says 0
 
 // open(): validate the flattened YAML block and build an instance. Any thread, may block (a network driver
-// connects, or at least validates, here). Unknown keys and bad values are INVALID naming the key:
-// ConfigReader::finish does that. This driver has no settings; a real one reads them with cfg.str(),
-// cfg.duration_ms(), ... before finish().
+// connects here). ConfigReader::finish makes unknown keys and bad values INVALID naming the key. This driver has
+// no settings; a real one reads them with cfg.str(), cfg.duration_ms(), ... before finish().
 qplug_driver* op_open(const qplug_host_v1* /*host: for logging, see sdk/host_log.hpp*/, const qplug_kv* config,
                       size_t count, qplug_status* st) {
   return guarded<qplug_driver*>(st, nullptr, [&]() -> qplug_driver* {
@@ -73,9 +63,8 @@ qplug_driver* op_open(const qplug_host_v1* /*host: for logging, see sdk/host_log
   });
 }
 
-// close(): stop every thread of ours and free the instance, bounded by timeout_ms even with a dead broker. Never
-// concurrent with another op, and the host has unsubscribed and freed every consumer first, so only the queues
-// are left. Unsettled deliveries were detached and own their lock.
+// close(): stop our threads and free the instance, within timeout_ms even with a dead broker. Never concurrent
+// with another op; the host freed every consumer first, and unsettled deliveries own their lock.
 void op_close(qplug_driver* d, uint32_t /*timeout_ms: nothing here can hang*/) {
   sdk::guarded_void([&] { delete d; });
 }
@@ -89,15 +78,14 @@ qplug_queue* op_declare(qplug_driver* d, qplug_str name, const qplug_kv* options
     if (!sdk::ConfigReader(options, count).finish(st, "tutorial queue options")) return nullptr;
     std::lock_guard lock(*d->mu);
     auto& q = d->queues[qname];
-    if (!q) q.reset(new qplug_queue{d, qname, {}, {}, {}});
+    if (!q) q.reset(new qplug_queue{d, qname, {}, {}});
     return q.get();
   });
 }
 
-// publish(): check and copy the batch (every span is borrowed for the call), then append it, all or nothing. Any
-// thread. Enqueued counts as confirmed, so with `done` the completion runs before publish returns. This queue is
-// unbounded; a bounded one waits for room up to sdk::publish_timeout_ms(options, default), then answers a
-// retryable FULL.
+// publish(): check and copy the batch (spans are borrowed for the call), append it all or nothing. Any thread.
+// Enqueued is confirmed, so `done` runs before publish returns. A bounded queue would wait for room up to
+// sdk::publish_timeout_ms(options, default), then answer a retryable FULL.
 int32_t op_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n, const qplug_publish_options*,
                    qplug_publish_done_fn done, void* done_ud, size_t* accepted, qplug_status* st) {
   if (accepted != nullptr) *accepted = 0;
@@ -137,9 +125,9 @@ void consume_loop(qplug_consumer* c) {
   }
 }
 
-// subscribe(): start delivering on a thread of ours, never on the caller's stack. Any thread.
-// sdk::read_subscribe_request checks the callback and reads the options (NULL, or an older host's shorter struct,
-// means defaults). What this driver cannot do is refused, never ignored: no consumer groups, no consumer options.
+// subscribe(): deliver on a thread of ours, never on the caller's stack. Any thread. sdk::read_subscribe_request
+// checks the callback and reads the options (NULL or an older host's shorter struct: defaults). What this driver
+// cannot do is refused, never ignored: consumer groups, consumer options.
 qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, qplug_deliver_fn cb, void* ud,
                              qplug_status* st) {
   return guarded<qplug_consumer*>(st, nullptr, [&]() -> qplug_consumer* {
@@ -150,7 +138,6 @@ qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, q
     if (!sdk::ConfigReader(req.options, req.option_count).finish(st, "tutorial consumer options")) return nullptr;
     auto* c = new qplug_consumer{q, cb, ud, req.prefetch == 0 ? kDefaultPrefetch : req.prefetch};
     std::lock_guard lock(*q->driver->mu);
-    q->consumers.push_back(c);
     c->thread = std::thread(consume_loop, c);
     return c;
   });
@@ -194,7 +181,6 @@ int32_t op_unsubscribe(qplug_consumer* c, qplug_status* st) {
         (*it)->consumer = nullptr;
       }
       c->unsettled.clear();
-      q->consumers.erase(std::find(q->consumers.begin(), q->consumers.end(), c));
       q->changed.notify_all();  // other consumers may take the returned messages
     });
     return QPLUG_OK;
@@ -209,40 +195,20 @@ void op_consumer_free(qplug_consumer* c) {
   });
 }
 
-// queue_info() (optional): counts, -1 where unknown. Writes only the fields the caller's struct_size covers.
-int32_t op_queue_info(qplug_queue* q, qplug_queue_info* info, qplug_status* st) {
-  sdk::QueueCounts counts;
-  std::lock_guard lock(*q->driver->mu);
-  counts.messages = static_cast<int64_t>(q->ready.size());
-  counts.in_flight = 0;
-  for (qplug_consumer* c : q->consumers) counts.in_flight += static_cast<int64_t>(c->unsettled.size());
-  counts.consumers = static_cast<int64_t>(q->consumers.size());
-  return sdk::write_queue_info(info, counts, "tutorial", st);
-}
-
-// Honest capabilities: no DELAY, TTL, PRIORITY, DEAD_LETTER or CONSUMER_GROUPS.
+// Honest capabilities: no DELAY, TTL, PRIORITY, DEAD_LETTER, CONSUMER_GROUPS or QUEUE_INFO. Optional ops we lack
+// are NULL (queue_info gives counts; plugins/memory/memory_driver.cpp has one). clang-format would give every
+// field its own line.
+// clang-format off
 constexpr qplug_driver_v1 kVtable = {
-    .struct_size = sizeof(qplug_driver_v1),
-    .abi_major = QPLUG_ABI_MAJOR,
-    .abi_minor = QPLUG_ABI_MINOR,
-    .name = "tutorial",
-    .version = "0.1.0",
-    .description = "the driver template: an in-process queue, one mutex",
+    .struct_size = sizeof(qplug_driver_v1), .abi_major = QPLUG_ABI_MAJOR, .abi_minor = QPLUG_ABI_MINOR,
+    .name = "tutorial", .version = "0.1.0", .description = "the driver template: an in-process queue, one mutex",
     .capabilities = QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE | QPLUG_CAP_ORDERED |
-                    QPLUG_CAP_COMPETING_CONSUMERS | QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_QUEUE_INFO |
-                    QPLUG_CAP_HEADER_TYPES,
-    .config_schema = nullptr,  // optional ops are NULL when unsupported
-    .open = op_open,
-    .close = op_close,
-    .declare = op_declare,
-    .publish = op_publish,
-    .subscribe = op_subscribe,
-    .settle = op_settle,
-    .unsubscribe = op_unsubscribe,
-    .consumer_free = op_consumer_free,
-    .queue_info = op_queue_info,
-    .instance_capabilities = nullptr,  // every instance can do the same
-};
+        QPLUG_CAP_COMPETING_CONSUMERS | QPLUG_CAP_DELIVERY_COUNT | QPLUG_CAP_HEADER_TYPES,
+    .config_schema = nullptr,
+    .open = op_open, .close = op_close, .declare = op_declare, .publish = op_publish, .subscribe = op_subscribe,
+    .settle = op_settle, .unsubscribe = op_unsubscribe, .consumer_free = op_consumer_free,
+    .queue_info = nullptr, .instance_capabilities = nullptr};
+// clang-format on
 
 }  // namespace
 }  // namespace qplug::tutorial
