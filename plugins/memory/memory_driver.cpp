@@ -261,16 +261,13 @@ void mem_make_nodes(mem_queue* lane, mem_node** nodes, size_t n, Make make) {
 }
 
 // The publish of a queue with named groups: copies the queue's nodes
-// (schedule headers applied) into every group lane, then admits the same
+// (schedule headers applied) into every group lane of `lanes` (the queue
+// first, then its groups, as mem_publish saw them), then admits the same
 // prefix to all (memory_groups.hpp). Returns its length; the caller frees
 // the queue's own nodes past it, this frees the copies (and, if it throws,
 // the queue's nodes as well).
-size_t mem_publish_to_groups(mem_queue* q, mem_node* const* nodes, const int64_t* due, size_t n, int64_t timeout,
-                             mem_queue** full) {
-  std::vector<mem_queue*> lanes{q};
-  for (mem_queue* g = q->next_group.load(std::memory_order_acquire); g != nullptr;
-       g = g->next_group.load(std::memory_order_acquire))
-    lanes.push_back(g);
+size_t mem_publish_to_groups(const std::vector<mem_queue*>& lanes, mem_node* const* nodes, const int64_t* due, size_t n,
+                             int64_t timeout, mem_queue** full) {
   std::vector<std::vector<mem_node*>> copies(lanes.size());
   std::vector<mem_node* const*> per_lane{nodes};
   size_t ok = 0;
@@ -330,8 +327,16 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
       if (sched.delay_ms > 0) ++delayed;
     }
     const int64_t timeout = qplug::sdk::publish_timeout_ms(options, q->publish_timeout_ms);
-    // Named groups (memory_groups.hpp) get copies; NULL for most queues.
-    mem_queue* first_group = q->next_group.load(std::memory_order_acquire);
+    // Named groups (memory_groups.hpp) get copies. One snapshot of the lanes
+    // serves both the delay-heap reservation and the admission below: a group
+    // created in between would otherwise be admitted to without reserved room,
+    // and a failed push there would free nodes other lanes already hold.
+    std::vector<mem_queue*> lanes;  // the queue, then its groups; empty (no allocation) for most queues
+    for (mem_queue* g = q->next_group.load(std::memory_order_acquire); g != nullptr;
+         g = g->next_group.load(std::memory_order_acquire)) {
+      if (lanes.empty()) lanes.push_back(q);
+      lanes.push_back(g);
+    }
 
     // Copy outside the lock; a small batch needs no heap array.
     mem_node* local[16];
@@ -345,10 +350,12 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
     std::unique_ptr<int64_t[]> due;
     if (delayed != 0) {
       due = std::make_unique<int64_t[]>(n);  // zero: immediate
-      for (mem_queue* lane = q; lane != nullptr; lane = lane->next_group.load(std::memory_order_acquire)) {
+      auto reserve = [&](mem_queue* lane) {
         std::lock_guard lock(lane->mu);
         lane->delayed.reserve_more(delayed);  // so that admitting them cannot fail half way
-      }
+      };
+      if (lanes.empty()) reserve(q);
+      for (mem_queue* lane : lanes) reserve(lane);
     }
     const int64_t now_ms = delayed != 0 ? mem_now_ms_ceil() : 0;
     mem_make_nodes(q, nodes, n, [&](size_t i, mem_node* spare) {
@@ -362,8 +369,8 @@ int32_t mem_publish(qplug_queue* queue, const qplug_message* const* msgs, size_t
     });
 
     mem_queue* full = q;  // the lane that refused the rest, for the FULL message
-    size_t ok = first_group == nullptr ? mem_enqueue(q, nodes, due.get(), n, timeout)
-                                       : mem_publish_to_groups(q, nodes, due.get(), n, timeout, &full);
+    size_t ok = lanes.empty() ? mem_enqueue(q, nodes, due.get(), n, timeout)
+                              : mem_publish_to_groups(lanes, nodes, due.get(), n, timeout, &full);
     for (size_t i = ok; i < n; ++i) mem_node_free(nodes[i]);
     if (accepted != nullptr) *accepted = ok;
     if (ok == n && done == nullptr) return QPLUG_OK;  // the common case builds no status
