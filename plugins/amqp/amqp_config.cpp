@@ -89,7 +89,6 @@ std::optional<DriverConfig> parse_driver_config(const qplug_kv* kv, size_t n, qp
   defaults.reconnect_max_delay_ms = c.reconnect_max_delay_ms;
   defaults.heartbeat_ms = int64_t{c.heartbeat_s} * 1000;
   defaults.client_name = c.connection_name;
-  const bool tls_given = cfg.has("tls.enabled");
   const sdk::NetworkSettings net = sdk::read_network_settings(cfg, "amqp", sdk::kNetNoTls | sdk::kNetTls, defaults);
   c.connection_timeout_ms = net.connect_timeout_ms;
   c.publish_timeout_ms = net.publish_timeout_ms;
@@ -113,6 +112,7 @@ std::optional<DriverConfig> parse_driver_config(const qplug_kv* kv, size_t n, qp
   c.prefetch_count = static_cast<uint16_t>(cfg.integer("prefetch_count", c.prefetch_count, 0, 65535));
   c.default_message_ttl_ms = cfg.duration_ms("default_message_ttl", c.default_message_ttl_ms);
   c.confirm_window = static_cast<uint32_t>(cfg.integer("confirm_window", c.confirm_window, 1, 1000000));
+  const bool verify_hostname_given = cfg.has("tls.verify_hostname");
   c.tls_verify_hostname = cfg.boolean("tls.verify_hostname", true);
   if (!cfg.finish(st, "amqp driver")) return std::nullopt;
   c.warnings = cfg.warnings();
@@ -128,17 +128,15 @@ std::optional<DriverConfig> parse_driver_config(const qplug_kv* kv, size_t n, qp
          u->scheme.c_str());
     return std::nullopt;
   }
-  // TLS: amqps:// turns it on; tls.enabled may say so too, never the opposite.
-  if (tls_given && !net.tls.enabled && u->scheme == "amqps") {
-    fail(st, QPLUG_INVALID, false, "amqp driver: 'tls.enabled' is false but the url is amqps://");
+  // TLS: the SDK's one rule (amqps:// or tls.enabled turns it on; no
+  // contradiction, no tls.* key while it is off), plus amqp's own key.
+  sdk::TlsSettings tls = net.tls;
+  if (tls.first_key.empty() && verify_hostname_given) tls.first_key = "tls.verify_hostname";
+  if (!sdk::resolve_tls(&tls, u->scheme, "amqps", &why)) {
+    fail(st, QPLUG_INVALID, false, "amqp driver: %s", why.c_str());
     return std::nullopt;
   }
-  c.tls = u->scheme == "amqps" || net.tls.enabled;
-  if (!c.tls && (!c.tls_ca_file.empty() || !c.tls_cert_file.empty())) {
-    fail(st, QPLUG_INVALID, false, "amqp driver: 'tls.%s' is given but TLS is off (use amqps:// or tls.enabled: true)",
-         c.tls_ca_file.empty() ? "cert_file" : "ca_file");
-    return std::nullopt;
-  }
+  c.tls = tls.enabled;
   c.host = u->host;
   c.port = u->port != 0 ? u->port : (c.tls ? 5671 : 5672);
   if (!u->user.empty()) c.user = u->user;

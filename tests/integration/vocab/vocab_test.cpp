@@ -247,6 +247,14 @@ TEST(OneVocabulary, AmqpRefusesWhatItWouldOtherwiseChangeOrIgnore) {
             std::string::npos);
   EXPECT_NE(amqp(", tls: {ca_file: /ca.pem}").find("'tls.ca_file' is given but TLS is off"), std::string::npos)
       << amqp(", tls: {ca_file: /ca.pem}");
+  // Every tls.* key, not only the files: with TLS off each would be ignored.
+  EXPECT_NE(amqp(", tls: {cert_file: /c.pem, key_file: /k.pem}").find("' is given but TLS is off"), std::string::npos);
+  for (const char* key : {"verify_peer: false", "verify_hostname: false"}) {
+    const std::string extra = std::string(", tls: {") + key + "}";
+    const std::string name = std::string(key).substr(0, std::string(key).find(':'));
+    EXPECT_NE(amqp(extra).find("amqp driver: 'tls." + name + "' is given but TLS is off"), std::string::npos)
+        << amqp(extra);
+  }
   const std::string amqps = open_error(config_text(
       "  - {kind: queue.driver.amqp, name: broker, url: 'amqps://127.0.0.1:1/', tls: {enabled: false}}\n", "unused"));
   EXPECT_NE(amqps.find("'tls.enabled' is false but the url is amqps://"), std::string::npos) << amqps;
