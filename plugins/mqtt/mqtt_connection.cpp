@@ -94,15 +94,17 @@ int32_t Connection::fail_before_connack(int rc, qplug_status* st) {
   if (!settings_.tls.enabled)
     return sdk::fail(st, QPLUG_UNAVAILABLE, true, "mqtt: connection to %s lost before its CONNACK: %s",
                      settings_.address().c_str(), line.empty() ? mosquitto_strerror(rc) : line.c_str());
-  // A refused certificate stays refused: not retryable. Anything else in the
-  // handshake (a reset, a broker restarting) may pass on the next try.
+  // A refused certificate stays refused: PERMISSION_DENIED, not retryable
+  // (UNAVAILABLE is retryable by the ABI's contract, so `qplug run` would wait
+  // for it forever). Anything else in the handshake (a reset, a broker
+  // restarting) may pass on the next try.
   std::string refused;
   {
     std::lock_guard lock(log_mu_);
     refused = refusal_;
   }
   if (!refused.empty())
-    return sdk::fail(st, QPLUG_UNAVAILABLE, false,
+    return sdk::fail(st, QPLUG_PERMISSION_DENIED, false,
                      "mqtt: TLS handshake with %s failed: the server certificate was refused: %s (check tls.ca_file, "
                      "the certificate's validity and that it names the URL's host)",
                      settings_.address().c_str(), refused.c_str());

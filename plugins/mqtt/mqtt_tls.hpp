@@ -23,8 +23,9 @@ int32_t apply_tls(mosquitto* mosq, const sdk::TlsSettings& tls, qplug_status* st
 bool is_openssl_error(std::string_view log_line);
 
 // Why the server's certificate was refused ("certificate has expired",
-// "unable to get local issuer certificate"), or "" when it was not. Only
-// while no network thread runs on `mosq` (it reads the client's SSL object).
+// "unable to get local issuer certificate"), or "" when it was not. Called
+// on the network thread, from libmosquitto's log callback that reports the
+// failed handshake: the SSL object is then still there and nothing else uses it.
 std::string certificate_refusal(mosquitto* mosq);
 
 }  // namespace qplug::mqtt

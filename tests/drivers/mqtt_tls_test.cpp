@@ -62,7 +62,7 @@ TEST_F(MqttTls, PublishAndConsumeOverTls) {
 TEST_F(MqttTls, UnrelatedCaIsAClearImmediateError) {
   qplug_status st = sdk::make_status();
   ASSERT_EQ(open({{"url", tls_.url}, {"tls.ca_file", tls_.other_ca()}, {"connect_timeout", "120s"}}, &st),
-            QPLUG_UNAVAILABLE)
+            QPLUG_PERMISSION_DENIED)
       << describe(st);
   EXPECT_TRUE(contains(st.message, "TLS handshake")) << st.message;
   EXPECT_TRUE(contains(st.message, "the server certificate was refused")) << st.message;
@@ -73,7 +73,7 @@ TEST_F(MqttTls, UnrelatedCaIsAClearImmediateError) {
 TEST_F(MqttTls, ExpiredServerCertificateIsAClearImmediateError) {
   qplug_status st = sdk::make_status();
   ASSERT_EQ(open({{"url", tls_.expired_url}, {"tls.ca_file", tls_.ca()}, {"connect_timeout", "120s"}}, &st),
-            QPLUG_UNAVAILABLE)
+            QPLUG_PERMISSION_DENIED)
       << describe(st);
   EXPECT_TRUE(contains(st.message, "TLS handshake")) << st.message;
   EXPECT_TRUE(contains(st.message, "certificate has expired")) << st.message;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <iostream>
 #include <qplug/sdk/backoff.hpp>
+#include <qplug/sdk/parse.hpp>
 #include <string>
 #include <thread>
 
@@ -18,8 +19,17 @@ constexpr auto kStopPoll = std::chrono::milliseconds(50);
 
 }  // namespace
 
-bool worth_waiting(const Status& st) {
-  return st.retryable() || st.kind() == ErrorKind::UNAVAILABLE || st.kind() == ErrorKind::TIMEOUT;
+// The core already marks UNAVAILABLE, TIMEOUT and FULL retryable (the ABI's
+// contract), whatever a driver's flag says: one rule, kept there.
+bool worth_waiting(const Status& st) { return st.retryable(); }
+
+Status read_wait_option(int argc, char** argv, int* i, int64_t* wait_ms) {
+  if (*i + 1 >= argc) return invalid_error("--wait needs a duration (250ms, 30s, 5m) or 'forever'");
+  const std::string_view v = argv[++*i];
+  std::optional<int64_t> ms = v == "forever" ? std::optional<int64_t>(kWaitForever) : sdk::parse_duration_ms(v);
+  if (!ms) return invalid_error("--wait '" + std::string(v) + "' is not a duration (250ms, 30s, 5m) or 'forever'");
+  *wait_ms = *ms;
+  return ok_status();
 }
 
 std::optional<Status> retry_while_unreachable(std::string_view command, const std::function<Status()>& attempt,
