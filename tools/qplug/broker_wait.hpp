@@ -19,6 +19,11 @@ namespace qplug::cli {
 
 inline constexpr int64_t kWaitForever = -1;
 
+// Reads the value of the --wait option at argv[*i] (qplug run, qplug
+// publish), advancing *i: a duration, or "forever" (kWaitForever). On a
+// missing or bad value, INVALID with the usage message to print.
+Status read_wait_option(int argc, char** argv, int* i, int64_t* wait_ms);
+
 // A broker that is down (or still starting) is worth waiting for.
 bool worth_waiting(const Status& st);
 

@@ -111,14 +111,7 @@ int cmd_run(int argc, char** argv) {
     if (a == "--exit-when-idle") {
       exit_when_idle = true;
     } else if (a == "--wait") {
-      if (i + 1 >= argc) return fail(kCmd, "--wait needs a duration (250ms, 30s, 5m) or 'forever'", kExitUsage);
-      const std::string_view v = argv[++i];
-      std::optional<int64_t> ms = v == "forever" ? std::optional<int64_t>(kWaitForever) : sdk::parse_duration_ms(v);
-      if (!ms) {
-        return fail(kCmd, "--wait '" + std::string(v) + "' is not a duration (250ms, 30s, 5m) or 'forever'",
-                    kExitUsage);
-      }
-      wait_ms = *ms;
+      if (Status w = read_wait_option(argc, argv, &i, &wait_ms); !w.ok()) return fail(kCmd, w.message(), kExitUsage);
     } else if (a.starts_with("-")) {
       return fail(kCmd, "unknown option '" + std::string(a) + "' (see qplug run --help)", kExitUsage);
     } else if (path.empty()) {
