@@ -71,6 +71,28 @@ Result<Subscriptions> start_consumers(Runtime& runtime) {
   return subs;
 }
 
+IdleWatch::IdleWatch(std::chrono::milliseconds quiet) : quiet_(quiet), since_(Clock::now()) {}
+
+bool IdleWatch::idle(Runtime& runtime, const Subscriptions& subs) {
+  const Clock::time_point now = Clock::now();
+  seen_.resize(subs.size(), 0);
+  last_.resize(subs.size(), since_);
+  bool quiet = true;
+  for (size_t i = 0; i < subs.size(); ++i) {
+    // Handled or expired: both mean a delivery arrived.
+    const SubscriptionCounters c = subs[i]->counters();
+    const uint64_t seen = subs[i]->processed() + c.expired;
+    if (seen != seen_[i]) {
+      seen_[i] = seen;
+      last_[i] = now;
+    }
+    if (now - last_[i] >= quiet_) continue;
+    auto info = runtime.info(subs[i]->queue_id());
+    if (!info.ok() || info->messages < 0) quiet = false;
+  }
+  return consumers_idle(runtime, subs) && quiet;
+}
+
 bool consumers_idle(Runtime& runtime, const Subscriptions& subs) {
   for (const auto& s : subs) {
     if (s->running() > 0 || s->retries_outstanding() > 0) return false;
