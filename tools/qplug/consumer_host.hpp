@@ -32,7 +32,7 @@ Result<Subscriptions> start_consumers(Runtime& runtime);
 // does not: the broker may still hold messages).
 bool consumers_idle(Runtime& runtime, const Subscriptions& subs);
 
-// `qplug run --exit-when-idle`'s rule (docs/cli.md): consumers_idle() and,
+// `qplug run --exit-when-idle`'s rule (docs/cli.md): consumers_idle()'s and,
 // for each queue whose ready count is unknown (-1: the driver cannot see the
 // broker's queue, e.g. mqtt), no delivery to its subscription for `quiet`,
 // counted from the watch's creation. On mqtt the messages a group's anchor
