@@ -27,6 +27,7 @@
 
 #include "broker_env.hpp"
 #include "conformance_harness.hpp"
+#include "mqtt_spool_record.hpp"
 
 namespace qplug::conformance {
 namespace {
@@ -493,6 +494,47 @@ TEST_F(MqttSpool, AckAfterProcessingIsClaimedOnlyWithTheSpool) {
   EXPECT_EQ(caps & QPLUG_CAP_ACK_AFTER_PROCESSING, 0u);
   EXPECT_EQ(caps | QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_DELAY, vt_->capabilities)
       << "nothing else changes but delay (DelayNeedsTheSpool)";
+}
+
+// Spool records (mqtt_spool_record.hpp): version 1, which earlier builds
+// wrote and users' spools hold, still reads (due 0); a delayed message is a
+// version 2 record with its due time; an undelayed one stays version 1.
+TEST(MqttSpoolRecord, Version1RecordsStillReadAndDelayedOnesKeepTheirDueTime) {
+  auto u32 = [](uint32_t v) {
+    std::string out;
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+    return out;
+  };
+  auto str = [&](const std::string& v) { return u32(static_cast<uint32_t>(v.size())) + v; };
+  // Written out by hand, byte by byte, as version 1 lays it out.
+  std::string v1(1, '\x01');
+  v1 += u32(3) + str("id-1") + str("text/plain") + str("body") + u32(1) + str("n");
+  v1.push_back(static_cast<char>(QPLUG_VALUE_INT64));
+  v1 += std::string("\x05\0\0\0\0\0\0\0", 8);
+  int64_t due = -1;
+  auto m = mqtt::decode_spool_record(v1, &due);
+  ASSERT_TRUE(m) << "a version 1 record is refused";
+  EXPECT_EQ(due, 0);
+  EXPECT_EQ(m->attempts, 3u);
+  EXPECT_EQ(m->id, "id-1");
+  EXPECT_EQ(m->content_type, "text/plain");
+  EXPECT_EQ(m->body, "body");
+  ASSERT_EQ(m->headers.size(), 1u);
+  EXPECT_EQ(m->headers[0].key, "n");
+  EXPECT_EQ(m->headers[0].i64, 5);
+  EXPECT_EQ(mqtt::encode_spool_record(*m), v1) << "an undelayed message is written as version 1";
+
+  const std::string v2 = mqtt::encode_spool_record(*m, 1'800'000'000'123);
+  EXPECT_EQ(v2[0], '\x02');
+  auto back = mqtt::decode_spool_record(v2, &due);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(due, 1'800'000'000'123);
+  EXPECT_EQ(back->id, "id-1");
+  EXPECT_EQ(back->body, "body");
+  EXPECT_FALSE(mqtt::decode_spool_record(v2.substr(0, 9))) << "a cut record is refused, never guessed at";
+  std::string zero_due = v2;
+  for (int i = 5; i < 13; ++i) zero_due[i] = '\0';
+  EXPECT_FALSE(mqtt::decode_spool_record(zero_due)) << "version 2 without a due time is damage";
 }
 
 // ---------------------------------------------------------------------------
