@@ -57,7 +57,6 @@ struct qplug_queue {
 struct qplug_consumer {
   qplug_driver* driver;
   std::string client_id;
-  std::string topic;
   std::unique_ptr<qplug::mqtt::Consumer> consumer;
 };
 
@@ -275,7 +274,7 @@ qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, q
                     name.c_str(), group.c_str()),
                nullptr;
     }
-    auto c = std::make_unique<qplug_consumer>(qplug_consumer{d, cc.client_id, q->topic, nullptr});
+    auto c = std::make_unique<qplug_consumer>(qplug_consumer{d, cc.client_id, nullptr});
     c->consumer = std::make_unique<Consumer>(d->settings, d->log, d->publisher, cc);
     if (c->consumer->start(st) != QPLUG_OK) {
       c->consumer.reset();
