@@ -1,6 +1,7 @@
 // mqtt_consumer.cpp -- see mqtt_consumer.hpp.
 #include "mqtt_consumer.hpp"
 
+#include <algorithm>
 #include <qplug/sdk/status.hpp>
 
 #include "mqtt_anchor.hpp"
@@ -36,6 +37,17 @@ int32_t Consumer::open_spool(qplug_status* st) {
     // The reason first: session IDs and paths are long, and a status message is bounded.
     return sdk::fail(st, QPLUG_INVALID, false, "mqtt: %s (consumer '%s')", err.c_str(), config_.client_id.c_str());
   }
+  // Entries not due yet were never handed out: scheduled again, with the
+  // time they were published with (their attempts unchanged).
+  const int64_t now = epoch_ms();
+  std::vector<Spool::Entry> due_now;
+  for (Spool::Entry& e : replay_) {
+    if (e.due_ms > now)
+      core_->scheduled.emplace(e.due_ms, ConsumerCore::Scheduled{std::move(e.message), e.seq});
+    else
+      due_now.push_back(std::move(e));
+  }
+  replay_ = std::move(due_now);
   core_->replaying = !replay_.empty();
   return QPLUG_OK;
 }
@@ -53,6 +65,10 @@ int32_t Consumer::start(qplug_status* st) {
               replay_.size(), core_->spool->path().c_str());
     replayer_ = std::thread([this] { replay(); });
   }
+  if (!core_->scheduled.empty())
+    log_.info("consumer '%s': %zu delayed messages from its spool are scheduled", config_.client_id.c_str(),
+              core_->scheduled.size());
+  scheduler_ = std::thread([this] { run_schedule(); });
   SessionOptions o;
   o.client_id = config_.client_id;
   o.durable = true;
@@ -104,10 +120,79 @@ void Consumer::replay() {
   core_->cv.notify_all();
 }
 
-uint64_t Consumer::spool_durably(const sdk::OwnedMessage& m) {
+// The scheduler thread: the earliest scheduled message goes to the host once
+// it is due and a prefetch slot is free. The wait is capped at a second, so a
+// wall clock that is set forward or back is noticed soon.
+void Consumer::run_schedule() {
+  std::unique_lock lock(core_->mu);
+  while (!core_->stopping) {
+    if (core_->scheduled.empty()) {
+      core_->cv.wait(lock);
+      continue;
+    }
+    const int64_t wait_ms = core_->scheduled.begin()->first - epoch_ms();
+    if (wait_ms > 0) {
+      core_->cv.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 1000)));
+      continue;
+    }
+    if (core_->unsettled.size() >= core_->prefetch) {
+      core_->cv.wait(lock);
+      continue;
+    }
+    auto node = core_->scheduled.extract(core_->scheduled.begin());
+    auto* d = new qplug_delivery{core_, std::move(node.mapped().message)};
+    d->spool_seq = node.mapped().spool_seq;
+    core_->unsettled.insert(d);
+    ++core_->in_callback;
+    lock.unlock();
+    hand_to_host(d);
+    lock.lock();
+  }
+}
+
+void Consumer::schedule(sdk::OwnedMessage m, int64_t due_ms) {
+  const uint32_t prior = m.attempts - 1;  // not handed out by us
+  std::unique_lock lock(core_->mu);
+  if (core_->stopping) {
+    std::shared_ptr<Spool> spool = core_->spool;
+    lock.unlock();
+    std::string err;
+    if (!started_ && spool && spool->append(m, &err, due_ms) != 0) return;
+    return drain_.keep(std::move(m), prior, due_ms);
+  }
+  // Counted like a delivery in the callback: stop() waits for it, so the
+  // entry is in `scheduled` (and handed back from there) or in the drain.
+  ++core_->in_callback;
+  std::shared_ptr<Spool> spool = core_->spool;
+  lock.unlock();
+  uint64_t seq = 0;
+  if (spool) {
+    // Before this callback returns (and the PUBACK leaves), like any delivery.
+    seq = spool_durably(m, due_ms);
+    if (seq == 0) {  // stopping while the disk refused: hand it back instead
+      {
+        std::lock_guard relock(core_->mu);
+        --core_->in_callback;
+        core_->cv.notify_all();
+      }
+      return drain_.keep(std::move(m), prior, due_ms);
+    }
+  }
+  lock.lock();
+  core_->scheduled.emplace(due_ms, ConsumerCore::Scheduled{std::move(m), seq});
+  --core_->in_callback;
+  core_->cv.notify_all();
+}
+
+size_t Consumer::held() {
+  std::lock_guard lock(core_->mu);
+  return core_->unsettled.size() + core_->scheduled.size() + (replay_.size() - replayed_);
+}
+
+uint64_t Consumer::spool_durably(const sdk::OwnedMessage& m, int64_t due_ms) {
   for (unsigned tries = 0;; ++tries) {
     std::string err;
-    if (uint64_t seq = core_->spool->append(m, &err); seq != 0) return seq;
+    if (uint64_t seq = core_->spool->append(m, &err, due_ms); seq != 0) return seq;
     if (tries % 60 == 0)
       log_.error("consumer '%s': cannot spool message '%s' (%s); its PUBACK is held back, retrying every second",
                  config_.client_id.c_str(), m.id.c_str(), err.c_str());
@@ -119,7 +204,11 @@ uint64_t Consumer::spool_durably(const sdk::OwnedMessage& m) {
 void Consumer::on_message(const mosquitto_message& msg, const mosquitto_property* props) {
   if (msg.topic != nullptr && drain_.marker_topic() == msg.topic) return drain_.take(msg, props);
   sdk::OwnedMessage m;
-  decode_message(msg, props, &m);
+  int64_t due_ms = 0;
+  decode_message(msg, props, &m, &due_ms);
+  // Not due yet: kept here without a prefetch slot, so it holds up neither
+  // this consumer nor the messages published after it.
+  if (due_ms > epoch_ms()) return schedule(std::move(m), due_ms);
   std::unique_lock lock(core_->mu);
   // Waiting here keeps this message's PUBACK unsent: the broker still owns it.
   core_->cv.wait(lock,
@@ -163,7 +252,7 @@ bool Consumer::wait_resubscribed(std::chrono::steady_clock::time_point deadline)
 
 void Consumer::stop() {
   std::call_once(stopped_, [this] {
-    if (!conn_ && !replayer_.joinable()) return;
+    if (!conn_ && !replayer_.joinable() && !scheduler_.joinable()) return;
     {
       std::unique_lock lock(core_->mu);
       core_->stopping = true;
@@ -171,6 +260,7 @@ void Consumer::stop() {
       if (started_) core_->cv.wait(lock, [&] { return core_->in_callback == 0; });
     }
     if (replayer_.joinable()) replayer_.join();
+    if (scheduler_.joinable()) scheduler_.join();
     if (!started_) {  // a failed subscribe: nothing to hand back
       if (conn_) conn_->disconnect(false);
       return;
@@ -198,6 +288,15 @@ void Consumer::stop() {
         handed_back.push_back(replay_[i].seq);
       }
       replay_.clear();
+      replayed_ = 0;
+      // Not handed out yet: republished with their due time, so the member
+      // that gets them keeps the schedule.
+      for (auto& [due, sched] : core_->scheduled) {
+        const uint32_t prior = sched.message.attempts - 1;
+        drain_.keep(std::move(sched.message), prior, due);
+        if (sched.spool_seq != 0) handed_back.push_back(sched.spool_seq);
+      }
+      core_->scheduled.clear();
       // Settles still running keep their own reference; the file closes
       // (and its lock is released) when the last of them is done.
       spool = std::move(core_->spool);

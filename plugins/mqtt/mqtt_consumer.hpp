@@ -18,6 +18,19 @@
 // unsubscribe() re-anchors the group, leaves it, drains the session and
 // republishes what it held, unsettled and not yet replayed deliveries
 // included (their spool entries are removed once republished).
+//
+// Delayed messages (a "qplug.due" time, mqtt_properties.hpp): one that
+// arrives before its due time does not wait for a prefetch slot and is not
+// handed to the host; the callback writes it to the spool with its due time,
+// files it in `scheduled` (due-time order) and returns, so its PUBACK leaves
+// and the spool owns it. The scheduler thread hands each one to the host once
+// it is due AND a prefetch slot is free; settle() works as for any delivery.
+// A restarted process schedules the spool's entries that are not due yet
+// instead of replaying them; unsubscribe() republishes the scheduled ones
+// with their due time, so the member that gets them keeps the schedule.
+// Without the spool `scheduled` is memory only (a crash loses it, like the
+// unsettled deliveries); the driver then does not claim QPLUG_CAP_DELAY, so
+// such messages only come from other processes' publishes.
 #pragma once
 
 #include <qplug/driver.h>
@@ -26,6 +39,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <qplug/sdk/host_log.hpp>
@@ -52,6 +66,11 @@ struct ConsumerCore {
   bool replaying = false;  // the replay thread still has spool entries to deliver
   uint32_t prefetch = 1;
   std::set<qplug_delivery*> unsettled;
+  struct Scheduled {
+    sdk::OwnedMessage message;
+    uint64_t spool_seq = 0;  // 0: not spooled (spool off)
+  };
+  std::multimap<int64_t, Scheduled> scheduled;  // by due time (epoch ms); equal times keep arrival order
   std::shared_ptr<Publisher> publisher;
   std::shared_ptr<Spool> spool;  // null: spool off (or the consumer stopped)
   std::string topic;
@@ -81,15 +100,22 @@ class Consumer {
   // Waits (bounded) until this consumer's connection is back and subscribed
   // again after a reconnect; false when the deadline passed first.
   bool wait_resubscribed(std::chrono::steady_clock::time_point deadline);
+  // Messages this consumer holds locally: scheduled (delayed, not due or
+  // waiting for a slot), delivered and unsettled, and not yet replayed.
+  size_t held();
   static int32_t settle(qplug_delivery* d, int32_t disposition, qplug_status* st);
 
  private:
   void on_message(const mosquitto_message& msg, const mosquitto_property* props);
   // Writes d's message to the spool, retrying while the disk refuses (the
   // PUBACK waits meanwhile); 0 when the consumer stops first.
-  uint64_t spool_durably(const sdk::OwnedMessage& m);
+  uint64_t spool_durably(const sdk::OwnedMessage& m, int64_t due_ms = 0);
   int32_t open_spool(qplug_status* st);
   void replay();
+  // The callback's path for a message not due yet: spooled, scheduled.
+  void schedule(sdk::OwnedMessage m, int64_t due_ms);
+  // The scheduler thread: hands scheduled messages to the host when due.
+  void run_schedule();
   void hand_to_host(qplug_delivery* d);
 
   const Settings& settings_;
@@ -102,6 +128,7 @@ class Consumer {
   std::vector<Spool::Entry> replay_;  // what the spool held at start, oldest first
   size_t replayed_ = 0;               // replay_[0, replayed_) were delivered (core_->mu)
   std::thread replayer_;
+  std::thread scheduler_;
   std::once_flag stopped_;
 };
 

@@ -27,14 +27,17 @@ void Drain::take(const mosquitto_message& msg, const mosquitto_property* props) 
     return;
   }
   sdk::OwnedMessage m;
-  decode_message(msg, props, &m);
+  int64_t due = 0;
+  decode_message(msg, props, &m, &due);
   prior_.push_back(m.attempts - 1);  // not delivered by us: the count stays
+  due_.push_back(due);
   kept_.push_back(std::move(m));
 }
 
-void Drain::keep(sdk::OwnedMessage m, uint32_t prior_deliveries) {
+void Drain::keep(sdk::OwnedMessage m, uint32_t prior_deliveries, int64_t due_ms) {
   std::lock_guard lock(mu_);
   prior_.push_back(prior_deliveries);
+  due_.push_back(due_ms);
   kept_.push_back(std::move(m));
 }
 
@@ -62,10 +65,11 @@ int32_t Drain::republish(Publisher& publisher, const std::string& topic, int64_t
   views.reserve(kept_.size());
   for (auto& m : kept_) views.push_back(&m.view());
   size_t accepted = 0;
-  int32_t rc =
-      publisher.publish(topic, views.data(), views.size(), prior_.data(), timeout_ms, nullptr, nullptr, &accepted, st);
+  int32_t rc = publisher.publish(topic, views.data(), views.size(), prior_.data(), timeout_ms, nullptr, nullptr,
+                                 &accepted, st, due_.data());
   kept_.erase(kept_.begin(), kept_.begin() + static_cast<std::ptrdiff_t>(accepted));
   prior_.erase(prior_.begin(), prior_.begin() + static_cast<std::ptrdiff_t>(accepted));
+  due_.erase(due_.begin(), due_.begin() + static_cast<std::ptrdiff_t>(accepted));
   return rc;
 }
 

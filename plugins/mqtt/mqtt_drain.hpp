@@ -8,7 +8,8 @@
 // published to the session's private marker topic AFTER the UNSUBACK arrives
 // behind all of it (a session's queue is FIFO), so once the marker is back
 // nothing more will come. The collected messages are then republished to the
-// queue topic, where the group's remaining members get them.
+// queue topic, where the group's remaining members get them; a delayed one
+// keeps its due time, so the member that gets it keeps the schedule.
 #pragma once
 
 #include <mosquitto.h>
@@ -31,8 +32,9 @@ class Drain {
 
   // For a connection's message hook: notes the marker, keeps anything else.
   void take(const mosquitto_message& msg, const mosquitto_property* props);
-  // Keeps a message that was already decoded (and perhaps delivered).
-  void keep(sdk::OwnedMessage m, uint32_t prior_deliveries);
+  // Keeps a message that was already decoded (and perhaps delivered);
+  // due_ms > 0: its due time (epoch ms), republished with it.
+  void keep(sdk::OwnedMessage m, uint32_t prior_deliveries, int64_t due_ms = 0);
   // Publishes the marker through `conn` and waits (connect_timeout) for it to
   // come back. The session must be subscribed to marker_topic().
   int32_t wait_for_marker(Connection& conn, int64_t timeout_ms, qplug_status* st);
@@ -50,6 +52,7 @@ class Drain {
   bool marker_seen_ = false;
   std::vector<sdk::OwnedMessage> kept_;
   std::vector<uint32_t> prior_;
+  std::vector<int64_t> due_;
 };
 
 }  // namespace qplug::mqtt

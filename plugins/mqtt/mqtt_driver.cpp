@@ -7,6 +7,7 @@
 // (mqtt_anchor). Settings, property mapping and guarantees: docs/drivers/mqtt.md.
 #include <qplug/driver.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,7 @@
 #include <qplug/sdk/host_log.hpp>
 #include <qplug/sdk/message.hpp>
 #include <qplug/sdk/publish_timeout.hpp>
+#include <qplug/sdk/schedule_headers.hpp>
 #include <qplug/sdk/status.hpp>
 #include <qplug/sdk/subscribe.hpp>
 #include <qplug/sdk/validate.hpp>
@@ -25,6 +27,7 @@
 
 #include "mqtt_anchor.hpp"
 #include "mqtt_consumer.hpp"
+#include "mqtt_properties.hpp"
 #include "mqtt_publisher.hpp"
 #include "mqtt_settings.hpp"
 
@@ -39,7 +42,8 @@ struct qplug_driver {
   std::mutex topics_mu;                         // not mu: declare holds mu while it waits for the publisher
   std::vector<std::string> topics;              // declared queues, re-anchored after a reconnect
   std::mutex consumers_mu;                      // not mu, for the same reason as topics_mu
-  std::set<qplug::mqtt::Consumer*> consumers;   // subscribed, waited for after a reconnect
+  // Subscribed (-> their queue's topic): waited for after a reconnect, counted by queue_info.
+  std::map<qplug::mqtt::Consumer*, std::string> consumers;
   std::mutex releasers_mu;
   std::vector<std::thread> releasers;  // hand back what re-anchored sessions were sent; joined in close
 };
@@ -94,7 +98,7 @@ void reanchor(qplug_driver* d) {
   {
     const auto deadline = sdk::deadline_after(d->settings.connect_timeout_ms);
     std::lock_guard lock(d->consumers_mu);
-    for (Consumer* c : d->consumers)
+    for (const auto& [c, topic] : d->consumers)
       if (!c->wait_resubscribed(deadline)) d->log.warn("after a reconnect: a consumer is not subscribed again yet");
   }
   if (holds->empty()) return;
@@ -161,14 +165,66 @@ qplug_queue* op_declare(qplug_driver* d, qplug_str name, const qplug_kv* options
   });
 }
 
+// The `delay` headers of a batch as due times (docs/drivers/mqtt.md,
+// "Delay"). The header itself is consumed, as on every driver: a delivery
+// does not show it, so a message republished from a delivery is not delayed
+// twice. `views` gets the batch as published (copies without `delay` where
+// it had one); `due` stays empty when no message is delayed.
+struct DelayedBatch {
+  std::vector<const qplug_message*> views;
+  std::vector<int64_t> due;
+  std::vector<qplug_message> copies;
+  std::vector<std::vector<qplug_header>> headers;
+};
+
+int32_t read_delays(const qplug_driver* d, const qplug_message* const* msgs, size_t n, DelayedBatch* out,
+                    qplug_status* st) {
+  bool any = false;
+  for (size_t i = 0; i < n && !any; ++i) any = sdk::may_have_schedule_headers(*msgs[i]);
+  if (!any) return QPLUG_OK;
+  out->views.assign(msgs, msgs + n);
+  out->due.assign(n, 0);
+  out->copies.resize(n);
+  out->headers.resize(n);
+  // Now rounded UP to the millisecond, so a message is never due before
+  // publish time + delay (consumers compare against epoch_ms(), rounded down).
+  const int64_t now = epoch_ms() + 1;
+  for (size_t i = 0; i < n; ++i) {
+    if (!sdk::may_have_schedule_headers(*msgs[i])) continue;
+    sdk::ScheduleHeaders sched;
+    if (int32_t rc = sdk::read_schedule_headers(*msgs[i], i, "mqtt", &sched, st); rc != QPLUG_OK) return rc;
+    if (sched.delay_index == sdk::ScheduleHeaders::kNone) continue;
+    // Without the spool a consumer has no durable place for a message that
+    // is not due yet: refused out loud (the instance does not claim delay).
+    if (sched.delay_ms > 0 && !d->settings.spool.enabled)
+      return fail(st, QPLUG_INVALID, false,
+                  "mqtt: message #%zu: header 'delay' is not supported by this driver instance: delayed messages "
+                  "wait in the consumers' spool, and spool.enabled is false",
+                  i);
+    out->copies[i] = *msgs[i];
+    out->headers[i].assign(msgs[i]->headers, msgs[i]->headers + msgs[i]->header_count);
+    out->headers[i].erase(out->headers[i].begin() + static_cast<std::ptrdiff_t>(sched.delay_index));
+    out->copies[i].headers = out->headers[i].data();
+    out->copies[i].header_count = out->headers[i].size();
+    out->views[i] = &out->copies[i];
+    if (sched.delay_ms > 0) out->due[i] = sched.delay_ms > INT64_MAX - now ? INT64_MAX : now + sched.delay_ms;
+  }
+  return QPLUG_OK;
+}
+
 int32_t op_publish(qplug_queue* q, const qplug_message* const* msgs, size_t n, const qplug_publish_options* options,
                    qplug_publish_done_fn done, void* done_ud, size_t* accepted, qplug_status* st) {
   if (accepted != nullptr) *accepted = 0;
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
     std::string where = "mqtt: publish to '" + q->name + "'";
     if (int32_t rc = sdk::check_batch(msgs, n, where, {}, st); rc != QPLUG_OK) return rc;
+    DelayedBatch delayed;
+    if (int32_t rc = read_delays(q->driver, msgs, n, &delayed, st); rc != QPLUG_OK) return rc;
     const int64_t timeout = sdk::publish_timeout_ms(options, q->driver->settings.publish_timeout_ms);
-    return q->driver->publisher->publish(q->topic, msgs, n, nullptr, timeout, done, done_ud, accepted, st);
+    if (delayed.views.empty())
+      return q->driver->publisher->publish(q->topic, msgs, n, nullptr, timeout, done, done_ud, accepted, st);
+    return q->driver->publisher->publish(q->topic, delayed.views.data(), n, nullptr, timeout, done, done_ud, accepted,
+                                         st, delayed.due.data());
   });
 }
 
@@ -227,8 +283,31 @@ qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, q
       return nullptr;
     }
     std::lock_guard lock(d->consumers_mu);
-    d->consumers.insert(c->consumer.get());
+    d->consumers.emplace(c->consumer.get(), q->topic);
     return c.release();
+  });
+}
+
+// What this instance knows locally, never broker-wide (so no
+// QPLUG_CAP_QUEUE_INFO): ready messages unknown (-1); in_flight = what this
+// process's consumers of the queue hold (scheduled delayed messages,
+// unsettled deliveries, spool entries not replayed yet); consumers = this
+// process's subscriptions. `qplug run --exit-when-idle` reads it (docs/cli.md).
+int32_t op_queue_info(qplug_queue* q, qplug_queue_info* info, qplug_status* st) {
+  return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
+    int64_t held = 0, consumers = 0;
+    {
+      std::lock_guard lock(q->driver->consumers_mu);
+      for (const auto& [c, topic] : q->driver->consumers) {
+        if (topic != q->topic) continue;
+        ++consumers;
+        held += static_cast<int64_t>(c->held());
+      }
+    }
+    info->messages = -1;
+    info->in_flight = held;
+    info->consumers = consumers;
+    return QPLUG_OK;
   });
 }
 
@@ -264,15 +343,19 @@ void op_consumer_free(qplug_consumer* c) {
 // lists). Honest: ack-after-processing only through the spool (the PUBACK
 // leaves when the callback returns; the spool owns the message from then on),
 // so op_instance_capabilities drops it for `spool.enabled: false`. No
-// broker-side delivery count (MQTT has none), no native delay, priority or
-// dead-letter; no queue counts; ordering is not promised (requeue and anchor
-// hand-over republish).
+// broker-side delivery count (MQTT has none), no native priority or
+// dead-letter; no broker-wide queue counts (queue_info answers with what this
+// process holds, without the bit); ordering is not promised (requeue and
+// anchor hand-over republish). Delay: the consumers keep a message that is
+// not due yet in their spool (mqtt_consumer.hpp), so it goes with the spool
+// too: without it there is no durable place for a scheduled message.
 constexpr uint64_t kCapabilities = QPLUG_CAP_PERSISTENT | QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_NACK_REQUEUE |
                                    QPLUG_CAP_COMPETING_CONSUMERS | QPLUG_CAP_CONSUMER_GROUPS | QPLUG_CAP_ASYNC_PUBLISH |
-                                   QPLUG_CAP_HEADER_TYPES | QPLUG_CAP_TTL;
+                                   QPLUG_CAP_HEADER_TYPES | QPLUG_CAP_TTL | QPLUG_CAP_DELAY;
 
 uint64_t op_instance_capabilities(qplug_driver* d) {
-  return d->settings.spool.enabled ? kCapabilities : kCapabilities & ~QPLUG_CAP_ACK_AFTER_PROCESSING;
+  return d->settings.spool.enabled ? kCapabilities
+                                   : kCapabilities & ~(QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_DELAY);
 }
 
 constexpr qplug_driver_v1 kVtable = {
@@ -292,7 +375,7 @@ constexpr qplug_driver_v1 kVtable = {
     .settle = op_settle,
     .unsubscribe = op_unsubscribe,
     .consumer_free = op_consumer_free,
-    .queue_info = nullptr,
+    .queue_info = op_queue_info,
     .instance_capabilities = op_instance_capabilities,
 };
 

@@ -4,6 +4,7 @@
 #include <mqtt_protocol.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,7 @@ namespace qplug::mqtt {
 namespace {
 constexpr const char* kIdKey = "qplug.id";
 constexpr const char* kAttemptsKey = "qplug.attempts";
+constexpr const char* kDueKey = "qplug.due";
 
 std::string_view text(qplug_str s) { return s.len == 0 ? std::string_view{} : std::string_view(s.ptr, s.len); }
 
@@ -111,8 +113,13 @@ sdk::OwnedHeader decode_value(std::string key, std::string_view v) {
 bool utf8_ok(std::string_view s) { return mosquitto_validate_utf8(s.data(), static_cast<int>(s.size())) == 0; }
 }  // namespace
 
+int64_t epoch_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 int32_t encode_properties(const qplug_message& m, uint32_t prior_deliveries, size_t index, Properties* out,
-                          qplug_status* st) {
+                          qplug_status* st, int64_t due_ms) {
   auto add_pair = [&](const std::string& k, const std::string& v, const char* what) -> int32_t {
     if (mosquitto_property_add_string_pair(out->out(), MQTT_PROP_USER_PROPERTY, k.c_str(), v.c_str()) != 0)
       return sdk::fail(st, QPLUG_INVALID, false,
@@ -125,6 +132,8 @@ int32_t encode_properties(const qplug_message& m, uint32_t prior_deliveries, siz
     if (int32_t rc = add_pair(kIdKey, id, "the message id of"); rc != QPLUG_OK) return rc;
   if (prior_deliveries > 0)
     if (int32_t rc = add_pair(kAttemptsKey, std::to_string(prior_deliveries), "header"); rc != QPLUG_OK) return rc;
+  if (due_ms > 0)
+    if (int32_t rc = add_pair(kDueKey, std::to_string(due_ms), "header"); rc != QPLUG_OK) return rc;
   std::string content_type(text(m.content_type));
   if (!content_type.empty()) {
     if (!utf8_ok(content_type) || content_type.find('\0') != std::string::npos ||
@@ -186,8 +195,10 @@ int32_t encode_properties(const qplug_message& m, uint32_t prior_deliveries, siz
   return QPLUG_OK;
 }
 
-void decode_message(const mosquitto_message& msg, const mosquitto_property* props, sdk::OwnedMessage* out) {
+void decode_message(const mosquitto_message& msg, const mosquitto_property* props, sdk::OwnedMessage* out,
+                    int64_t* due_ms) {
   *out = sdk::OwnedMessage{};
+  if (due_ms != nullptr) *due_ms = 0;
   if (msg.payloadlen > 0) out->body.assign(static_cast<const char*>(msg.payload), static_cast<size_t>(msg.payloadlen));
   uint32_t prior = 0;
   char* name = nullptr;
@@ -205,6 +216,13 @@ void decode_message(const mosquitto_message& msg, const mosquitto_property* prop
       // From the wire: saturate rather than wrap (attempts = prior + 1 >= 1).
       const unsigned long long n = std::strtoull(v.c_str(), nullptr, 10);
       prior = n >= UINT32_MAX ? UINT32_MAX - 1 : static_cast<uint32_t>(n);
+    } else if (k == kDueKey) {
+      // From the wire: a value that is not a positive number means "due now"
+      // (delivered at once rather than held for ever or dropped).
+      errno = 0;
+      char* end = nullptr;
+      const long long due = std::strtoll(v.c_str(), &end, 10);
+      if (due_ms != nullptr && errno == 0 && end != v.c_str() && *end == '\0' && due > 0) *due_ms = due;
     } else {
       out->headers.push_back(decode_value(std::move(k), v));
     }

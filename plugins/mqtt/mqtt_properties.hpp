@@ -10,6 +10,10 @@
 //                    Topic; ttl -> Message Expiry Interval (whole seconds,
 //                    rounded up) and also kept as a typed user property
 //   attempts      -> user property "qplug.attempts": deliveries before this one
+//   due time      -> user property "qplug.due": epoch ms (publisher's clock)
+//                    before which a consumer does not hand the message out;
+//                    set from the `delay` header, which itself is consumed
+//                    (docs/drivers/mqtt.md, "Delay")
 // User properties from other clients that do not carry a type prefix arrive as
 // STRING headers with their text unchanged.
 #pragma once
@@ -21,6 +25,10 @@
 #include <qplug/sdk/message.hpp>
 
 namespace qplug::mqtt {
+
+// The clock of due times ("qplug.due"): wall-clock epoch milliseconds. A
+// publisher's and a consumer's clocks are assumed in sync (docs/drivers/mqtt.md).
+int64_t epoch_ms();
 
 // Owns a property list; frees it on destruction.
 class Properties {
@@ -38,11 +46,14 @@ class Properties {
 
 // Builds the PUBLISH properties of message #index. `prior_deliveries` is how
 // many times it was delivered before (0 for a fresh publish). INVALID naming
-// the message and the header on what MQTT cannot carry.
+// the message and the header on what MQTT cannot carry. `due_ms` > 0 adds the
+// due time (epoch ms).
 int32_t encode_properties(const qplug_message& m, uint32_t prior_deliveries, size_t index, Properties* out,
-                          qplug_status* st);
+                          qplug_status* st, int64_t due_ms = 0);
 
 // Rebuilds the qplug message of an incoming PUBLISH; attempts = prior + 1.
-void decode_message(const mosquitto_message& msg, const mosquitto_property* props, sdk::OwnedMessage* out);
+// *due_ms (when not null) gets its due time, 0 when it has none.
+void decode_message(const mosquitto_message& msg, const mosquitto_property* props, sdk::OwnedMessage* out,
+                    int64_t* due_ms = nullptr);
 
 }  // namespace qplug::mqtt

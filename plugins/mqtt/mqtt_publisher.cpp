@@ -63,11 +63,13 @@ int32_t Publisher::open(qplug_status* st) {
 
 int32_t Publisher::publish(const std::string& topic, const qplug_message* const* msgs, size_t n, const uint32_t* prior,
                            int64_t timeout_ms, qplug_publish_done_fn done, void* done_ud, size_t* accepted,
-                           qplug_status* st) {
+                           qplug_status* st, const int64_t* due_ms) {
   if (accepted != nullptr) *accepted = 0;
   std::vector<Properties> props(n);
   for (size_t i = 0; i < n; ++i)
-    if (int32_t rc = encode_properties(*msgs[i], prior == nullptr ? 0 : prior[i], i, &props[i], st); rc != QPLUG_OK)
+    if (int32_t rc = encode_properties(*msgs[i], prior == nullptr ? 0 : prior[i], i, &props[i], st,
+                                       due_ms == nullptr ? 0 : due_ms[i]);
+        rc != QPLUG_OK)
       return rc;
   if (timeout_ms == 0 && !conn_->connected())
     return sdk::fail(st, QPLUG_UNAVAILABLE, true, "mqtt: not connected to %s (publish timeout 0)",

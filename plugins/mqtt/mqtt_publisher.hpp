@@ -43,9 +43,11 @@ class Publisher {
   // Publishes msgs[0..n) to `topic`, each with `prior_deliveries[i]` (NULL:
   // all 0). With done: returns OK and done() runs once later, or returns an
   // error and done() never runs. Without done: blocks until confirmed.
+  // `due_ms[i]` > 0 (NULL: none) is message i's due time, epoch ms
+  // (mqtt_properties.hpp).
   int32_t publish(const std::string& topic, const qplug_message* const* msgs, size_t n,
                   const uint32_t* prior_deliveries, int64_t timeout_ms, qplug_publish_done_fn done, void* done_ud,
-                  size_t* accepted, qplug_status* st);
+                  size_t* accepted, qplug_status* st, const int64_t* due_ms = nullptr);
   // Publishes a retained QoS 1 message and waits for its PUBACK.
   int32_t publish_retained(const std::string& topic, const std::string& payload, qplug_status* st);
 

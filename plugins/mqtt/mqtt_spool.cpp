@@ -173,11 +173,11 @@ void Spool::sync_loop() {
   }
 }
 
-uint64_t Spool::append(const sdk::OwnedMessage& m, std::string* error) {
+uint64_t Spool::append(const sdk::OwnedMessage& m, std::string* error, int64_t due_ms) {
   const uint64_t seq = next_seq_.fetch_add(1);
   unsigned char key[8];
   seq_key(seq, key);
-  std::string record = encode_spool_record(m);
+  std::string record = encode_spool_record(m, due_ms);
   MDB_val k{sizeof key, key};
   MDB_val v{record.size(), record.data()};
   std::vector<uint64_t> removals = take_removals();
@@ -269,14 +269,15 @@ bool Spool::load(std::vector<Entry>* out, std::string* error) {
   bool ok = true;
   MDB_val k, v;
   for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    auto m = decode_spool_record({static_cast<const char*>(v.mv_data), v.mv_size});
+    int64_t due = 0;
+    auto m = decode_spool_record({static_cast<const char*>(v.mv_data), v.mv_size}, &due);
     if (!m || k.mv_size != 8) {
       *error = "spool entry " + std::to_string(key_seq(k)) +
                " is not a qplug record (damaged file? move it away to start afresh): " + path_;
       ok = false;
       break;
     }
-    out->push_back({key_seq(k), std::move(*m)});
+    out->push_back({key_seq(k), std::move(*m), due});
   }
   if (ok && rc != MDB_NOTFOUND) {
     *error = fail("cannot read", rc);

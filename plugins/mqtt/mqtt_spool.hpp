@@ -43,6 +43,7 @@ class Spool {
   struct Entry {
     uint64_t seq = 0;
     sdk::OwnedMessage message;
+    int64_t due_ms = 0;  // > 0: a delayed message, not handed out before (epoch ms)
   };
 
   // Opens (creating directories and file as needed) the spool of `session`.
@@ -53,8 +54,9 @@ class Spool {
   Spool& operator=(const Spool&) = delete;
 
   // Durable per the fsync mode when it returns a sequence number (> 0);
-  // 0 + *error otherwise (disk full, I/O error).
-  uint64_t append(const sdk::OwnedMessage& m, std::string* error);
+  // 0 + *error otherwise (disk full, I/O error). due_ms > 0 stores the
+  // message's due time with it (a delayed message, mqtt_consumer.hpp).
+  uint64_t append(const sdk::OwnedMessage& m, std::string* error, int64_t due_ms = 0);
   // Removes an entry; a missing one is fine (already removed). With fsync
   // `always` the removal is committed with the next append, or within
   // fsync_interval by the sync thread, so each message costs one sync, not

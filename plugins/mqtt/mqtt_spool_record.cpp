@@ -6,7 +6,8 @@
 
 namespace qplug::mqtt {
 namespace {
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 1;         // no due time
+constexpr uint8_t kVersionDelayed = 2;  // with a due time
 
 void put_u32(std::string& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
@@ -52,11 +53,12 @@ struct Reader {
 };
 }  // namespace
 
-std::string encode_spool_record(const sdk::OwnedMessage& m) {
+std::string encode_spool_record(const sdk::OwnedMessage& m, int64_t due_ms) {
   std::string out;
-  out.reserve(32 + m.id.size() + m.content_type.size() + m.body.size());
-  out.push_back(static_cast<char>(kVersion));
+  out.reserve(40 + m.id.size() + m.content_type.size() + m.body.size());
+  out.push_back(static_cast<char>(due_ms > 0 ? kVersionDelayed : kVersion));
   put_u32(out, m.attempts);
+  if (due_ms > 0) put_u64(out, static_cast<uint64_t>(due_ms));
   put_str(out, m.id);
   put_str(out, m.content_type);
   put_str(out, m.body);
@@ -86,14 +88,17 @@ std::string encode_spool_record(const sdk::OwnedMessage& m) {
   return out;
 }
 
-std::optional<sdk::OwnedMessage> decode_spool_record(std::string_view bytes) {
+std::optional<sdk::OwnedMessage> decode_spool_record(std::string_view bytes, int64_t* due_ms) {
   Reader r{bytes};
   sdk::OwnedMessage m;
   uint8_t version = 0;
   uint32_t headers = 0;
-  if (!r.u8(&version) || version != kVersion || !r.u32(&m.attempts) || !r.str(&m.id) || !r.str(&m.content_type) ||
-      !r.str(&m.body) || !r.u32(&headers))
+  uint64_t due = 0;
+  if (!r.u8(&version) || (version != kVersion && version != kVersionDelayed) || !r.u32(&m.attempts))
     return std::nullopt;
+  if (version == kVersionDelayed && (!r.u64(&due) || due == 0 || due > static_cast<uint64_t>(INT64_MAX)))
+    return std::nullopt;
+  if (!r.str(&m.id) || !r.str(&m.content_type) || !r.str(&m.body) || !r.u32(&headers)) return std::nullopt;
   for (uint32_t i = 0; i < headers; ++i) {
     sdk::OwnedHeader h;
     uint8_t type = 0;
@@ -122,6 +127,7 @@ std::optional<sdk::OwnedMessage> decode_spool_record(std::string_view bytes) {
     m.headers.push_back(std::move(h));
   }
   if (!r.in.empty()) return std::nullopt;
+  if (due_ms != nullptr) *due_ms = static_cast<int64_t>(due);
   return m;
 }
 

@@ -3,7 +3,7 @@
 // before its delay and is handed out after it, waits without holding a
 // consumer's prefetch slot or the messages published after it, survives a
 // close/reopen where the driver is durable, and a malformed delay is INVALID.
-// Drivers without the bit skip (the core emulates delay for them).
+// Drivers without the bit skip (the core refuses a delayed publish to them).
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -19,7 +19,7 @@ using Delay = ConformanceTest;
 using Clock = std::chrono::steady_clock;
 
 #define REQUIRE_DELAY_CAP() \
-  if (!has_cap(QPLUG_CAP_DELAY)) GTEST_SKIP() << "driver does not claim QPLUG_CAP_DELAY (the core emulates delay)"
+  if (!has_cap(QPLUG_CAP_DELAY)) GTEST_SKIP() << "driver does not claim QPLUG_CAP_DELAY (the core refuses delay)"
 
 sdk::OwnedMessage delayed_message(const std::string& id, const std::string& delay) {
   auto m = make_message(id, "x");

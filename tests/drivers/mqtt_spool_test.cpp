@@ -27,6 +27,7 @@
 
 #include "broker_env.hpp"
 #include "conformance_harness.hpp"
+#include "mqtt_spool_record.hpp"
 
 namespace qplug::conformance {
 namespace {
@@ -491,7 +492,225 @@ TEST_F(MqttSpool, AckAfterProcessingIsClaimedOnlyWithTheSpool) {
   ASSERT_EQ(off.open({{"spool.enabled", "false"}}, &st), QPLUG_OK) << describe(st);
   const uint64_t caps = vt_->instance_capabilities(off.handle);
   EXPECT_EQ(caps & QPLUG_CAP_ACK_AFTER_PROCESSING, 0u);
-  EXPECT_EQ(caps | QPLUG_CAP_ACK_AFTER_PROCESSING, vt_->capabilities) << "nothing else changes";
+  EXPECT_EQ(caps | QPLUG_CAP_ACK_AFTER_PROCESSING | QPLUG_CAP_DELAY, vt_->capabilities)
+      << "nothing else changes but delay (DelayNeedsTheSpool)";
+}
+
+// Spool records (mqtt_spool_record.hpp): version 1, which earlier builds
+// wrote and users' spools hold, still reads (due 0); a delayed message is a
+// version 2 record with its due time; an undelayed one stays version 1.
+TEST(MqttSpoolRecord, Version1RecordsStillReadAndDelayedOnesKeepTheirDueTime) {
+  auto u32 = [](uint32_t v) {
+    std::string out;
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+    return out;
+  };
+  auto str = [&](const std::string& v) { return u32(static_cast<uint32_t>(v.size())) + v; };
+  // Written out by hand, byte by byte, as version 1 lays it out.
+  std::string v1(1, '\x01');
+  v1 += u32(3) + str("id-1") + str("text/plain") + str("body") + u32(1) + str("n");
+  v1.push_back(static_cast<char>(QPLUG_VALUE_INT64));
+  v1 += std::string("\x05\0\0\0\0\0\0\0", 8);
+  int64_t due = -1;
+  auto m = mqtt::decode_spool_record(v1, &due);
+  ASSERT_TRUE(m) << "a version 1 record is refused";
+  EXPECT_EQ(due, 0);
+  EXPECT_EQ(m->attempts, 3u);
+  EXPECT_EQ(m->id, "id-1");
+  EXPECT_EQ(m->content_type, "text/plain");
+  EXPECT_EQ(m->body, "body");
+  ASSERT_EQ(m->headers.size(), 1u);
+  EXPECT_EQ(m->headers[0].key, "n");
+  EXPECT_EQ(m->headers[0].i64, 5);
+  EXPECT_EQ(mqtt::encode_spool_record(*m), v1) << "an undelayed message is written as version 1";
+
+  const std::string v2 = mqtt::encode_spool_record(*m, 1'800'000'000'123);
+  EXPECT_EQ(v2[0], '\x02');
+  auto back = mqtt::decode_spool_record(v2, &due);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(due, 1'800'000'000'123);
+  EXPECT_EQ(back->id, "id-1");
+  EXPECT_EQ(back->body, "body");
+  EXPECT_FALSE(mqtt::decode_spool_record(v2.substr(0, 9))) << "a cut record is refused, never guessed at";
+  std::string zero_due = v2;
+  for (int i = 5; i < 13; ++i) zero_due[i] = '\0';
+  EXPECT_FALSE(mqtt::decode_spool_record(zero_due)) << "version 2 without a due time is damage";
+}
+
+// ---------------------------------------------------------------------------
+// Delay (docs/drivers/mqtt.md, "Delay"): a message not due yet waits in the
+// consumer's spool, not at the broker.
+// ---------------------------------------------------------------------------
+using WallClock = std::chrono::system_clock;
+
+sdk::OwnedMessage delayed(const std::string& id, int64_t delay_ms) {
+  auto m = make_message(id, "x");
+  add_header(m, "delay", QPLUG_VALUE_INT64, delay_ms);
+  return m;
+}
+
+// The queue's local counts (the driver's queue_info: what this process holds).
+int64_t held_locally(Queue& q) {
+  auto info = sdk::versioned<qplug_queue_info>();
+  qplug_status st = sdk::make_status();
+  if (q.vt->queue_info == nullptr || q.vt->queue_info(q.handle, &info, &st) != QPLUG_OK) return -2;
+  return info.in_flight;
+}
+
+// Without the spool there is no durable place for a scheduled message: the
+// instance does not claim delay, and a delayed publish is INVALID naming the
+// header and the setting (an immediate one, delay 0, still goes).
+TEST_F(MqttSpool, DelayNeedsTheSpool) {
+  EXPECT_NE(vt_->capabilities & QPLUG_CAP_DELAY, 0u) << "the default (spool on) claims delay";
+  EXPECT_NE(vt_->instance_capabilities(driver_.handle) & QPLUG_CAP_DELAY, 0u);
+  Driver off;
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(off.open({{"spool.enabled", "false"}}, &st), QPLUG_OK) << describe(st);
+  EXPECT_EQ(vt_->instance_capabilities(off.handle) & QPLUG_CAP_DELAY, 0u);
+  auto q = off.declare(unique_name());
+  ASSERT_TRUE(q);
+  st = sdk::make_status();
+  EXPECT_EQ(q->publish(delayed("late", 5000), &st), QPLUG_INVALID) << describe(st);
+  EXPECT_NE(std::string(st.message).find("'delay'"), std::string::npos) << describe(st);
+  EXPECT_NE(std::string(st.message).find("spool.enabled"), std::string::npos) << describe(st);
+  st = sdk::make_status();
+  EXPECT_EQ(q->publish(delayed("now", 0), &st), QPLUG_OK) << describe(st);
+}
+
+// A delayed message scheduled in a consumer process's spool survives a
+// SIGKILL of that process: the restarted consumer (same client ID, same
+// spool) delivers it once, not before its due time, as its first delivery.
+TEST_F(MqttSpool, ScheduledMessageSurvivesSigkillAndIsDeliveredWhenDue) {
+  constexpr int64_t kDelayMs = 8000;
+  const std::string name = unique_name();
+  auto q = driver_.declare(name);
+  ASSERT_TRUE(q);
+  const std::string dir = fresh_spool_dir(), client_id = "dkill-" + name;
+  const auto published_at = WallClock::now();
+  ASSERT_EQ(q->publish(delayed("late", kDelayMs)), QPLUG_OK);
+  const std::string received = dir + ".received";
+  std::remove(received.c_str());
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setenv("QPLUG_SPOOL_CHILD_QUEUE", q->name.c_str(), 1);
+    ::setenv("QPLUG_SPOOL_CHILD_CLIENT_ID", client_id.c_str(), 1);
+    ::setenv("QPLUG_SPOOL_CHILD_DIR", dir.c_str(), 1);
+    ::setenv("QPLUG_SPOOL_CHILD_RECEIVED", received.c_str(), 1);
+    ::execl("/proc/self/exe", "mqtt_spool_test", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  // The process took it over from the queue's anchor and scheduled it: one
+  // spool entry, nothing handed to its handler.
+  std::string file;
+  const auto deadline = Clock::now() + kDeadline;
+  while (Clock::now() < deadline) {
+    file = spool_file_in(dir);
+    if (!file.empty() && spool_entries(file) == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto killed_at = WallClock::now();
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_FALSE(file.empty()) << "the consumer process wrote no spool in " << dir;
+  ASSERT_EQ(spool_entries(file), 1) << "the delayed message is not in the consumer's spool";
+  EXPECT_TRUE(lines_of(received).empty()) << "the consumer process handed it out before its due time";
+  if (killed_at - published_at >= std::chrono::milliseconds(kDelayMs))
+    GTEST_SKIP() << "the box was too slow: the message was due before the kill";
+
+  Driver again;
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(again.open({{"client_id", client_id}, {"spool.dir", dir}}, &st), QPLUG_OK) << describe(st);
+  auto q2 = again.declare(name);
+  ASSERT_TRUE(q2);
+  {
+    Collector got;
+    std::mutex mu;
+    WallClock::time_point arrived{};
+    Consumer c(
+        *q2, got,
+        [&](const Received&) {
+          std::lock_guard lock(mu);
+          arrived = WallClock::now();
+          return static_cast<int32_t>(QPLUG_ACK);
+        },
+        kPrefetch);
+    ASSERT_TRUE(c.ok()) << describe(c.status());
+    ASSERT_TRUE(got.wait_for(1, std::chrono::milliseconds(kDelayMs) + kDeadline)) << "the scheduled message was lost";
+    quiet_period();
+    auto v = got.snapshot();
+    ASSERT_EQ(v.size(), 1u) << "delivered more than once";
+    EXPECT_EQ(v[0].message.id, "late");
+    EXPECT_EQ(v[0].message.attempts, 1u) << "it was never handed out before";
+    std::lock_guard lock(mu);
+    EXPECT_GE(arrived - published_at, std::chrono::milliseconds(kDelayMs)) << "delivered before its due time";
+    bool has_delay_header = false;
+    for (const auto& h : v[0].message.headers) has_delay_header |= h.key == "delay";
+    EXPECT_FALSE(has_delay_header) << "the delay header is consumed at publish, as on redis and amqp";
+  }
+  again.close();
+  EXPECT_EQ(spool_entries(file), 0) << "settled: the spool is empty";
+  fs::remove_all(dir);
+}
+
+// unsubscribe hands a scheduled message back WITH its due time: the next
+// member keeps the schedule instead of delivering it at once, and the
+// spool of the member that left is empty.
+TEST_F(MqttSpool, UnsubscribeHandsScheduledMessagesBackWithTheirDueTime) {
+  constexpr int64_t kDelayMs = 8000;
+  const std::string name = unique_name();
+  const std::string dir = fresh_spool_dir();
+  Driver a;
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(a.open({{"client_id", "dback-a-" + name}, {"spool.dir", dir}}, &st), QPLUG_OK) << describe(st);
+  auto qa = a.declare(name);
+  ASSERT_TRUE(qa);
+  Collector first;
+  Consumer c(*qa, first, nullptr, 1);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  const auto published_at = WallClock::now();
+  ASSERT_EQ(qa->publish(delayed("kept", kDelayMs)), QPLUG_OK);
+  ASSERT_EQ(qa->publish(make_message("now", "x")), QPLUG_OK);
+  ASSERT_TRUE(first.wait_for(1)) << "an immediate message waited behind the delayed one";
+  const auto deadline = Clock::now() + kDeadline;
+  while (Clock::now() < deadline && held_locally(*qa) != 1) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(held_locally(*qa), 1) << "queue_info counts the scheduled message as held here";
+  c.free();
+  const auto handed_back_at = WallClock::now();
+  EXPECT_EQ(first.count(), 1u) << "the delayed message was handed out before its due time";
+  EXPECT_EQ(spool_entries(spool_file_in(dir)), 0) << "handed back: its spool entry is removed";
+  if (handed_back_at - published_at >= std::chrono::milliseconds(kDelayMs))
+    GTEST_SKIP() << "the box was too slow: the message was due before the hand-back";
+
+  Driver b;
+  ASSERT_EQ(b.open({{"client_id", "dback-b-" + name}, {"spool.dir", dir + "b"}}, &st), QPLUG_OK) << describe(st);
+  auto qb = b.declare(name);
+  ASSERT_TRUE(qb);
+  Collector second;
+  std::mutex mu;
+  WallClock::time_point arrived{};
+  Consumer c2(
+      *qb, second,
+      [&](const Received&) {
+        std::lock_guard lock(mu);
+        arrived = WallClock::now();
+        return static_cast<int32_t>(QPLUG_ACK);
+      },
+      1);
+  ASSERT_TRUE(c2.ok()) << describe(c2.status());
+  ASSERT_TRUE(second.wait_for(1, std::chrono::milliseconds(kDelayMs) + kDeadline))
+      << "the handed-back message was lost";
+  auto v = second.snapshot();
+  EXPECT_EQ(v[0].message.id, "kept");
+  EXPECT_EQ(v[0].message.attempts, 1u) << "never handed out: no delivery counted";
+  std::lock_guard lock(mu);
+  EXPECT_GE(arrived - published_at, std::chrono::milliseconds(kDelayMs)) << "the hand-back lost the due time";
+  c2.free();
+  b.close();
+  a.close();
+  fs::remove_all(dir);
+  fs::remove_all(dir + "b");
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ volatile std::sig_atomic_t g_stop_signal = 0;
 extern "C" void run_on_signal(int sig) { g_stop_signal = sig; }
 
 void print_help() {
-  std::cout << "usage: qplug run CONFIG [--exit-when-idle] [--wait DURATION|forever]\n\n"
+  std::cout << "usage: qplug run CONFIG [--exit-when-idle [--idle-quiet DURATION]] [--wait DURATION|forever]\n\n"
                "Loads CONFIG, starts every queue.consumer and process.lua entry with\n"
                "lifecycle.auto_start (consumers in depends_on order), and runs until SIGINT or\n"
                "SIGTERM. Then it drains gracefully: running process scripts are interrupted\n"
@@ -38,7 +38,9 @@ void print_help() {
                "  --exit-when-idle  exit once every process has returned, every consumed queue\n"
                "                    reports 0 ready and 0 in-flight messages, no handler\n"
                "                    is running and no retry this process scheduled is still\n"
-               "                    outstanding (queues whose driver has no counts count as idle).\n\n"
+               "                    outstanding. A queue whose driver cannot count its ready\n"
+               "                    messages (mqtt) must also have had no delivery for the\n"
+               "                    --idle-quiet window (default 3s).\n\n"
                "At exit it prints per consumer: processed, failed, retried, dead-lettered, expired.\n\n"
                "Handlers come from the language binding (Lua); without it, a config with\n"
                "consumers or processes is rejected with exit code 2.\n\n"
@@ -60,11 +62,14 @@ struct ProcessThread {
   Status result;
 };
 
-bool idle(Runtime& rt, const Subscriptions& subs, const std::vector<std::unique_ptr<ProcessThread>>& procs) {
+bool idle(Runtime& rt, const Subscriptions& subs, const std::vector<std::unique_ptr<ProcessThread>>& procs,
+          IdleWatch& watch) {
+  bool done = true;
   for (const auto& p : procs) {
-    if (!p->done.load()) return false;
+    if (!p->done.load()) done = false;
   }
-  return consumers_idle(rt, subs);
+  const bool consumers = watch.idle(rt, subs);  // every poll: it notes the deliveries
+  return done && consumers;
 }
 
 // One line per subscription, so a run that hid failures is visible at exit.
@@ -106,10 +111,17 @@ int cmd_run(int argc, char** argv) {
   std::string path;
   bool exit_when_idle = false;
   int64_t wait_ms = kWaitForever;
+  std::chrono::milliseconds idle_quiet = kDefaultIdleQuiet;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--exit-when-idle") {
       exit_when_idle = true;
+    } else if (a == "--idle-quiet") {
+      if (i + 1 >= argc) return fail(kCmd, "--idle-quiet needs a duration (500ms, 3s)", kExitUsage);
+      const std::string_view v = argv[++i];
+      std::optional<int64_t> ms = sdk::parse_duration_ms(v);
+      if (!ms) return fail(kCmd, "--idle-quiet '" + std::string(v) + "' is not a duration (500ms, 3s)", kExitUsage);
+      idle_quiet = std::chrono::milliseconds(*ms);
     } else if (a == "--wait") {
       if (Status w = read_wait_option(argc, argv, &i, &wait_ms); !w.ok()) return fail(kCmd, w.message(), kExitUsage);
     } else if (a.starts_with("-")) {
@@ -162,9 +174,10 @@ int cmd_run(int argc, char** argv) {
     }
     return false;
   };
+  IdleWatch watch(idle_quiet);
   while (g_stop_signal == 0) {
     if (process_failed()) break;  // reported below, after the drain
-    if (exit_when_idle && idle(rt, subs, procs)) break;
+    if (exit_when_idle && idle(rt, subs, procs, watch)) break;
     std::this_thread::sleep_for(kPollInterval);
   }
   if (g_stop_signal != 0) std::cerr << "qplug run: signal " << g_stop_signal << ", draining\n";

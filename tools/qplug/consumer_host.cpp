@@ -71,6 +71,32 @@ Result<Subscriptions> start_consumers(Runtime& runtime) {
   return subs;
 }
 
+IdleWatch::IdleWatch(std::chrono::milliseconds quiet) : quiet_(quiet), since_(Clock::now()) {}
+
+bool IdleWatch::idle(Runtime& runtime, const Subscriptions& subs) {
+  const Clock::time_point now = Clock::now();
+  seen_.resize(subs.size(), 0);
+  last_.resize(subs.size(), since_);
+  // Every subscription's progress first, so each poll notes it.
+  for (size_t i = 0; i < subs.size(); ++i) {
+    // Handled or expired: both mean a delivery arrived.
+    const uint64_t seen = subs[i]->processed() + subs[i]->counters().expired;
+    if (seen != seen_[i]) {
+      seen_[i] = seen;
+      last_[i] = now;
+    }
+  }
+  for (size_t i = 0; i < subs.size(); ++i) {
+    const auto& s = subs[i];
+    if (s->running() > 0 || s->retries_outstanding() > 0) return false;
+    auto info = runtime.info(s->queue_id());  // one call per queue and poll, as consumers_idle
+    if (!info.ok()) return false;
+    if (info->messages > 0 || info->in_flight > 0) return false;
+    if (info->messages < 0 && now - last_[i] < quiet_) return false;
+  }
+  return true;
+}
+
 bool consumers_idle(Runtime& runtime, const Subscriptions& subs) {
   for (const auto& s : subs) {
     if (s->running() > 0 || s->retries_outstanding() > 0) return false;
