@@ -23,12 +23,15 @@ constexpr auto kStopPoll = std::chrono::milliseconds(50);
 // contract), whatever a driver's flag says: one rule, kept there.
 bool worth_waiting(const Status& st) { return st.retryable(); }
 
-Status read_wait_option(int argc, char** argv, int* i, int64_t* wait_ms) {
-  if (*i + 1 >= argc) return invalid_error("--wait needs a duration (250ms, 30s, 5m) or 'forever'");
+Status read_duration_option(int argc, char** argv, int* i, bool forever_allowed, int64_t* ms) {
+  const std::string option = argv[*i];
+  const std::string expected = forever_allowed ? "a duration (250ms, 30s, 5m) or 'forever'" : "a duration (500ms, 3s)";
+  if (*i + 1 >= argc) return invalid_error(option + " needs " + expected);
   const std::string_view v = argv[++*i];
-  std::optional<int64_t> ms = v == "forever" ? std::optional<int64_t>(kWaitForever) : sdk::parse_duration_ms(v);
-  if (!ms) return invalid_error("--wait '" + std::string(v) + "' is not a duration (250ms, 30s, 5m) or 'forever'");
-  *wait_ms = *ms;
+  std::optional<int64_t> value =
+      forever_allowed && v == "forever" ? std::optional<int64_t>(kWaitForever) : sdk::parse_duration_ms(v);
+  if (!value) return invalid_error(option + " '" + std::string(v) + "' is not " + expected);
+  *ms = *value;
   return ok_status();
 }
 

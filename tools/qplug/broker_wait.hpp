@@ -19,10 +19,11 @@ namespace qplug::cli {
 
 inline constexpr int64_t kWaitForever = -1;
 
-// Reads the value of the --wait option at argv[*i] (qplug run, qplug
-// publish), advancing *i: a duration, or "forever" (kWaitForever). On a
-// missing or bad value, INVALID with the usage message to print.
-Status read_wait_option(int argc, char** argv, int* i, int64_t* wait_ms);
+// Reads the value of the duration option at argv[*i] (--wait, --idle-quiet),
+// advancing *i: a duration in ms, or "forever" (kWaitForever) where
+// `forever_allowed`. On a missing or bad value, INVALID with the usage
+// message to print, naming the option.
+Status read_duration_option(int argc, char** argv, int* i, bool forever_allowed, int64_t* ms);
 
 // A broker that is down (or still starting) is worth waiting for.
 bool worth_waiting(const Status& st);

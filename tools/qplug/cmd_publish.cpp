@@ -78,7 +78,8 @@ int cmd_publish(int argc, char** argv) {
     const std::string_view a = argv[i];
     if (a == "--wait") {
       int64_t ms = 0;
-      if (Status w = read_wait_option(argc, argv, &i, &ms); !w.ok()) return fail(kCmd, w.message(), kExitUsage);
+      if (Status w = read_duration_option(argc, argv, &i, true, &ms); !w.ok())
+        return fail(kCmd, w.message(), kExitUsage);
       wait_ms = ms;
     } else if (a == "-H" || a == "--header") {
       if (i + 1 >= argc) return fail(kCmd, "-H needs key=value", kExitUsage);

@@ -116,14 +116,16 @@ int cmd_run(int argc, char** argv) {
     const std::string_view a = argv[i];
     if (a == "--exit-when-idle") {
       exit_when_idle = true;
-    } else if (a == "--idle-quiet") {
-      if (i + 1 >= argc) return fail(kCmd, "--idle-quiet needs a duration (500ms, 3s)", kExitUsage);
-      const std::string_view v = argv[++i];
-      std::optional<int64_t> ms = sdk::parse_duration_ms(v);
-      if (!ms) return fail(kCmd, "--idle-quiet '" + std::string(v) + "' is not a duration (500ms, 3s)", kExitUsage);
-      idle_quiet = std::chrono::milliseconds(*ms);
-    } else if (a == "--wait") {
-      if (Status w = read_wait_option(argc, argv, &i, &wait_ms); !w.ok()) return fail(kCmd, w.message(), kExitUsage);
+    } else if (a == "--idle-quiet" || a == "--wait") {
+      const bool wait = a == "--wait";
+      int64_t ms = 0;
+      if (Status d = read_duration_option(argc, argv, &i, wait, &ms); !d.ok())
+        return fail(kCmd, d.message(), kExitUsage);
+      if (wait) {
+        wait_ms = ms;
+      } else {
+        idle_quiet = std::chrono::milliseconds(ms);
+      }
     } else if (a.starts_with("-")) {
       return fail(kCmd, "unknown option '" + std::string(a) + "' (see qplug run --help)", kExitUsage);
     } else if (path.empty()) {

@@ -98,13 +98,8 @@ bool IdleWatch::idle(Runtime& runtime, const Subscriptions& subs) {
 }
 
 bool consumers_idle(Runtime& runtime, const Subscriptions& subs) {
-  for (const auto& s : subs) {
-    if (s->running() > 0 || s->retries_outstanding() > 0) return false;
-    auto info = runtime.info(s->queue_id());
-    if (!info.ok()) return false;
-    if (info->messages > 0 || info->in_flight > 0) return false;
-  }
-  return true;
+  // The same rule without a quiet window: one poll, nothing to remember.
+  return IdleWatch(std::chrono::milliseconds(0)).idle(runtime, subs);
 }
 
 }  // namespace qplug::cli
