@@ -105,7 +105,13 @@ void Consumer::replay() {
   for (;;) {
     std::unique_lock lock(core_->mu);
     core_->cv.wait(lock, [&] { return core_->stopping || core_->unsettled.size() < core_->prefetch; });
-    if (core_->stopping || replayed_ == replay_.size()) break;
+    if (core_->stopping || replayed_ == replay_.size()) {
+      // In the same critical section as the last check: on_message appends
+      // to replay_ only while `replaying`, so nothing is left behind.
+      core_->replaying = false;
+      core_->cv.notify_all();
+      return;
+    }
     Spool::Entry& e = replay_[replayed_++];
     e.message.attempts += 1;  // the crashed process had it delivered once
     auto* d = new qplug_delivery{core_, std::move(e.message)};
@@ -115,9 +121,6 @@ void Consumer::replay() {
     lock.unlock();
     hand_to_host(d);
   }
-  std::lock_guard lock(core_->mu);
-  core_->replaying = false;
-  core_->cv.notify_all();
 }
 
 // The scheduler thread: the earliest scheduled message goes to the host once
@@ -209,11 +212,33 @@ void Consumer::on_message(const mosquitto_message& msg, const mosquitto_property
   // Not due yet: kept here without a prefetch slot, so it holds up neither
   // this consumer nor the messages published after it.
   if (due_ms > epoch_ms()) return schedule(std::move(m), due_ms);
+  uint64_t seq = 0;  // its spool entry, once written
   std::unique_lock lock(core_->mu);
+  if (core_->replaying && !started_ && !core_->stopping) {
+    // A resumed session's messages arrive while subscribe() still waits for
+    // its SUBACKs on this very thread: waiting below for the replay to end
+    // (the host settling every spooled message) would time the subscribe
+    // out after a crash with slow handlers. Spool it now and, while the
+    // replay runs, deliver it after the replay, in arrival order.
+    lock.unlock();
+    seq = spool_durably(m);
+    if (seq == 0) {  // stopping while the disk refused
+      const uint32_t prior = m.attempts - 1;
+      return drain_.keep(std::move(m), prior);
+    }
+    lock.lock();
+    if (core_->replaying) {
+      m.attempts -= 1;  // the replay counts one more delivery for each entry; this one had none
+      replay_.push_back(Spool::Entry{seq, std::move(m), 0});
+      return;
+    }
+    // The replay ended meanwhile: on to the usual way, already spooled.
+  }
   // Waiting here keeps this message's PUBACK unsent: the broker still owns it.
   core_->cv.wait(lock,
                  [&] { return core_->stopping || (!core_->replaying && core_->unsettled.size() < core_->prefetch); });
   if (core_->stopping) {
+    if (seq != 0) return;  // in the spool already: delivered by the next subscribe
     std::shared_ptr<Spool> spool = core_->spool;
     lock.unlock();
     // A subscribe that failed half-way republishes nothing: keep the message
@@ -224,10 +249,11 @@ void Consumer::on_message(const mosquitto_message& msg, const mosquitto_property
     return drain_.keep(std::move(m), prior);
   }
   auto* d = new qplug_delivery{core_, std::move(m)};
+  d->spool_seq = seq;
   core_->unsettled.insert(d);
   ++core_->in_callback;
   lock.unlock();
-  if (core_->spool) {
+  if (core_->spool && d->spool_seq == 0) {
     // The spool entry must exist before this callback returns (and the
     // PUBACK leaves): from then on the spool, not the broker, owns the message.
     d->spool_seq = spool_durably(d->message);
@@ -261,8 +287,17 @@ void Consumer::stop() {
     }
     if (replayer_.joinable()) replayer_.join();
     if (scheduler_.joinable()) scheduler_.join();
-    if (!started_) {  // a failed subscribe: nothing to hand back
+    if (!started_) {  // a failed subscribe: nothing was delivered
       if (conn_) conn_->disconnect(false);
+      // What arrived meanwhile and found no spool (spool off, or the disk
+      // refused) is in the drain, PUBACKed: republish it, never drop it.
+      qplug_status st = sdk::make_status();
+      if (drain_.size() > 0 &&
+          drain_.republish(*core_->publisher, config_.topic, settings_.publish_timeout_ms, &st) != QPLUG_OK)
+        log_.error(
+            "consumer '%s': %zu messages that arrived during a failed subscribe could not be republished "
+            "and are lost: %s",
+            config_.client_id.c_str(), drain_.size(), st.message);
       return;
     }
     // From here on no callback delivers: what arrives is kept by drain_.

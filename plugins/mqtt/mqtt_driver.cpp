@@ -37,11 +37,10 @@ struct qplug_driver {
   std::shared_ptr<qplug::mqtt::Publisher> publisher;  // shared with deliveries (settle after close)
   std::mutex mu;                                      // queues, client IDs
   std::map<std::string, std::unique_ptr<qplug_queue>, std::less<>> queues;
-  std::set<std::string> client_ids;             // consumer sessions open in this instance
-  std::map<std::string, unsigned> next_member;  // "<topic>:<group>" -> next member number (session IDs)
-  std::mutex topics_mu;                         // not mu: declare holds mu while it waits for the publisher
-  std::vector<std::string> topics;              // declared queues, re-anchored after a reconnect
-  std::mutex consumers_mu;                      // not mu, for the same reason as topics_mu
+  std::set<std::string> client_ids;  // consumer sessions open in this instance
+  std::mutex topics_mu;              // not mu: declare holds mu while it waits for the publisher
+  std::vector<std::string> topics;   // declared queues, re-anchored after a reconnect
+  std::mutex consumers_mu;           // not mu, for the same reason as topics_mu
   // Subscribed (-> their queue's topic): waited for after a reconnect, counted by queue_info.
   std::map<qplug::mqtt::Consumer*, std::string> consumers;
   std::mutex releasers_mu;
@@ -241,13 +240,9 @@ qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, q
              nullptr;
     const uint32_t prefetch = req.prefetch;
     std::string group(req.group);
-    std::string name(req.consumer_name);
     if (group.empty()) group = kDefaultGroup;
     if (group.find_first_of("/+#") != std::string::npos || !valid_utf8(group))
       return fail(st, QPLUG_INVALID, false, "mqtt: group '%s' must be UTF-8 without / + or #", group.c_str()), nullptr;
-    if (name.find_first_of("+#") != std::string::npos || !valid_utf8(name))
-      return fail(st, QPLUG_INVALID, false, "mqtt: consumer name '%s' must be UTF-8 without + or #", name.c_str()),
-             nullptr;
     sdk::ConfigReader cfg(req.options, req.option_count);
     if (!cfg.finish(st, "mqtt consumer options")) return nullptr;
     ConsumerConfig cc;
@@ -265,14 +260,15 @@ qplug_consumer* op_subscribe(qplug_queue* q, const qplug_subscribe_options* o, q
       // a new name left its old session offline in the group, taking its
       // round-robin share of messages until session_expiry (chaos suite:
       // 502 of 10000 lost after one SIGKILL).
-      const std::string member = 'c' + std::to_string(d->next_member[q->topic + ":" + group]++);
-      if (name.empty()) name = member;
-      cc.client_id = d->settings.client_id + ":" + q->topic + ":" + group + ":" + member;
-      if (!d->client_ids.insert(cc.client_id).second)
-        return fail(st, QPLUG_INVALID, false,
-                    "mqtt: consumer '%s' of group '%s' is already subscribed in this process (same client ID)",
-                    name.c_str(), group.c_str()),
-               nullptr;
+      // The lowest member number not in use: a subscribe that failed (its
+      // session may exist on the broker, with a spool) or an unsubscribe
+      // frees its number, and the next subscribe resumes that session
+      // instead of leaving it offline in the group.
+      const std::string prefix = d->settings.client_id + ":" + q->topic + ":" + group + ":c";
+      for (unsigned member = 0;; ++member) {
+        cc.client_id = prefix + std::to_string(member);
+        if (d->client_ids.insert(cc.client_id).second) break;
+      }
     }
     auto c = std::make_unique<qplug_consumer>(qplug_consumer{d, cc.client_id, nullptr});
     c->consumer = std::make_unique<Consumer>(d->settings, d->log, d->publisher, cc);

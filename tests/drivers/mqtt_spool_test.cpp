@@ -279,6 +279,63 @@ TEST_P(MqttSpoolKill, SigkilledHandlerLosesNothingAndTheSpoolReplaysFirst) {
 
 INSTANTIATE_TEST_SUITE_P(EveryFsyncMode, MqttSpoolKill, ::testing::Values("always", "interval", "never"));
 
+// After a crash the resumed session's messages arrive right after the CONNACK,
+// while subscribe() still waits for its SUBACKs on the network thread. With a
+// slow handler the replay of the spool takes longer than connect_timeout; the
+// network thread must not wait for it (it used to: subscribe then failed with
+// "no SUBACK ... within connect_timeout", exactly when the spool is needed).
+TEST_F(MqttSpool, SlowHandlersDuringTheReplayDoNotTimeTheSubscribeOut) {
+  const std::string name = unique_name();
+  auto q = driver_.declare(name);
+  ASSERT_TRUE(q);
+  const std::string dir = fresh_spool_dir(), client_id = "slow-" + name;
+  const std::vector<std::string> sent = ids("w", 80);  // 40 processed, 8 held, 32 queued in the session
+  KillOutcome k;
+  ASSERT_NO_FATAL_FAILURE(run_and_kill(*q, client_id, "true", dir, "interval", sent, &k));
+  Driver again;
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(again.open({{"client_id", client_id}, {"spool.dir", dir}, {"connect_timeout", "2s"}}, &st), QPLUG_OK)
+      << describe(st);
+  auto q2 = again.declare(name);
+  ASSERT_TRUE(q2);
+  {
+    Collector got;
+    // 400 ms per replayed delivery: 8 or more of them, one after another on
+    // the replay thread, take longer than the 2 s connect_timeout.
+    Consumer c(
+        *q2, got,
+        [](const Received& r) {
+          if (r.message.attempts >= 2) std::this_thread::sleep_for(std::chrono::milliseconds(400));
+          return static_cast<int32_t>(QPLUG_ACK);
+        },
+        kPrefetch);
+    ASSERT_TRUE(c.ok()) << describe(c.status());
+    std::set<std::string> all(k.processed.begin(), k.processed.end());
+    EXPECT_TRUE(got.wait_until([&](const std::vector<Received>& v) {
+      std::set<std::string> seen = all;
+      for (const auto& r : v) seen.insert(r.message.id);
+      return seen.size() == sent.size();
+    })) << "processed "
+        << k.processed.size() << " before the kill, " << got.count() << " after";
+    // The spool still comes first: the held deliveries lead, in arrival order.
+    auto v = got.snapshot();
+    std::vector<std::string> first;
+    for (const auto& r : v) {
+      if (first.size() == k.held.size()) break;
+      if (all.count(r.message.id) == 0) first.push_back(r.message.id);
+    }
+    EXPECT_EQ(first, k.held) << "the held deliveries come first, in arrival order";
+    for (const auto& r : v) {
+      const bool held = std::find(k.held.begin(), k.held.end(), r.message.id) != k.held.end();
+      if (!held && all.count(r.message.id) == 0) {
+        EXPECT_EQ(r.message.attempts, 1u) << r.message.id << ": never delivered before, so its first attempt";
+      }
+    }
+  }
+  again.close();
+  fs::remove_all(dir);
+}
+
 // (a), the other half: the same scenario without the spool loses exactly
 // what the handler held (the documented window), which also shows the test
 // above can fail.
@@ -379,6 +436,35 @@ TEST_F(MqttSpool, SettlingAndUnsubscribingEmptyTheSpool) {
   ASSERT_TRUE(c2.ok()) << describe(c2.status());
   EXPECT_TRUE(again.wait_for(5)) << "handed back: " << again.count();
   c2.free();
+  d.close();
+  fs::remove_all(dir);
+}
+
+// A member number freed by an unsubscribe (or a failed subscribe) is taken
+// by the next subscribe of that group, which so resumes the same session and
+// spool; a new number would leave the old session offline in the group,
+// taking its round-robin share until session_expiry.
+TEST_F(MqttSpool, ResubscribingTakesTheFreedMemberNumber) {
+  const std::string name = unique_name();
+  const std::string dir = fresh_spool_dir();
+  Driver d;
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(d.open({{"client_id", "again-" + name}, {"spool.dir", dir}}, &st), QPLUG_OK) << describe(st);
+  auto q = d.declare(name);
+  ASSERT_TRUE(q);
+  for (int round = 0; round < 3; ++round) {
+    Collector got;
+    Consumer c(*q, got, nullptr, kPrefetch);
+    ASSERT_TRUE(c.ok()) << describe(c.status());
+    c.free();
+  }
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".lmdb") {
+      ++files;
+      EXPECT_NE(e.path().filename().string().find("c0"), std::string::npos) << e.path();
+    }
+  EXPECT_EQ(files, 1u) << "every subscribe after the first made a new session";
   d.close();
   fs::remove_all(dir);
 }
