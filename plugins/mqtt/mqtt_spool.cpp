@@ -15,9 +15,12 @@
 
 namespace qplug::mqtt {
 namespace {
-// Virtual size of the map (the file grows only as needed): the spool holds at
-// most prefetch messages plus what a crash left, so 1 GiB is ample.
-constexpr size_t kMapSize = size_t{1} << 30;
+// Virtual size of the map: address space only, the file grows as needed. The
+// spool holds at most prefetch messages (plus delayed ones and what a crash
+// left), and an MQTT body may be 256 MB, so 1 GiB could fill with a few big
+// ones and hold PUBACKs back (spool_durably retries a full map). 16 GiB of a
+// 64-bit address space costs nothing.
+constexpr size_t kMapSize = size_t{16} << 30;
 constexpr size_t kMaxPlainName = 200;
 
 void seq_key(uint64_t seq, unsigned char out[8]) {

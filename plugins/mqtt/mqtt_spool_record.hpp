@@ -14,14 +14,13 @@
 // A record that does not parse is refused, never guessed at.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <qplug/sdk/message.hpp>
 #include <string>
 #include <string_view>
 
 namespace qplug::mqtt {
-
-#include <cstdint>
 
 // due_ms > 0: the message is not to be handed out before it (epoch ms).
 std::string encode_spool_record(const sdk::OwnedMessage& m, int64_t due_ms = 0);
