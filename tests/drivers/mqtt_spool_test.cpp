@@ -629,6 +629,23 @@ TEST(MqttSpoolRecord, Version1RecordsStillReadAndDelayedOnesKeepTheirDueTime) {
 // ---------------------------------------------------------------------------
 using WallClock = std::chrono::system_clock;
 
+// When the (last) delivery reached the handler, on the wall clock due times use.
+struct ArrivalTime {
+  std::mutex mu;
+  WallClock::time_point at{};
+  Policy ack_and_record() {
+    return [this](const Received&) {
+      std::lock_guard lock(mu);
+      at = WallClock::now();
+      return static_cast<int32_t>(QPLUG_ACK);
+    };
+  }
+  WallClock::time_point get() {
+    std::lock_guard lock(mu);
+    return at;
+  }
+};
+
 sdk::OwnedMessage delayed(const std::string& id, int64_t delay_ms) {
   auto m = make_message(id, "x");
   add_header(m, "delay", QPLUG_VALUE_INT64, delay_ms);
@@ -712,16 +729,8 @@ TEST_F(MqttSpool, ScheduledMessageSurvivesSigkillAndIsDeliveredWhenDue) {
   ASSERT_TRUE(q2);
   {
     Collector got;
-    std::mutex mu;
-    WallClock::time_point arrived{};
-    Consumer c(
-        *q2, got,
-        [&](const Received&) {
-          std::lock_guard lock(mu);
-          arrived = WallClock::now();
-          return static_cast<int32_t>(QPLUG_ACK);
-        },
-        kPrefetch);
+    ArrivalTime arrived;
+    Consumer c(*q2, got, arrived.ack_and_record(), kPrefetch);
     ASSERT_TRUE(c.ok()) << describe(c.status());
     ASSERT_TRUE(got.wait_for(1, std::chrono::milliseconds(kDelayMs) + kDeadline)) << "the scheduled message was lost";
     quiet_period();
@@ -729,8 +738,7 @@ TEST_F(MqttSpool, ScheduledMessageSurvivesSigkillAndIsDeliveredWhenDue) {
     ASSERT_EQ(v.size(), 1u) << "delivered more than once";
     EXPECT_EQ(v[0].message.id, "late");
     EXPECT_EQ(v[0].message.attempts, 1u) << "it was never handed out before";
-    std::lock_guard lock(mu);
-    EXPECT_GE(arrived - published_at, std::chrono::milliseconds(kDelayMs)) << "delivered before its due time";
+    EXPECT_GE(arrived.get() - published_at, std::chrono::milliseconds(kDelayMs)) << "delivered before its due time";
     bool has_delay_header = false;
     for (const auto& h : v[0].message.headers) has_delay_header |= h.key == "delay";
     EXPECT_FALSE(has_delay_header) << "the delay header is consumed at publish, as on redis and amqp";
@@ -774,24 +782,15 @@ TEST_F(MqttSpool, UnsubscribeHandsScheduledMessagesBackWithTheirDueTime) {
   auto qb = b.declare(name);
   ASSERT_TRUE(qb);
   Collector second;
-  std::mutex mu;
-  WallClock::time_point arrived{};
-  Consumer c2(
-      *qb, second,
-      [&](const Received&) {
-        std::lock_guard lock(mu);
-        arrived = WallClock::now();
-        return static_cast<int32_t>(QPLUG_ACK);
-      },
-      1);
+  ArrivalTime arrived;
+  Consumer c2(*qb, second, arrived.ack_and_record(), 1);
   ASSERT_TRUE(c2.ok()) << describe(c2.status());
   ASSERT_TRUE(second.wait_for(1, std::chrono::milliseconds(kDelayMs) + kDeadline))
       << "the handed-back message was lost";
   auto v = second.snapshot();
   EXPECT_EQ(v[0].message.id, "kept");
   EXPECT_EQ(v[0].message.attempts, 1u) << "never handed out: no delivery counted";
-  std::lock_guard lock(mu);
-  EXPECT_GE(arrived - published_at, std::chrono::milliseconds(kDelayMs)) << "the hand-back lost the due time";
+  EXPECT_GE(arrived.get() - published_at, std::chrono::milliseconds(kDelayMs)) << "the hand-back lost the due time";
   c2.free();
   b.close();
   a.close();

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <qplug/runtime.hpp>
+#include <string>
 #include <thread>
 
 namespace qplug::test_util {
@@ -25,6 +26,13 @@ inline bool driver_delays(Runtime& rt, std::string_view queue) {
 // failed one waits for its retry at the broker, and that retry counts as
 // outstanding (not idle). Skipped on drivers without QPLUG_CAP_DELAY, where
 // the backoff is held in memory by design (qplug check reports it).
+// The queue entry expect_long_backoff_does_not_stall() expects, `it:tasks`
+// on the driver entry `broker`: 5 attempts, 10 minutes between them.
+inline std::string long_backoff_queue_yaml(const std::string& unique) {
+  return "  - {kind: queue.queue, name: tasks, driver: broker, queue_name: " + unique +
+         "-tasks, retry: {max_attempts: 5, initial_backoff: 10m, max_backoff: 10m}}\n";
+}
+
 inline void expect_long_backoff_does_not_stall(Runtime& rt, std::string_view queue) {
   if (!driver_delays(rt, queue)) GTEST_SKIP() << "driver without QPLUG_CAP_DELAY: backoff is held in memory";
   std::atomic<int> ok_done{0};

@@ -30,8 +30,7 @@ TEST(MqttRetry, LongBackoffDoesNotStallTheNextMessages) {
   const std::string settings = "client_id: '" + unique + "', session_expiry: 10m, spool.dir: '" + spool + "'";
   auto cfg = parse_config("version: 1\nnamespace: it\nentries:\n" +
                               qplug::testing::driver_yaml(kMosquitto, url, unique, settings) +
-                              "  - {kind: queue.queue, name: tasks, driver: broker, queue_name: " + unique +
-                              "-tasks, retry: {max_attempts: 5, initial_backoff: 10m, max_backoff: 10m}}\n",
+                              qplug::test_util::long_backoff_queue_yaml(unique),
                           "backoff.yaml");
   ASSERT_TRUE(cfg.ok()) << cfg.status().to_string();
   auto rt = Runtime::create(std::move(*cfg));

@@ -230,8 +230,7 @@ TEST_P(Scaleout, LongBackoffDoesNotStallTheNextMessages) {
   }
   const std::string unique = qplug::testing::unique_name("backoff");
   auto cfg = parse_config("version: 1\nnamespace: it\nentries:\n" + driver_yaml(broker, url, unique) +
-                              "  - {kind: queue.queue, name: tasks, driver: broker, queue_name: " + unique +
-                              "-tasks, retry: {max_attempts: 5, initial_backoff: 10m, max_backoff: 10m}}\n",
+                              qplug::test_util::long_backoff_queue_yaml(unique),
                           "backoff.yaml");
   ASSERT_TRUE(cfg.ok()) << cfg.status().to_string();
   auto rt = Runtime::create(std::move(*cfg));
