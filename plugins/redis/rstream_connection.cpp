@@ -1,9 +1,12 @@
 // rstream_connection.cpp -- connecting and talking to one Redis server.
 #include "rstream_connection.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <qplug/sdk/status.hpp>
 #include <utility>
 
@@ -49,8 +52,7 @@ bool Connection::connect(const Endpoint& ep, int64_t extra_read_timeout_ms, qplu
     ctx_ = c;
   }
   redisEnableKeepAlive(c);
-  io_timeout_ms_ = ep.command_timeout_ms + extra_read_timeout_ms;
-  redisSetTimeout(c, to_timeval(io_timeout_ms_));
+  redisSetTimeout(c, to_timeval(ep.command_timeout_ms + extra_read_timeout_ms));
   if (!ep.password.empty()) {
     Reply r = ep.user.empty() ? command({"AUTH", ep.password}, st) : command({"AUTH", ep.user, ep.password}, st);
     if (!r) return false;
@@ -89,12 +91,6 @@ void Connection::reset() {
     std::swap(old, ctx_);
   }
   if (old != nullptr) redisFree(old);  // closes the fd: interrupt() can no longer see it
-}
-
-void Connection::set_io_timeout(int64_t ms) {
-  if (ctx_ == nullptr || ms == io_timeout_ms_) return;
-  io_timeout_ms_ = ms;
-  redisSetTimeout(ctx_, to_timeval(ms));
 }
 
 void Connection::interrupt() {
@@ -136,6 +132,40 @@ Reply Connection::read_reply(qplug_status* st) {
     return nullptr;
   }
   return Reply(static_cast<redisReply*>(raw));
+}
+
+Reply Connection::read_reply_by(std::chrono::steady_clock::time_point until, bool* timed_out, qplug_status* st) {
+  *timed_out = false;
+  if (ctx_ == nullptr) {
+    fail_io(st);
+    return nullptr;
+  }
+  for (int done = 0; done == 0;) {  // send what is appended (within the socket's write timeout)
+    if (redisBufferWrite(ctx_, &done) != REDIS_OK) {
+      fail_io(st);
+      return nullptr;
+    }
+  }
+  for (;;) {
+    void* raw = nullptr;  // a reply already read with an earlier one comes first
+    if (redisGetReplyFromReader(ctx_, &raw) != REDIS_OK) {
+      fail_io(st);
+      return nullptr;
+    }
+    if (raw != nullptr) return Reply(static_cast<redisReply*>(raw));
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+    if (left <= 0) {
+      *timed_out = true;
+      return nullptr;
+    }
+    pollfd readable{ctx_->fd, POLLIN, 0};
+    const int n = ::poll(&readable, 1, static_cast<int>(std::min<int64_t>(left, 60000)));
+    if (n == 0 || (n < 0 && errno == EINTR)) continue;  // the loop checks `until` again
+    if (n < 0 || redisBufferRead(ctx_) != REDIS_OK) {   // readable: this read does not block
+      fail_io(st);
+      return nullptr;
+    }
+  }
 }
 
 Reply Connection::command(const std::vector<std::string_view>& argv, qplug_status* st) {

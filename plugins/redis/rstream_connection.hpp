@@ -6,6 +6,7 @@
 #include <hiredis.h>
 #include <qplug/driver.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -56,13 +57,15 @@ class Connection {
   bool append_formatted(const char* cmd, size_t len);
   Reply read_reply(qplug_status* status);
 
+  // read_reply(), but waiting for the reply no later than `until` (poll()
+  // on the socket): when `until` passes first it returns nullptr with
+  // *timed_out set and the connection intact, the reply still to come. A
+  // socket timeout cannot do that: hiredis fails the connection when it
+  // expires. nullptr without *timed_out: an I/O failure, as read_reply().
+  Reply read_reply_by(std::chrono::steady_clock::time_point until, bool* timed_out, qplug_status* status);
+
   // Fills `status` from the context's I/O error and resets the connection.
   void fail_io(qplug_status* status);
-
-  // Sets the socket timeout of the reads and writes that follow (connect()
-  // sets command_timeout + extra): the writer shortens it while a publish
-  // would otherwise wait past its deadline. A syscall only when it changes.
-  void set_io_timeout(int64_t ms);
 
  private:
   // Used by the owning thread only, except that interrupt() reads it from
@@ -73,7 +76,6 @@ class Connection {
   std::mutex ctx_mu_;
   ReplyArenaCursor arena_;  // the reply ctx_ is building (see use_reply_arenas)
   std::string address_;
-  int64_t io_timeout_ms_ = 0;  // the socket timeout in force on ctx_
 };
 
 // Fills `status` from an error reply, prefixed with what was attempted.

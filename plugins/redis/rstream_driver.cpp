@@ -23,6 +23,7 @@
 #include <qplug/sdk/validate.hpp>
 #include <qplug/sdk/waiter.hpp>
 #include <string>
+#include <vector>
 
 #include "rstream_connection.hpp"
 #include "rstream_delay.hpp"
@@ -69,23 +70,42 @@ struct rstream_consumer {
 static rstream_driver* rstream_drv(qplug_driver* d) { return reinterpret_cast<rstream_driver*>(d); }
 static rstream_queue* rstream_q(qplug_queue* q) { return reinterpret_cast<rstream_queue*>(q); }
 
-// One admin command (declare, queue_info) from any host thread, on a
-// connection of its own that closes again: admin commands are rare, and an
-// idle connection kept for them would sit unnoticed on a dead link (no
-// heartbeat watches it) and cost the next call a command_timeout.
-static rs::Reply rstream_admin(rstream_driver* drv, const std::vector<std::string_view>& argv, qplug_status* st) {
+// Admin commands (declare, queue_info) from any host thread, pipelined on a
+// connection of their own that closes again: admin commands are rare, and
+// an idle connection kept for them would sit unnoticed on a dead link (no
+// heartbeat watches it) and cost the next call a command_timeout; nor may
+// they queue behind the writer's connection, which may be black-holed. One
+// connection per call, however many commands (queue_info sends two, and
+// `qplug run --exit-when-idle` calls it in a loop). The replies in order;
+// none (and `st` says why) when any is missing.
+static std::vector<rs::Reply> rstream_admin(rstream_driver* drv,
+                                            const std::vector<std::vector<std::string_view>>& commands,
+                                            qplug_status* st) {
   rs::SigpipeBlock on_host_thread;
   rs::Connection admin;
-  if (!admin.connect(drv->settings.endpoint, 0, st)) return nullptr;
-  return admin.command(argv, st);
+  std::vector<rs::Reply> replies;
+  if (!admin.connect(drv->settings.endpoint, 0, st)) return replies;
+  for (const auto& argv : commands) {
+    if (!admin.append(argv)) {
+      admin.fail_io(st);
+      return replies;
+    }
+  }
+  for (size_t i = 0; i < commands.size(); ++i) {
+    rs::Reply r = admin.read_reply(st);
+    if (!r) return {};
+    replies.push_back(std::move(r));
+  }
+  return replies;
 }
 
 static std::string rstream_group_of(const rstream_queue* q) { return q->opts.group.empty() ? q->name : q->opts.group; }
 
 static bool rstream_create_group(rstream_driver* drv, const std::string& key, const std::string& group,
                                  qplug_status* st) {
-  rs::Reply r = rstream_admin(drv, {"XGROUP", "CREATE", key, group, "0", "MKSTREAM"}, st);
-  if (!r) return false;
+  std::vector<rs::Reply> replies = rstream_admin(drv, {{"XGROUP", "CREATE", key, group, "0", "MKSTREAM"}}, st);
+  if (replies.empty()) return false;
+  const rs::Reply& r = replies[0];
   if (r->type == REDIS_REPLY_ERROR && rs::reply_text(r.get()).substr(0, 9) != "BUSYGROUP") {
     rs::fail_reply(st, r.get(), "XGROUP CREATE");
     return false;
@@ -165,8 +185,13 @@ static int32_t rstream_queue_info(qplug_queue* qh, qplug_queue_info* info, qplug
   return guarded<int32_t>(st, QPLUG_INTERNAL, [&]() -> int32_t {
     rstream_queue* q = rstream_q(qh);
     qplug::sdk::QueueCounts counts;
-    rs::Reply r = rstream_admin(q->drv, {"XINFO", "GROUPS", q->key}, st);
-    if (!r) return st->code;
+    // Delayed messages are waiting messages too (a host waiting for its
+    // queues to drain must not stop while some are scheduled): ZCARD.
+    std::vector<rs::Reply> replies =
+        rstream_admin(q->drv, {{"XINFO", "GROUPS", q->key}, {"ZCARD", q->delayed_set}}, st);
+    if (replies.empty()) return st->code;
+    const rs::Reply& r = replies[0];
+    const rs::Reply& z = replies[1];
     if (r->type == REDIS_REPLY_ERROR) return rs::fail_reply(st, r.get(), "XINFO GROUPS");
     std::string group = rstream_group_of(q);
     for (size_t g = 0; r->type == REDIS_REPLY_ARRAY && g < r->elements; ++g) {
@@ -180,10 +205,6 @@ static int32_t rstream_queue_info(qplug_queue* qh, qplug_queue_info* info, qplug
       counts.in_flight = num("pending");
       counts.consumers = num("consumers");
     }
-    // Delayed messages are waiting messages too (a host waiting for its
-    // queues to drain must not stop while some are scheduled).
-    rs::Reply z = rstream_admin(q->drv, {"ZCARD", q->delayed_set}, st);
-    if (!z) return st->code;
     if (z->type == REDIS_REPLY_INTEGER && counts.messages >= 0) counts.messages += z->integer;
     return qplug::sdk::write_queue_info(info, counts, "redis", st);
   });

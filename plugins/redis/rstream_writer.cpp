@@ -18,19 +18,19 @@ namespace {
 // the first job of a big burst without giving up pipelining.
 constexpr size_t kMaxCommandsPerRound = 4096;
 
-// The socket timeout for reading the replies of `jobs`: command_timeout, or
-// less when a publish among them falls due sooner, so that a link which
-// answers nothing (black hole) holds no publish past its deadline. Rounded
-// up to 100 ms so steady traffic keeps one value (no syscall per round).
-int64_t reply_timeout_ms(const std::vector<WriteJob>& jobs, size_t n, int64_t command_timeout_ms) {
-  const auto now = Clock::now();
-  int64_t ms = command_timeout_ms;
-  for (size_t i = 0; i < n; ++i) {
-    if (jobs[i].done == nullptr || jobs[i].deadline == Clock::time_point::max()) continue;
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(jobs[i].deadline - now).count();
-    ms = std::min(ms, std::max<int64_t>((left + 99) / 100 * 100, 100));
-  }
-  return ms;
+// A publish sent is given at least this long for its reply, even when its
+// deadline is (almost) past: a timeout of 0 means "do not wait through an
+// outage", not "fail on a live broker".
+constexpr auto kMinReplyWait = std::chrono::milliseconds(100);
+
+// The earliest deadline among `jobs` that a caller waits for (a completion).
+// Fire-and-forget jobs (XACK, CLIENT UNBLOCK) have no caller to answer: their
+// deadline only bounds how long they wait through an outage.
+Clock::time_point earliest_awaited_deadline(const std::vector<WriteJob>& jobs) {
+  Clock::time_point t = Clock::time_point::max();
+  for (const WriteJob& job : jobs)
+    if (job.done != nullptr) t = std::min(t, job.deadline);
+  return t;
 }
 }  // namespace
 
@@ -70,8 +70,8 @@ bool Writer::run_inline(WriteJob& job) {
     return false;
   pending_.push_back(std::move(job));
   SigpipeBlock on_host_thread;
-  flush(pending_);
-  if (!pending_.empty()) queue_.wake();  // connection lost mid-job: the writer thread takes over
+  flush(pending_, earliest_awaited_deadline(pending_), true);
+  if (!pending_.empty()) queue_.wake();  // connection lost, or reply late: the writer thread takes over
   return true;
 }
 
@@ -92,22 +92,48 @@ void Writer::finish(WriteJob& job) {
   fn(job.done_ud, &st, job.accepted);
 }
 
-// Fails jobs past their deadline (or all of them) with `why`, keeping order.
-void Writer::expire(std::vector<WriteJob>& pending, const qplug_status& why, bool all) {
+// Fails the jobs `which` picks with `why`, keeping order. Returns the
+// earliest deadline among the kept jobs a caller waits for.
+Clock::time_point Writer::expire(std::vector<WriteJob>& pending, const qplug_status& why, Expiry which) {
   auto now = Clock::now();
+  auto earliest = Clock::time_point::max();
   std::vector<WriteJob> keep;
   for (WriteJob& job : pending) {
-    if (all || job.deadline <= now) {
+    const bool due = job.deadline <= now && (which != Expiry::kDueAwaited || job.done != nullptr);
+    if (which == Expiry::kAll || due) {
       if (job.error.code == QPLUG_OK) job.error = why;
       if (job.acks) job.cmds = std::exchange(job.acks, nullptr)->take();  // to log them
-      if (job.done == nullptr && job.replied < job.cmds.size())
+      if (job.done == nullptr && !job.abandoned && job.replied < job.cmds.size())
         log_.log(QPLUG_LOG_WARN, "%s not confirmed (%s); the broker will redeliver the entry", job.what, why.message);
       finish(job);
     } else {
+      if (job.done != nullptr) earliest = std::min(earliest, job.deadline);
       keep.push_back(std::move(job));
     }
   }
   pending.swap(keep);
+  return earliest;
+}
+
+// Jobs [begin, end) of the round being read whose deadline passed fail now
+// (TIMEOUT: their commands were sent, so they may be stored); their replies
+// are read and dropped when they arrive. Returns the next deadline among the
+// others a caller waits for.
+Clock::time_point Writer::abandon_overdue(std::vector<WriteJob>& jobs, size_t begin, size_t end) {
+  const auto now = Clock::now();
+  auto next = Clock::time_point::max();
+  for (size_t i = begin; i < end; ++i) {
+    WriteJob& job = jobs[i];
+    if (job.done == nullptr) continue;  // answered already, or nobody waits
+    if (job.deadline > now) {
+      next = std::min(next, job.deadline);
+      continue;
+    }
+    if (job.error.code == QPLUG_OK) job.error = no_reply_status();
+    job.abandoned = true;
+    finish(job);
+  }
+  return next;
 }
 
 qplug_status Writer::no_reply_status() const {
@@ -136,24 +162,47 @@ bool Writer::ensure_connected(std::vector<WriteJob>& pending) {
   return false;
 }
 
-void Writer::flush(std::vector<WriteJob>& pending) {
+void Writer::flush(std::vector<WriteJob>& pending, Clock::time_point earliest, bool hand_over) {
   // Write: every remaining command of as many jobs as fit in one round.
   size_t jobs_written = 0, commands = 0;
   for (; jobs_written < pending.size() && commands < kMaxCommandsPerRound; ++jobs_written) {
     WriteJob& job = pending[jobs_written];
+    if (job.abandoned) continue;  // left by run_inline(): its commands are on the wire already
     if (job.acks) job.cmds = std::exchange(job.acks, nullptr)->take();
     for (size_t i = job.replied; i < job.cmds.size(); ++i, ++commands)
       conn_.append_formatted(job.cmds[i].data(), job.cmds[i].size());
   }
-  // Read: replies arrive in order; complete each job once its last reply is in.
-  conn_.set_io_timeout(reply_timeout_ms(pending, jobs_written, settings_.endpoint.command_timeout_ms));
+  // Read: replies arrive in order; complete each job once its last reply is
+  // in. The wait is poll()ed, never a shortened socket timeout: that fails
+  // the connection, and every unanswered command of the round (executed by
+  // a slow but live server) would be sent again and stored twice. Instead:
+  //  - when the earliest deadline passes, only the overdue jobs fail
+  //    (abandon_overdue) and reading goes on;
+  //  - only command_timeout without any reply means a dead link (a black
+  //    hole): the connection is dropped, unconfirmed commands are sent
+  //    again after reconnecting.
+  const auto patience = std::chrono::milliseconds(settings_.endpoint.command_timeout_ms);
+  auto silent_until = Clock::now() + patience;
+  earliest = std::max(earliest, Clock::now() + kMinReplyWait);
   size_t completed = 0;
   qplug_status io = sdk::make_status();
   for (size_t j = 0; j < jobs_written; ++j) {
     WriteJob& job = pending[j];
     while (job.replied < job.cmds.size()) {
-      Reply r = conn_.read_reply(&io);
+      bool timed_out = false;
+      Reply r = conn_.read_reply_by(std::min(earliest, silent_until), &timed_out, &io);
+      if (!r && timed_out && Clock::now() < silent_until) {
+        earliest = abandon_overdue(pending, j, jobs_written);
+        if (hand_over && job.abandoned) return;  // the caller has its answer: the writer thread reads the rest
+        continue;
+      }
+      if (!r && timed_out) {
+        sdk::fail(&io, QPLUG_TIMEOUT, true, "redis %s: no reply within command_timeout",
+                  settings_.endpoint.address().c_str());
+        conn_.reset();
+      }
       if (!r) break;
+      silent_until = Clock::now() + patience;
       if (r->type == REDIS_REPLY_ERROR) {
         if (job.error.code == QPLUG_OK) fail_reply(&job.error, r.get(), job.what);
         if (job.done == nullptr) log_.log(QPLUG_LOG_ERROR, "%s failed: %s", job.what, reply_text(r.get()).data());
@@ -170,7 +219,11 @@ void Writer::flush(std::vector<WriteJob>& pending) {
   pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(completed));
   if (!conn_.connected()) {
     log_.log(QPLUG_LOG_WARN, "writer: %s; unconfirmed commands will be sent again", io.message);
-    // Unconfirmed commands are resent from the first one without a reply.
+    // Unconfirmed commands are resent from the first one without a reply,
+    // except those of jobs that failed already (their callers were told).
+    const auto round_end = pending.begin() + static_cast<std::ptrdiff_t>(jobs_written - completed);
+    pending.erase(std::remove_if(pending.begin(), round_end, [](const WriteJob& job) { return job.abandoned; }),
+                  round_end);
   }
 }
 
@@ -220,25 +273,27 @@ void Writer::run() {
     if (closing && Clock::now().time_since_epoch().count() >= close_deadline_ns_.load()) {
       qplug_status st = sdk::make_status();
       sdk::fail(&st, QPLUG_CANCELED, false, "redis: driver closed before the broker confirmed");
-      expire(pending_, st, true);
+      expire(pending_, st, Expiry::kAll);
       continue;
     }
     if (!ensure_connected(pending_)) {
       qplug_status st = last_connect_error_;
       if (closing) st.code = QPLUG_CANCELED;
-      expire(pending_, st, closing);
+      expire(pending_, st, closing ? Expiry::kAll : Expiry::kDue);
       continue;
     }
     // Connected, but maybe to a link that accepts and never answers (a black
-    // hole): the last round's read timed out and dropped the connection, the
-    // reconnect "succeeded". Publishes past their deadline fail here, so none
-    // waits longer than its publish_timeout however often that repeats.
-    const auto now = Clock::now();
-    if (std::any_of(pending_.begin(), pending_.end(), [&](const WriteJob& j) { return j.deadline <= now; })) {
-      expire(pending_, no_reply_status(), false);
+    // hole): the last round heard nothing for command_timeout and dropped the
+    // connection, the reconnect "succeeded". Publishes past their deadline
+    // fail here rather than be sent again, so none waits longer than its
+    // publish_timeout however often that repeats. One scan per round: the
+    // earliest deadline also bounds this round's wait for replies (flush).
+    Clock::time_point earliest = earliest_awaited_deadline(pending_);
+    if (earliest <= Clock::now()) {
+      earliest = expire(pending_, no_reply_status(), Expiry::kDueAwaited);
       if (pending_.empty()) continue;
     }
-    flush(pending_);
+    flush(pending_, earliest, false);
   }
   std::lock_guard lock(io_mu_);
   conn_.reset();

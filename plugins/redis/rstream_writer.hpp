@@ -8,6 +8,8 @@
 // deadline, then fail UNAVAILABLE + retryable. Commands whose replies were
 // lost with the connection are sent again after reconnecting, so a publish
 // may be stored twice (at-least-once; the `id` field identifies duplicates).
+// A publish whose deadline passes while its reply is late fails TIMEOUT
+// alone: the connection, and the other commands on it, are kept.
 #pragma once
 
 #include <qplug/driver.h>
@@ -46,6 +48,10 @@ struct WriteJob {
   size_t replied = 0;  // commands whose reply was read
   size_t accepted = 0;
   qplug_status error{};
+  // Failed (TIMEOUT) while its replies were still due on the connection:
+  // they are read and dropped as they arrive, and its commands are never
+  // sent again (when the connection is lost, the job is dropped).
+  bool abandoned = false;
 };
 
 class Writer {
@@ -64,8 +70,10 @@ class Writer {
   // flight) the caller writes the job and reads its replies on its own
   // thread, saving two thread handoffs per round trip. Returns false with
   // `job` untouched when it cannot (then submit()). On true the job was
-  // taken: completed already, or (connection lost mid-job) left for the
-  // writer thread, which resends and completes it as usual.
+  // taken: completed already, or left for the writer thread: when the
+  // connection was lost mid-job it resends and completes it as usual; when
+  // the job failed its deadline with its reply still due, it reads and
+  // drops that reply.
   bool run_inline(WriteJob& job);
 
   // Flushes what it can within timeout_ms, fails the rest (CANCELED), joins.
@@ -73,10 +81,22 @@ class Writer {
   bool closed() const { return closing_.load(); }
 
  private:
+  // Which jobs expire() fails.
+  enum class Expiry {
+    kAll,        // closing: every job
+    kDue,        // disconnected: every job past its deadline
+    kDueAwaited  // connected: jobs past their deadline that a caller waits for
+  };
+
   void run();
   bool ensure_connected(std::vector<WriteJob>& pending);
-  void flush(std::vector<WriteJob>& pending);
-  void expire(std::vector<WriteJob>& pending, const qplug_status& why, bool all);
+  // Writes one round and reads its replies, waiting no later than
+  // `earliest` (the earliest deadline of a job a caller waits for) before
+  // failing overdue jobs. `hand_over` (run_inline): return once the
+  // caller's job failed so, leaving its late replies to the writer thread.
+  void flush(std::vector<WriteJob>& pending, Clock::time_point earliest, bool hand_over);
+  Clock::time_point expire(std::vector<WriteJob>& pending, const qplug_status& why, Expiry which);
+  Clock::time_point abandon_overdue(std::vector<WriteJob>& jobs, size_t begin, size_t end);
   void finish(WriteJob& job);
   void health_check();
   qplug_status no_reply_status() const;

@@ -441,6 +441,12 @@ TEST_F(RedisIntegration, DelayedMessageIsParkedWithTheFieldsOfItsXadd) {
        {"\nid\nparked-1\n", "\nct\ntext/plain\n", "\nbody\npayload\n", "\nh.i:n\n7\n", "\nh.s:tag\nblue\n"})
     EXPECT_NE(dump.find(expect), std::string::npos) << "parked entry lacks " << expect << ":\n" << dump;
   EXPECT_EQ(dump.find("delay"), std::string::npos) << "the delay header must be consumed:\n" << dump;
+  // queue_info counts it as waiting (XINFO GROUPS and ZCARD, one admin
+  // connection): `qplug run --exit-when-idle` must not stop before it is due.
+  auto info = qplug::sdk::versioned<qplug_queue_info>();
+  ASSERT_EQ(vt_->queue_info(q_, &info, &st), QPLUG_OK) << st.message;
+  EXPECT_EQ(info.messages, 1);
+  EXPECT_EQ(info.in_flight, 0);
   // Due more than 9 minutes after now on the server's clock.
   std::string score = run_command(cli + "--raw ZRANGE " + name_ + ":delayed 0 0 WITHSCORES");
   std::string now = run_command(cli + "--raw TIME");
