@@ -63,6 +63,9 @@ amqp_table_entry_t amqp_entry_of(const sdk::OwnedHeader& h) {
   return e;
 }
 
+// The longest AMQP short string (a basic property such as reply_to).
+constexpr size_t kMaxShortString = 255;
+
 }  // namespace
 
 std::string OutgoingProperties::build(const sdk::OwnedMessage& m, bool persistent, int64_t default_ttl_ms,
@@ -86,7 +89,11 @@ std::string OutgoingProperties::build(const sdk::OwnedMessage& m, bool persisten
   set(AMQP_BASIC_DELIVERY_MODE_FLAG);
   int64_t ttl_ms = default_ttl_ms;
   for (const sdk::OwnedHeader& h : m.headers) {
-    bool is_string = h.type == QPLUG_VALUE_STRING;
+    // The basic properties are AMQP short strings (at most 255 bytes): a
+    // longer value cannot be native, so it is carried verbatim in the
+    // headers table (driver.h's rule for neutral keys), never cut or
+    // refused; it comes back as the same header.
+    const bool is_string = h.type == QPLUG_VALUE_STRING && h.data.size() <= kMaxShortString;
     if (h.key == "correlation_id" && is_string) {
       props_.correlation_id = amqp_bytes_of(h.data);
       set(AMQP_BASIC_CORRELATION_ID_FLAG);

@@ -72,6 +72,31 @@ TEST_F(Basic, PublishConsumeOne) {
   EXPECT_EQ(r[0].message.attempts, 1u) << "first delivery counts as attempt 1";
 }
 
+// The neutral keys a driver maps to native features come back as the same
+// headers, also at lengths a native field cannot hold (AMQP's reply_to is a
+// 255-byte short string: a longer one travels in the headers table; found by
+// the amqp_headers fuzzer, tests/fuzz/corpus/amqp_headers_fuzz/regress-long-reply-to.bin).
+TEST_F(Basic, NeutralHeadersComeBackAtAnyLength) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  Collector got;
+  Consumer c(*q, got, nullptr);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  std::vector<sdk::OwnedMessage> sent;
+  for (size_t len : {size_t{12}, size_t{300}}) {
+    auto m = make_message("neutral-" + std::to_string(len), "x");
+    for (const char* key : {"reply_to", "correlation_id", "message_type"})
+      add_header(m, key, QPLUG_VALUE_STRING, 0, 0, std::string(len, key[0]));
+    qplug_status st = sdk::make_status();
+    ASSERT_EQ(q->publish(m, &st), QPLUG_OK) << describe(st);
+    sent.push_back(std::move(m));
+  }
+  ASSERT_TRUE(got.wait_for(2)) << "got " << got.count();
+  for (const auto& r : got.snapshot())
+    for (const auto& m : sent)
+      if (m.id == r.message.id) expect_same(m, r.message, true);
+}
+
 TEST_F(Basic, ThousandMessagesKeepPayloadIdContentTypeAndHeaderTypes) {
   auto q = declare_unique();
   ASSERT_TRUE(q);
