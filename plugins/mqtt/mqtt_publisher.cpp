@@ -79,6 +79,7 @@ int32_t Publisher::publish(const std::string& topic, const qplug_message* const*
   b->done = done != nullptr ? done : sdk::Waiter::on_done;
   b->done_ud = done != nullptr ? done_ud : &waiter;
   b->confirmed.assign(n, false);
+  b->topic = topic;
   b->deadline = sdk::deadline_after(timeout_ms == 0 ? settings_.publish_timeout_ms : timeout_ms);
   std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>> completions;
   {
@@ -116,6 +117,7 @@ int32_t Publisher::publish_retained(const std::string& topic, const std::string&
   b->done = sdk::Waiter::on_done;
   b->done_ud = &waiter;
   b->confirmed.assign(1, false);
+  b->needs_subscriber = false;  // the retained message is kept without one
   b->deadline = sdk::deadline_after(settings_.publish_timeout_ms);
   {
     std::lock_guard lock(mu_);
@@ -142,6 +144,17 @@ void Publisher::on_ack(int mid, int reason) {
     if (!p.batch->finished) {
       if (reason >= 0x80) {
         finish_locked(p.batch, reason_status(reason, settings_.address()), &completions);
+      } else if (reason == MQTT_RC_NO_MATCHING_SUBSCRIBERS && p.batch->needs_subscriber) {
+        // Accepted and thrown away: no consumer session and no anchor holds
+        // the queue's topic (an anchor lost with its broker state, a group
+        // that left). Retryable, so the publisher sends it again rather than
+        // believe it queued (chaos suite: 25 of 10000 lost this way).
+        qplug_status st = sdk::make_status();
+        sdk::fail(&st, QPLUG_UNAVAILABLE, true,
+                  "mqtt: %s has no subscription for '%s' (no consumer and no anchor session): the message was not "
+                  "queued",
+                  settings_.address().c_str(), p.batch->topic.c_str());
+        finish_locked(p.batch, st, &completions);
       } else {
         p.batch->confirmed[p.index] = true;
         if (++p.batch->confirmed_count == p.batch->confirmed.size())

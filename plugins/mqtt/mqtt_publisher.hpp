@@ -65,6 +65,10 @@ class Publisher {
     size_t confirmed_count = 0;
     std::chrono::steady_clock::time_point deadline;
     bool finished = false;
+    // A PUBACK "no matching subscribers" means the broker dropped the
+    // message: a failure for a queue message, fine for the retained state.
+    bool needs_subscriber = true;
+    std::string topic;  // for that error
   };
   struct Pending {
     std::shared_ptr<Batch> batch;

@@ -224,6 +224,30 @@ TEST_F(MqttDriver, QplugPublishShowsItsPropertiesInMosquittoSub) {
   EXPECT_NE(line.find("|payload"), std::string::npos) << line;
 }
 
+// A publish the broker PUBACKs with "no matching subscribers" (reason 16) was
+// thrown away: it must not count as queued. Here the queue's anchor session
+// is ended behind the driver's back, so nothing subscribes to its topic.
+TEST_F(MqttDriver, APublishNobodySubscribesToFailsRetryableInsteadOfVanishing) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  // Connecting with the anchor's client ID and a clean start discards its
+  // session (and its shared subscription); session expiry 0 ends the new one.
+  const std::string anchor = "qplug-anchor:default:qplug/" + q->name;
+  qplug::testing::run_command("timeout 20 mosquitto_sub -V 5 " + broker_args() + " -i '" + anchor +
+                              "' -t 'qplug-test/unused' -E 2>&1");
+  qplug_status st = sdk::make_status();
+  EXPECT_EQ(q->publish(make_message("nobody", "x"), &st), QPLUG_UNAVAILABLE) << describe(st);
+  EXPECT_TRUE(st.flags & QPLUG_STATUS_RETRYABLE) << describe(st);
+  EXPECT_NE(std::string(st.message).find("no subscription"), std::string::npos) << st.message;
+  // With a consumer the same publish is queued again.
+  Collector got;
+  Consumer c(*q, got, nullptr);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  st = sdk::make_status();
+  EXPECT_EQ(q->publish(make_message("somebody", "x"), &st), QPLUG_OK) << describe(st);
+  EXPECT_TRUE(got.wait_for(1)) << "got " << got.count();
+}
+
 // The anchor holds a queue's messages while it has no consumer, also across a
 // broker restart: what it held before, and what is published after.
 TEST_F(MqttDriver, AnchorKeepsMessagesAcrossABrokerRestart) {
