@@ -152,7 +152,12 @@ stop_mosquitto() {
   # SIGTERM makes mosquitto save its persistence file: wait for the process
   # itself, not only the port, so a restart finds the saved sessions.
   if [ -n "$pid" ]; then
-    wait_for 15 bash -c "! kill -0 $pid" || { kill -9 "$pid" 2>/dev/null || true; }
+    # A SIGKILL loses what arrived since the last autosave: say so, so that a
+    # test which then misses messages is not blamed on the driver.
+    wait_for 30 bash -c "! kill -0 $pid" || {
+      log "mosquitto (pid $pid) did not exit within 30 s of SIGTERM: SIGKILL, unsaved messages are lost"
+      kill -9 "$pid" 2>/dev/null || true
+    }
   fi
   wait_for 10 bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$MQTT_PORT)" 2>/dev/null || true
   rm -f "$DIR/mosquitto/mosquitto.pid"
