@@ -214,6 +214,16 @@ void run_and_kill(Queue& q, const std::string& client_id, const std::string& spo
   std::remove(processed.c_str());
 }
 
+// Waits until the IDs processed before a kill plus those `got` received
+// after the restart cover all `sent` messages.
+bool every_id_seen(Collector& got, const std::set<std::string>& before, size_t sent) {
+  return got.wait_until([&](const std::vector<Received>& v) {
+    std::set<std::string> seen = before;
+    for (const auto& r : v) seen.insert(r.message.id);
+    return seen.size() == sent;
+  });
+}
+
 std::vector<std::string> ids(const std::string& prefix, int n) {
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) out.push_back(prefix + std::to_string(i));
@@ -252,13 +262,9 @@ TEST_P(MqttSpoolKill, SigkilledHandlerLosesNothingAndTheSpoolReplaysFirst) {
     Collector got;
     Consumer c(*q2, got, nullptr, kPrefetch);
     ASSERT_TRUE(c.ok()) << describe(c.status());
-    std::set<std::string> all(k.processed.begin(), k.processed.end());
-    EXPECT_TRUE(got.wait_until([&](const std::vector<Received>& v) {
-      std::set<std::string> seen = all;
-      for (const auto& r : v) seen.insert(r.message.id);
-      return seen.size() == sent.size();
-    })) << "processed "
-        << k.processed.size() << " before the kill, " << got.count() << " after";
+    const std::set<std::string> all(k.processed.begin(), k.processed.end());
+    EXPECT_TRUE(every_id_seen(got, all, sent.size()))
+        << "processed " << k.processed.size() << " before the kill, " << got.count() << " after";
     // The spool comes first: its entries are the first deliveries, the held
     // ones in arrival order, the rest duplicates of processed ones.
     auto v = got.snapshot();
@@ -310,13 +316,9 @@ TEST_F(MqttSpool, SlowHandlersDuringTheReplayDoNotTimeTheSubscribeOut) {
         },
         kPrefetch);
     ASSERT_TRUE(c.ok()) << describe(c.status());
-    std::set<std::string> all(k.processed.begin(), k.processed.end());
-    EXPECT_TRUE(got.wait_until([&](const std::vector<Received>& v) {
-      std::set<std::string> seen = all;
-      for (const auto& r : v) seen.insert(r.message.id);
-      return seen.size() == sent.size();
-    })) << "processed "
-        << k.processed.size() << " before the kill, " << got.count() << " after";
+    const std::set<std::string> all(k.processed.begin(), k.processed.end());
+    EXPECT_TRUE(every_id_seen(got, all, sent.size()))
+        << "processed " << k.processed.size() << " before the kill, " << got.count() << " after";
     // The spool still comes first: the held deliveries lead, in arrival order.
     auto v = got.snapshot();
     std::vector<std::string> first;
