@@ -38,6 +38,14 @@ std::string broker_unreachable(const Broker& b, const std::string& url);
 // Whether a missing broker must fail the test rather than skip it (env CI=true).
 bool brokers_required();
 
+// The check a broker-backed GoogleTest test starts with: skips it when broker
+// `b` is not reachable at `url`, fails it instead when brokers_required().
+#define QPLUG_REQUIRE_BROKER(b, url)                                                                \
+  if (std::string qplug_why_ = ::qplug::testing::broker_unreachable(b, url); !qplug_why_.empty()) { \
+    if (::qplug::testing::brokers_required()) FAIL() << qplug_why_;                                 \
+    GTEST_SKIP() << qplug_why_;                                                                     \
+  }
+
 // tools/scripts/brokers.sh of this source tree, or $QPLUG_BROKERS_SCRIPT.
 std::string brokers_script();
 

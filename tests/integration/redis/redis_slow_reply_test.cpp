@@ -56,10 +56,7 @@ struct Outcome {
 class RedisSlowReply : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (std::string why = qplug::testing::broker_unreachable(kRedis, redis_url()); !why.empty()) {
-      if (qplug::testing::brokers_required()) FAIL() << why;
-      GTEST_SKIP() << why;
-    }
+    QPLUG_REQUIRE_BROKER(kRedis, redis_url());
     std::string error;
     vt_ = load_redis(&error);
     ASSERT_NE(vt_, nullptr) << error;
