@@ -1,8 +1,7 @@
-// tutorial_driver.cpp -- "tutorial", a complete qplug driver in one file, to be read top to bottom: an in-process
-// queue on <qplug/driver.h> and the header-only SDK alone. Copy this directory to start a driver;
-// docs/writing-a-driver.md walks through it. Model: every queue is a deque of owned messages; each subscription
-// has a thread that turns a message into a delivery (qplug_delivery) and calls the host. One mutex guards
-// everything; one condition variable per queue wakes its consumers.
+// tutorial_driver.cpp -- "tutorial", a complete qplug driver in one file, read top to bottom: an in-process queue
+// on <qplug/driver.h> and the header-only SDK alone; copy this directory to start one (docs/writing-a-driver.md).
+// Every queue is a deque of owned messages; each subscription has a thread that turns a message into a delivery
+// and calls the host. One mutex guards everything; one condition variable per queue wakes its consumers.
 #include <qplug/driver.h>
 
 #include <algorithm>
@@ -53,9 +52,8 @@ using sdk::fail;
 using sdk::guarded;
 constexpr uint32_t kDefaultPrefetch = 16;  // unsettled deliveries per consumer when the host says 0
 
-// open(): validate the flattened YAML block and build an instance. Any thread, may block (a network driver
-// connects here). ConfigReader::finish makes unknown keys and bad values INVALID naming the key. This driver has
-// no settings; a real one reads them with cfg.str(), cfg.duration_ms(), ... before finish().
+// open(): validate the flattened YAML block, build an instance. Any thread, may block (a network driver connects
+// here). ConfigReader::finish makes unknown keys INVALID naming them; a real driver reads cfg.str(), ... first.
 qplug_driver* op_open(const qplug_host_v1* /*host: for logging, see sdk/host_log.hpp*/, const qplug_kv* config,
                       size_t count, qplug_status* st) {
   return guarded<qplug_driver*>(st, nullptr, [&]() -> qplug_driver* {
@@ -65,12 +63,11 @@ qplug_driver* op_open(const qplug_host_v1* /*host: for logging, see sdk/host_log
 
 // close(): stop our threads and free the instance, within timeout_ms even with a dead broker. Never concurrent
 // with another op; the host freed every consumer first, and unsettled deliveries own their lock.
-void op_close(qplug_driver* d, uint32_t /*timeout_ms: nothing here can hang*/) {
+void op_close(qplug_driver* d, uint32_t /*timeout_ms: nothing can hang*/) {
   sdk::guarded_void([&] { delete d; });
 }
 
-// declare(): create the queue or return the existing one (idempotent). Any thread. Queue options come from the
-// queue's driver_options.tutorial block.
+// declare(): create the queue or return the existing one (idempotent). Any thread. Options: driver_options.tutorial.
 qplug_queue* op_declare(qplug_driver* d, qplug_str name, const qplug_kv* options, size_t count, qplug_status* st) {
   return guarded<qplug_queue*>(st, nullptr, [&]() -> qplug_queue* {
     if (name.ptr == nullptr || name.len == 0) return fail(st, QPLUG_INVALID, false, "tutorial: empty name"), nullptr;
@@ -196,8 +193,7 @@ void op_consumer_free(qplug_consumer* c) {
 }
 
 // Honest capabilities: no DELAY, TTL, PRIORITY, DEAD_LETTER, CONSUMER_GROUPS or QUEUE_INFO. Optional ops we lack
-// are NULL (queue_info gives counts; plugins/memory/memory_driver.cpp has one). clang-format would give every
-// field its own line.
+// are NULL (plugins/memory/memory_driver.cpp has a queue_info). clang-format would give each field its own line.
 // clang-format off
 constexpr qplug_driver_v1 kVtable = {
     .struct_size = sizeof(qplug_driver_v1), .abi_major = QPLUG_ABI_MAJOR, .abi_minor = QPLUG_ABI_MINOR,
