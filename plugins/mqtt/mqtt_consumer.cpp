@@ -130,16 +130,16 @@ void Consumer::run_schedule() {
   std::unique_lock lock(core_->mu);
   while (!core_->stopping) {
     if (core_->scheduled.empty()) {
-      core_->cv.wait(lock);
+      core_->schedule_cv.wait(lock);
       continue;
     }
     const int64_t wait_ms = core_->scheduled.begin()->first - epoch_ms();
     if (wait_ms > 0) {
-      core_->cv.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 1000)));
+      core_->schedule_cv.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 1000)));
       continue;
     }
     if (core_->unsettled.size() >= core_->prefetch) {
-      core_->cv.wait(lock);
+      core_->schedule_cv.wait(lock);
       continue;
     }
     auto node = core_->scheduled.extract(core_->scheduled.begin());
@@ -185,6 +185,7 @@ void Consumer::schedule(sdk::OwnedMessage m, int64_t due_ms) {
   core_->scheduled.emplace(due_ms, ConsumerCore::Scheduled{std::move(m), seq});
   --core_->in_callback;
   core_->cv.notify_all();
+  core_->schedule_cv.notify_one();
 }
 
 size_t Consumer::held() {
@@ -264,6 +265,7 @@ void Consumer::on_message(const mosquitto_message& msg, const mosquitto_property
         core_->unsettled.erase(d);
         --core_->in_callback;
         core_->cv.notify_all();
+        if (!core_->scheduled.empty()) core_->schedule_cv.notify_one();
       }
       const uint32_t prior = owned->message.attempts - 1;
       return drain_.keep(std::move(owned->message), prior);
@@ -283,6 +285,7 @@ void Consumer::stop() {
       std::unique_lock lock(core_->mu);
       core_->stopping = true;
       core_->cv.notify_all();
+      core_->schedule_cv.notify_one();
       if (started_) core_->cv.wait(lock, [&] { return core_->in_callback == 0; });
     }
     if (replayer_.joinable()) replayer_.join();
@@ -369,6 +372,7 @@ int32_t Consumer::settle(qplug_delivery* d, int32_t disposition, qplug_status* s
       return sdk::fail(st, QPLUG_CANCELED, false, "mqtt: the subscription ended; the message went back to the queue");
     core->unsettled.erase(d);
     core->cv.notify_all();
+    if (!core->scheduled.empty()) core->schedule_cv.notify_one();
     if (d->spool_seq != 0) spool = core->spool;
   }
   // Settled: its spool entry goes. A removal that fails (or is not on disk
