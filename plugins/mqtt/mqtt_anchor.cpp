@@ -20,6 +20,25 @@ SessionOptions anchor_session(const std::string& group, const std::string& topic
   o.durable = true;
   return o;
 }
+
+// A connection that only puts the anchor session into its group and leaves
+// (ensure_anchor, AnchorHold). It leaves at its SUBACK (Connection::subscribe,
+// leave_at_suback), so it is handed only what came before. Receive Maximum 1
+// makes that hand-over exact: the broker sends the next delivery only after
+// it read the PUBACK of the previous one, so when the close resets the
+// connection (the kernel does when a delivery is still unread), no PUBACK of
+// a message handed over is lost, and the unread one stays the session's.
+// With the library's default window a renewal after a restart handed
+// hundreds of a 3000-message backlog over twice: the reset lost the PUBACKs
+// the broker had not read yet, and it sent those messages again
+// (mqtt.MqttDriver.RenewingAnAnchorWithABacklogDuplicatesNothing). It does
+// not reconnect: another connection of the session took it over.
+SessionOptions joining_session(const std::string& group, const std::string& topic) {
+  SessionOptions o = anchor_session(group, topic);
+  o.receive_maximum = 1;
+  o.reconnect = false;
+  return o;
+}
 }  // namespace
 
 int32_t read_queue_state(const Settings& s, const sdk::HostLog& log, const std::string& group, const std::string& topic,
@@ -48,7 +67,7 @@ int32_t read_queue_state(const Settings& s, const sdk::HostLog& log, const std::
 
 int32_t ensure_anchor(const Settings& s, const sdk::HostLog& log, Publisher& publisher, const std::string& group,
                       const std::string& topic, qplug_status* st) {
-  SessionOptions o = anchor_session(group, topic);
+  SessionOptions o = joining_session(group, topic);
   Connection c(s, o, log);
   Drain pushed(marker_topic(o.client_id));
   // An existing anchor session is handed its queued messages as soon as it
@@ -57,25 +76,29 @@ int32_t ensure_anchor(const Settings& s, const sdk::HostLog& log, Publisher& pub
   if (int32_t rc = c.connect(st); rc != QPLUG_OK) return rc;
   // Subscribed every time, not only for a new session: a session that
   // exists may have left the group (a drain that stopped half-way).
-  if (int32_t rc = c.subscribe(share_topic(group, topic), s.qos, st); rc != QPLUG_OK) return rc;
+  const int32_t rc = c.subscribe(share_topic(group, topic), s.qos, st, /*leave_at_suback=*/true);
   c.disconnect(false);
-  if (int32_t rc = pushed.republish(publisher, topic, s.publish_timeout_ms, st); rc != QPLUG_OK) {
-    log.error("anchor '%s': %zu messages not republished: %s", o.client_id.c_str(), pushed.size(), st->message);
-    return rc;
+  // What arrived was acknowledged: republish it whether or not the subscribe worked.
+  qplug_status rst = sdk::make_status();
+  if (int32_t rrc = pushed.republish(publisher, topic, s.publish_timeout_ms, &rst); rrc != QPLUG_OK) {
+    log.error("anchor '%s': %zu messages not republished: %s", o.client_id.c_str(), pushed.size(), rst.message);
+    if (rc == QPLUG_OK && st != nullptr) *st = rst;
+    return rc == QPLUG_OK ? rrc : rc;
   }
+  if (rc != QPLUG_OK) return rc;
   return publisher.publish_retained(queue_state_topic(group, topic), kStateAnchor, st);
 }
 
 int32_t AnchorHold::hold(const Settings& s, const sdk::HostLog& log, const std::string& group, const std::string& topic,
                          qplug_status* st) {
-  SessionOptions o = anchor_session(group, topic);
+  SessionOptions o = joining_session(group, topic);
   topic_ = topic;
   conn_ = std::make_unique<Connection>(s, o, log);
   pushed_ = std::make_unique<Drain>(marker_topic(o.client_id));
   conn_->on_message(
       [p = pushed_.get()](const mosquitto_message& m, const mosquitto_property* props) { p->take(m, props); });
   if (int32_t rc = conn_->connect(st); rc != QPLUG_OK) return rc;
-  return conn_->subscribe(share_topic(group, topic), s.qos, st);
+  return conn_->subscribe(share_topic(group, topic), s.qos, st, /*leave_at_suback=*/true);
 }
 
 void AnchorHold::release(Publisher& publisher, const sdk::HostLog& log) {

@@ -47,9 +47,10 @@ int32_t ensure_anchor(const Settings& s, const sdk::HostLog& log, Publisher& pub
 // subscription from its persistence file but no longer delivers to it, so
 // an anchor would silently stop keeping messages. The driver's publisher
 // re-subscribes the anchors of its queues after each reconnect, before it
-// sends anything: hold() connects and subscribes them (no publishing, so it
-// may run on the publisher's network thread), release() disconnects them
-// and republishes what they were handed meanwhile (not on that thread).
+// sends anything: hold() connects and subscribes them, leaving at the
+// SUBACK (no publishing, so it may run on the publisher's network thread);
+// release() joins the connection and republishes what it was handed
+// meanwhile (not on that thread).
 class AnchorHold {
  public:
   int32_t hold(const Settings& s, const sdk::HostLog& log, const std::string& group, const std::string& topic,

@@ -164,15 +164,19 @@ bool Connection::wait_resubscribed(Clock::time_point until) {
 int32_t Connection::wait_for_ack(int mid, std::set<int>& acks, const char* what, const std::string& topic,
                                  qplug_status* st) {
   std::unique_lock lock(mu_);
-  if (!cv_.wait_until(lock, deadline(), [&] { return acks.count(mid) != 0; }))
+  // Without reconnects a lost connection never brings the ack: stop waiting.
+  const auto gone = [&] { return !options_.reconnect && !connected_; };
+  if (!cv_.wait_until(lock, deadline(), [&] { return acks.count(mid) != 0 || gone(); }) || acks.count(mid) == 0)
     return sdk::fail(st, connected_ ? QPLUG_TIMEOUT : QPLUG_UNAVAILABLE, true,
-                     "mqtt: no %s for '%s' from %s within connect_timeout", what, topic.c_str(),
-                     settings_.address().c_str());
+                     gone() ? "mqtt: connection lost before the %s for '%s' from %s (taken over by another connection "
+                              "of the session?)"
+                            : "mqtt: no %s for '%s' from %s within connect_timeout",
+                     what, topic.c_str(), settings_.address().c_str());
   acks.erase(mid);
   return QPLUG_OK;
 }
 
-int32_t Connection::subscribe(const std::string& topic, int qos, qplug_status* st) {
+int32_t Connection::subscribe(const std::string& topic, int qos, qplug_status* st, bool leave_at_suback) {
   int mid = 0;
   {
     std::lock_guard lock(mu_);  // the SUBACK callback takes it too: mid is recorded first
@@ -183,6 +187,7 @@ int32_t Connection::subscribe(const std::string& topic, int qos, qplug_status* s
       return sdk::fail(st, rc == MOSQ_ERR_NO_CONN ? QPLUG_UNAVAILABLE : QPLUG_INVALID, rc == MOSQ_ERR_NO_CONN,
                        "mqtt: subscribe to '%s': %s", topic.c_str(), mosquitto_strerror(rc));
     }
+    if (leave_at_suback) leave_at_suback_ = true;
   }
   int32_t rc = wait_for_ack(mid, subacks_, "SUBACK", topic, st);
   if (rc == QPLUG_OK) {
@@ -276,10 +281,12 @@ void Connection::handle_connect(mosquitto* m, void* self, int rc, int flags, con
   if (rc != 0) c->log_.warn("connection '%s' refused: %s", c->options_.client_id.c_str(), mosquitto_reason_string(rc));
 }
 
-void Connection::handle_disconnect(mosquitto*, void* self, int rc, const mosquitto_property*) {
+void Connection::handle_disconnect(mosquitto* m, void* self, int rc, const mosquitto_property*) {
   auto* c = static_cast<Connection*>(self);
+  // Disconnecting here is what stops libmosquitto's own reconnect loop.
+  if (rc != 0 && !c->options_.reconnect) mosquitto_disconnect_v5(m, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
   std::lock_guard lock(c->mu_);
-  if (rc != 0 && c->connected_)
+  if (rc != 0 && c->connected_ && c->options_.reconnect)
     c->log_.warn("connection '%s' lost (%s); reconnecting", c->options_.client_id.c_str(), mosquitto_strerror(rc));
   c->connected_ = false;
   c->resubscribing_.clear();  // a new connection subscribes again
@@ -298,15 +305,19 @@ void Connection::handle_publish(mosquitto*, void* self, int mid, int reason, con
 void Connection::handle_subscribe(mosquitto*, void* self, int mid, int count, const int* granted,
                                   const mosquitto_property*) {
   auto* c = static_cast<Connection*>(self);
-  std::lock_guard lock(c->mu_);
-  for (int i = 0; i < count; ++i)
-    if (granted[i] >= 0x80) c->subacks_.insert(-mid);
-  if (c->resubscribing_.erase(mid) != 0) {
+  {
+    std::lock_guard lock(c->mu_);
+    for (int i = 0; i < count; ++i)
+      if (granted[i] >= 0x80) c->subacks_.insert(-mid);
+    if (c->resubscribing_.erase(mid) == 0) c->subacks_.insert(mid);
     c->cv_.notify_all();
-    return;
+    // Also the SUBACK of the same subscription made again after a reconnect
+    // (another process took the session over meanwhile): it leaves too.
+    if (!c->leave_at_suback_ || c->left_) return;
+    c->left_ = true;
   }
-  c->subacks_.insert(mid);
-  c->cv_.notify_all();
+  // Here, on the network thread (subscribe(), leave_at_suback); the session is kept.
+  mosquitto_disconnect_v5(c->mosq_, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
 }
 
 void Connection::handle_unsubscribe(mosquitto*, void* self, int mid, const mosquitto_property*) {
@@ -318,6 +329,7 @@ void Connection::handle_unsubscribe(mosquitto*, void* self, int mid, const mosqu
 
 void Connection::handle_message(mosquitto*, void* self, const mosquitto_message* msg, const mosquitto_property* props) {
   auto* c = static_cast<Connection*>(self);
+  if (c->left_) return;  // its PUBACK follows the DISCONNECT: the broker keeps it (subscribe, leave_at_suback)
   if (c->on_message_ && msg != nullptr) c->on_message_(*msg, props);
 }
 

@@ -30,6 +30,7 @@ struct SessionOptions {
   bool durable = false;     // clean start off + Session Expiry Interval
   int receive_maximum = 0;  // 0: libmosquitto's default
   int send_maximum = 0;
+  bool reconnect = true;  // false: a lost connection stays lost (a short-lived one)
 };
 
 class Connection {
@@ -66,7 +67,13 @@ class Connection {
   bool wait_resubscribed(Clock::time_point deadline);
 
   // Subscribes (QoS `qos`) and waits for the SUBACK; remembered for reconnects.
-  int32_t subscribe(const std::string& topic, int qos, qplug_status* st);
+  // leave_at_suback: for a session that must be in a group while offline (an
+  // anchor, mqtt_anchor.cpp): the SUBACK's callback queues the DISCONNECT
+  // (session kept) on the network thread, behind the PUBACK of every delivery
+  // the hook was handed; a later delivery is not handed to the hook (its
+  // PUBACK would follow the DISCONNECT): the broker keeps it. Use it with
+  // Receive Maximum 1, so the close loses no PUBACK the broker has not read.
+  int32_t subscribe(const std::string& topic, int qos, qplug_status* st, bool leave_at_suback = false);
   int32_t unsubscribe(const std::string& topic, qplug_status* st);
   // Queues a publish (the library sends it when it can); *mid receives its ID.
   int32_t publish(const std::string& topic, const void* payload, size_t len, int qos, bool retain,
@@ -102,7 +109,9 @@ class Connection {
   MessageFn on_message_;
   PublishFn on_publish_;
   std::function<void(bool first)> on_connected_;
-  int connects_ = 0;  // accepted CONNACKs so far
+  int connects_ = 0;              // accepted CONNACKs so far
+  bool leave_at_suback_ = false;  // subscribe(..., leave_at_suback): its SUBACK disconnects
+  bool left_ = false;             // that SUBACK came: nothing more goes to the hook (network thread)
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
