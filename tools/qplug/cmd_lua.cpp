@@ -138,7 +138,8 @@ int cmd_lua(int argc, char** argv) {
   if (!st.ok()) std::cerr << "qplug lua: " << args->script.source << ": " << st.to_string() << "\n";
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(args->drain_seconds);
-  while (!g_lua_stop.load() && !consumers_idle(rt, subs)) {
+  IdleWatch watch(std::chrono::milliseconds(0), kCountSettle);  // no --idle-quiet here
+  while (!g_lua_stop.load() && !watch.idle(rt, subs)) {
     if (std::chrono::steady_clock::now() > deadline) {
       std::cerr << "qplug lua: drain timeout (" << args->drain_seconds << "s): messages left in consumed queues\n";
       if (exit_code == 0) exit_code = kExitRuntime;

@@ -176,7 +176,7 @@ int cmd_run(int argc, char** argv) {
     }
     return false;
   };
-  IdleWatch watch(idle_quiet);
+  IdleWatch watch(idle_quiet, kCountSettle);
   while (g_stop_signal == 0) {
     if (process_failed()) break;  // reported below, after the drain
     if (exit_when_idle && idle(rt, subs, procs, watch)) break;

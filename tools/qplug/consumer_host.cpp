@@ -1,6 +1,7 @@
 // consumer_host.cpp -- starting a config's consumers and telling when they are idle.
 #include "consumer_host.hpp"
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -71,7 +72,8 @@ Result<Subscriptions> start_consumers(Runtime& runtime) {
   return subs;
 }
 
-IdleWatch::IdleWatch(std::chrono::milliseconds quiet) : quiet_(quiet), since_(Clock::now()) {}
+IdleWatch::IdleWatch(std::chrono::milliseconds quiet, std::chrono::milliseconds settle)
+    : quiet_(quiet), settle_(settle), since_(Clock::now()) {}
 
 bool IdleWatch::idle(Runtime& runtime, const Subscriptions& subs) {
   const Clock::time_point now = Clock::now();
@@ -89,17 +91,13 @@ bool IdleWatch::idle(Runtime& runtime, const Subscriptions& subs) {
   for (size_t i = 0; i < subs.size(); ++i) {
     const auto& s = subs[i];
     if (s->running() > 0 || s->retries_outstanding() > 0) return false;
-    auto info = runtime.info(s->queue_id());  // one call per queue and poll, as consumers_idle
+    auto info = runtime.info(s->queue_id());  // one call per queue and poll
     if (!info.ok()) return false;
     if (info->messages > 0 || info->in_flight > 0) return false;
-    if (info->messages < 0 && now - last_[i] < quiet_) return false;
+    const auto window = info->messages < 0 ? std::max(quiet_, settle_) : settle_;
+    if (now - last_[i] < window) return false;
   }
   return true;
-}
-
-bool consumers_idle(Runtime& runtime, const Subscriptions& subs) {
-  // The same rule without a quiet window: one poll, nothing to remember.
-  return IdleWatch(std::chrono::milliseconds(0)).idle(runtime, subs);
 }
 
 }  // namespace qplug::cli
