@@ -57,6 +57,22 @@ int32_t open_only(const KeyValues& config, qplug_status* st, qplug_driver** out 
   return QPLUG_OK;
 }
 
+// Publishes `count` messages <prefix>0, <prefix>1, ... in pipelined batches
+// of `batch`; every batch must be accepted whole.
+::testing::AssertionResult publish_in_batches(Queue& q, char prefix, int count, int batch) {
+  for (int b = 0; b < count / batch; ++b) {
+    std::vector<sdk::OwnedMessage> msgs;
+    for (int i = 0; i < batch; ++i) msgs.push_back(make_message(prefix + std::to_string(b * batch + i), "x"));
+    size_t accepted = 0;
+    qplug_status st = sdk::make_status();
+    if (int32_t rc = q.publish_batch(msgs, &accepted, &st); rc != QPLUG_OK)
+      return ::testing::AssertionFailure() << "batch " << b << ": " << describe(st);
+    if (accepted != static_cast<size_t>(batch))
+      return ::testing::AssertionFailure() << "batch " << b << ": accepted " << accepted << " of " << batch;
+  }
+  return ::testing::AssertionSuccess();
+}
+
 const sdk::OwnedHeader* header(const sdk::OwnedMessage& m, const std::string& key) {
   for (const auto& h : m.headers)
     if (h.key == key) return &h;
@@ -274,13 +290,7 @@ TEST_F(MqttDriver, RenewingAnAnchorWithABacklogDuplicatesNothing) {
   auto q = declare_unique();
   ASSERT_TRUE(q);
   constexpr int kCount = 3000, kBatch = 500;
-  for (int b = 0; b < kCount / kBatch; ++b) {
-    std::vector<sdk::OwnedMessage> batch;
-    for (int i = 0; i < kBatch; ++i) batch.push_back(make_message('b' + std::to_string(b * kBatch + i), "x"));
-    size_t accepted = 0;
-    qplug_status st = sdk::make_status();
-    ASSERT_EQ(q->publish_batch(batch, &accepted, &st), QPLUG_OK) << describe(st);
-  }
+  ASSERT_TRUE(publish_in_batches(*q, 'b', kCount, kBatch));
   ASSERT_TRUE(target().restart_broker()) << "restart hook failed";
   // The renewal runs when the publisher is back; a publish waits for it.
   ASSERT_EQ(q->publish_retrying(make_message("after", "x")), QPLUG_OK);
@@ -354,14 +364,7 @@ TEST_F(MqttDriver, FiftyThousandMessagesThroughASlowConsumerLoseNothing) {
       },
       8);
   ASSERT_TRUE(c.ok()) << describe(c.status());
-  for (int b = 0; b < kCount / kBatch; ++b) {
-    std::vector<sdk::OwnedMessage> batch;
-    for (int i = 0; i < kBatch; ++i) batch.push_back(make_message('m' + std::to_string(b * kBatch + i), "x"));
-    size_t accepted = 0;
-    qplug_status st = sdk::make_status();
-    ASSERT_EQ(q->publish_batch(batch, &accepted, &st), QPLUG_OK) << describe(st);
-    ASSERT_EQ(accepted, static_cast<size_t>(kBatch));
-  }
+  ASSERT_TRUE(publish_in_batches(*q, 'm', kCount, kBatch));
   // Counting first (cheap per delivery), then the ids once: a duplicate
   // would be a redelivery, a missing id a loss.
   ASSERT_TRUE(got.wait_for(kCount, std::chrono::minutes(4))) << "got " << got.count() << " of " << kCount;
