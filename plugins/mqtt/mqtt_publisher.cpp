@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <qplug/sdk/publish_timeout.hpp>
 #include <qplug/sdk/status.hpp>
 #include <qplug/sdk/waiter.hpp>
@@ -79,36 +80,57 @@ int32_t Publisher::publish(const std::string& topic, const qplug_message* const*
   b->done = done != nullptr ? done : sdk::Waiter::on_done;
   b->done_ud = done != nullptr ? done_ud : &waiter;
   b->confirmed.assign(n, false);
+  b->mids.reserve(n);
   b->topic = topic;
   b->deadline = sdk::deadline_after(timeout_ms == 0 ? settings_.publish_timeout_ms : timeout_ms);
-  std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>> completions;
-  {
-    std::lock_guard lock(mu_);  // on_ack takes it too: every mid is recorded before its PUBACK is looked up
-    if (closing_) return sdk::fail(st, QPLUG_CANCELED, false, "mqtt: driver is closing");
-    for (size_t i = 0; i < n; ++i) {
-      int mid = 0;
-      const qplug_message& m = *msgs[i];
-      qplug_status pst = sdk::make_status();
-      if (int32_t rc = conn_->publish(topic, m.body.ptr, m.body.len, settings_.qos, false, props[i].get(), &mid, &pst);
-          rc != QPLUG_OK) {
-        if (i == 0) {
-          *st = pst;
-          return rc;  // nothing of the batch went out
-        }
-        finish_locked(b, pst, &completions);
-        break;
+  Completions completions;
+  for (size_t i = 0; i < n; ++i) {
+    const qplug_message& m = *msgs[i];
+    qplug_status pst = sdk::make_status();
+    if (int32_t rc =
+            send(b, i, topic, m.body.ptr, m.body.len, settings_.qos, false, props[i].get(), &completions, &pst);
+        rc != QPLUG_OK) {
+      if (i == 0) {
+        *st = pst;
+        return rc;  // nothing of the batch went out
       }
-      b->mids.push_back(mid);
-      in_flight_[mid] = Pending{b, i};
+      std::lock_guard lock(mu_);
+      if (!b->finished) finish_locked(b, pst, &completions);
+      break;
     }
-    if (!b->finished) {
-      batches_.push_back(b);
-      deadline_added_locked(b->deadline);
-    }
+    if (b->finished) break;  // failed meanwhile (a refused PUBACK, timeout, close): the rest stays unsent
   }
   run(completions);
   if (done != nullptr) return QPLUG_OK;
   return waiter.wait_result(accepted, st);
+}
+
+int32_t Publisher::send(const std::shared_ptr<Batch>& b, size_t index, const std::string& topic, const void* body,
+                        size_t len, int qos, bool retain, const mosquitto_property* props, Completions* out,
+                        qplug_status* st) {
+  uint64_t begun = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return sdk::fail(st, QPLUG_CANCELED, false, "mqtt: driver is closing");
+    begun = early_acks_.begin();
+  }
+  int mid = 0;
+  const int32_t rc = conn_->publish(topic, body, len, qos, retain, props, &mid, st);
+  std::lock_guard lock(mu_);
+  if (rc == QPLUG_OK && !b->finished) {
+    if (index == 0) {  // from now on the expirer and close() complete it
+      batches_.push_back(b);
+      deadline_added_locked(b->deadline);
+    }
+    b->mids.push_back(mid);
+    const Pending p{b, index};
+    if (std::optional<int> reason = early_acks_.take(mid, begun))
+      acked_locked(p, *reason, out);
+    else
+      in_flight_[mid] = p;
+  }
+  if (early_acks_.end()) sends_done_cv_.notify_all();
+  return rc;
 }
 
 int32_t Publisher::publish_retained(const std::string& topic, const std::string& payload, qplug_status* st) {
@@ -119,55 +141,55 @@ int32_t Publisher::publish_retained(const std::string& topic, const std::string&
   b->confirmed.assign(1, false);
   b->needs_subscriber = false;  // the retained message is kept without one
   b->deadline = sdk::deadline_after(settings_.publish_timeout_ms);
-  {
-    std::lock_guard lock(mu_);
-    if (closing_) return sdk::fail(st, QPLUG_CANCELED, false, "mqtt: driver is closing");
-    int mid = 0;
-    if (int32_t rc = conn_->publish(topic, payload.data(), payload.size(), 1, true, nullptr, &mid, st); rc != QPLUG_OK)
-      return rc;
-    b->mids.push_back(mid);
-    in_flight_[mid] = Pending{b, 0};
-    batches_.push_back(b);
-    deadline_added_locked(b->deadline);
-  }
+  Completions completions;
+  if (int32_t rc = send(b, 0, topic, payload.data(), payload.size(), 1, true, nullptr, &completions, st);
+      rc != QPLUG_OK)
+    return rc;
+  run(completions);
   return waiter.wait_result(nullptr, st);
 }
 
 void Publisher::on_ack(int mid, int reason) {
-  std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>> completions;
+  Completions completions;
   {
     std::lock_guard lock(mu_);
     auto it = in_flight_.find(mid);
-    if (it == in_flight_.end()) return;  // its batch already completed (timeout, close)
-    Pending p = it->second;
-    in_flight_.erase(it);
-    if (!p.batch->finished) {
-      if (reason >= 0x80) {
-        finish_locked(p.batch, reason_status(reason, settings_.address()), &completions);
-      } else if (reason == MQTT_RC_NO_MATCHING_SUBSCRIBERS && p.batch->needs_subscriber) {
-        // Accepted and thrown away: no consumer session and no anchor holds
-        // the queue's topic (an anchor lost with its broker state, a group
-        // that left). Retryable, so the publisher sends it again rather than
-        // believe it queued (chaos suite: 25 of 10000 lost this way).
-        qplug_status st = sdk::make_status();
-        sdk::fail(&st, QPLUG_UNAVAILABLE, true,
-                  "mqtt: %s has no subscription for '%s' (no consumer and no anchor session): the message was not "
-                  "queued",
-                  settings_.address().c_str(), p.batch->topic.c_str());
-        finish_locked(p.batch, st, &completions);
-      } else {
-        p.batch->confirmed[p.index] = true;
-        if (++p.batch->confirmed_count == p.batch->confirmed.size())
-          finish_locked(p.batch, sdk::make_status(), &completions);
-      }
+    if (it == in_flight_.end()) {
+      // Its send() has not recorded the mid yet, or its batch already
+      // completed (timeout, close): EarlyAcks tells them apart.
+      early_acks_.arrived(mid, reason);
+      return;
     }
+    const Pending p = it->second;
+    in_flight_.erase(it);
+    acked_locked(p, reason, &completions);
     if (draining_ && in_flight_.empty()) drained_cv_.notify_all();
   }
   run(completions);
 }
 
-void Publisher::finish_locked(const std::shared_ptr<Batch>& b, const qplug_status& st,
-                              std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>>* out) {
+void Publisher::acked_locked(const Pending& p, int reason, Completions* out) {
+  if (p.batch->finished) return;
+  if (reason >= 0x80) {
+    finish_locked(p.batch, reason_status(reason, settings_.address()), out);
+  } else if (reason == MQTT_RC_NO_MATCHING_SUBSCRIBERS && p.batch->needs_subscriber) {
+    // Accepted and thrown away: no consumer session and no anchor holds
+    // the queue's topic (an anchor lost with its broker state, a group
+    // that left). Retryable, so the publisher sends it again rather than
+    // believe it queued (chaos suite: 25 of 10000 lost this way).
+    qplug_status st = sdk::make_status();
+    sdk::fail(&st, QPLUG_UNAVAILABLE, true,
+              "mqtt: %s has no subscription for '%s' (no consumer and no anchor session): the message was not "
+              "queued",
+              settings_.address().c_str(), p.batch->topic.c_str());
+    finish_locked(p.batch, st, out);
+  } else {
+    p.batch->confirmed[p.index] = true;
+    if (++p.batch->confirmed_count == p.batch->confirmed.size()) finish_locked(p.batch, sdk::make_status(), out);
+  }
+}
+
+void Publisher::finish_locked(const std::shared_ptr<Batch>& b, const qplug_status& st, Completions* out) {
   b->finished = true;
   for (int mid : b->mids) {
     auto it = in_flight_.find(mid);
@@ -176,7 +198,7 @@ void Publisher::finish_locked(const std::shared_ptr<Batch>& b, const qplug_statu
   out->emplace_back(b, st);
 }
 
-void Publisher::run(std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>>& completions) {
+void Publisher::run(Completions& completions) {
   for (auto& [b, st] : completions) {
     size_t leading = 0;
     while (leading < b->confirmed.size() && b->confirmed[leading]) ++leading;
@@ -193,7 +215,7 @@ void Publisher::expire_loop() {
     expirer_wake_ = next;
     expire_cv_.wait_until(lock, next);
     expirer_wake_ = std::chrono::steady_clock::time_point::max();  // awake: it rescans before sleeping again
-    std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>> completions;
+    Completions completions;
     const auto now = std::chrono::steady_clock::now();
     const bool up = conn_->connected();
     for (const auto& b : batches_) {
@@ -223,7 +245,7 @@ bool Publisher::closed() {
 
 void Publisher::close() {
   if (!conn_) return;
-  std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>> completions;
+  Completions completions;
   {
     std::unique_lock lock(mu_);
     if (closing_) return;
@@ -233,6 +255,8 @@ void Publisher::close() {
                            [&] { return in_flight_.empty(); });
     draining_ = false;
     closing_ = true;
+    // A send() under way records its mid (or finds its batch finished) first.
+    sends_done_cv_.wait(lock, [&] { return early_acks_.sending() == 0; });
     qplug_status st = sdk::make_status();
     sdk::fail(&st, QPLUG_UNAVAILABLE, true, "mqtt: driver closed before the broker confirmed the publish");
     for (const auto& b : batches_)

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "mqtt_connection.hpp"
+#include "mqtt_early_acks.hpp"
 #include "mqtt_settings.hpp"
 
 namespace qplug::mqtt {
@@ -74,12 +75,19 @@ class Publisher {
     std::shared_ptr<Batch> batch;
     size_t index;
   };
+  using Completions = std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>>;
+  // Hands message `index` of b to libmosquitto without holding mu_, then
+  // records its mid, applying a PUBACK that came first (mqtt_early_acks.hpp).
+  // The first message that goes out registers b with the expirer.
+  int32_t send(const std::shared_ptr<Batch>& b, size_t index, const std::string& topic, const void* body, size_t len,
+               int qos, bool retain, const mosquitto_property* props, Completions* out, qplug_status* st);
   void on_ack(int mid, int reason);
+  // Applies the PUBACK `reason` of message p.index of p.batch (mu_ held).
+  void acked_locked(const Pending& p, int reason, Completions* out);
   // Removes the batch from the in-flight map; returns the completion to run
   // (outside the lock) with `accepted` = confirmed leading messages.
-  void finish_locked(const std::shared_ptr<Batch>& b, const qplug_status& st,
-                     std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>>* out);
-  static void run(std::vector<std::pair<std::shared_ptr<Batch>, qplug_status>>& completions);
+  void finish_locked(const std::shared_ptr<Batch>& b, const qplug_status& st, Completions* out);
+  static void run(Completions& completions);
   void expire_loop();
   // After a batch with this deadline was added (mu_ held): wakes the expirer
   // only when it would otherwise sleep past the deadline.
@@ -95,9 +103,11 @@ class Publisher {
   // 9% of the pipelined bench's cycles plus the context switches).
   std::condition_variable expire_cv_;  // expire_loop: a batch due before expirer_wake_, or closing
   std::chrono::steady_clock::time_point expirer_wake_ = std::chrono::steady_clock::time_point::max();
-  std::condition_variable drained_cv_;  // close(): the in-flight map became empty
-  bool draining_ = false;               // close() is waiting on drained_cv_
-  std::map<int, Pending> in_flight_;    // by mid
+  std::condition_variable drained_cv_;     // close(): the in-flight map became empty
+  bool draining_ = false;                  // close() is waiting on drained_cv_
+  std::map<int, Pending> in_flight_;       // by mid
+  EarlyAcks early_acks_;                   // PUBACKs that came before send() recorded the mid
+  std::condition_variable sends_done_cv_;  // close(): no send() under way any more
   std::vector<std::shared_ptr<Batch>> batches_;
   bool closing_ = false;
   std::thread expirer_;
