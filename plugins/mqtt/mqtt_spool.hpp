@@ -57,10 +57,12 @@ class Spool {
   // 0 + *error otherwise (disk full, I/O error). due_ms > 0 stores the
   // message's due time with it (a delayed message, mqtt_consumer.hpp).
   uint64_t append(const sdk::OwnedMessage& m, std::string* error, int64_t due_ms = 0);
-  // Removes an entry; a missing one is fine (already removed). With fsync
-  // `always` the removal is committed with the next append, or within
-  // fsync_interval by the sync thread, so each message costs one sync, not
-  // two; a crash before that delivers the message once more (at least once).
+  // Removes an entry; a missing one is fine (already removed). The removal
+  // is committed with the next append, or within fsync_interval by the
+  // sync thread, or at close, so each message costs one commit (and with
+  // fsync `always` one sync), not two; a crash before that delivers the
+  // message once more (at least once). *error: kept for a store that can
+  // fail here.
   bool remove(uint64_t seq, std::string* error);
   // Every entry, oldest first. False + *error on an unreadable record.
   bool load(std::vector<Entry>* out, std::string* error);
@@ -87,8 +89,8 @@ class Spool {
   std::condition_variable sync_cv_;
   bool closing_ = false;
   std::mutex pending_mu_;
-  std::vector<uint64_t> pending_;  // removals not committed yet (fsync: always)
-  std::thread syncer_;             // interval: mdb_env_sync; always: flush_removals
+  std::vector<uint64_t> pending_;  // removals not committed yet
+  std::thread syncer_;             // each fsync_interval: flush_removals (and interval: mdb_env_sync)
 };
 
 // <dir>/<escaped session>.lmdb: bytes other than [A-Za-z0-9._-] as %XX; a
