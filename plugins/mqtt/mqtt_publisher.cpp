@@ -87,8 +87,9 @@ int32_t Publisher::publish(const std::string& topic, const qplug_message* const*
   for (size_t i = 0; i < n; ++i) {
     const qplug_message& m = *msgs[i];
     qplug_status pst = sdk::make_status();
-    if (int32_t rc =
-            send(b, i, topic, m.body.ptr, m.body.len, settings_.qos, false, props[i].get(), &completions, &pst);
+    bool finished = false;
+    if (int32_t rc = send(b, i, topic, m.body.ptr, m.body.len, settings_.qos, false, props[i].get(), &completions,
+                          &finished, &pst);
         rc != QPLUG_OK) {
       if (i == 0) {
         *st = pst;
@@ -98,7 +99,7 @@ int32_t Publisher::publish(const std::string& topic, const qplug_message* const*
       if (!b->finished) finish_locked(b, pst, &completions);
       break;
     }
-    if (b->finished) break;  // failed meanwhile (a refused PUBACK, timeout, close): the rest stays unsent
+    if (finished) break;  // failed meanwhile (a refused PUBACK, timeout, close): the rest stays unsent
   }
   run(completions);
   if (done != nullptr) return QPLUG_OK;
@@ -107,7 +108,7 @@ int32_t Publisher::publish(const std::string& topic, const qplug_message* const*
 
 int32_t Publisher::send(const std::shared_ptr<Batch>& b, size_t index, const std::string& topic, const void* body,
                         size_t len, int qos, bool retain, const mosquitto_property* props, Completions* out,
-                        qplug_status* st) {
+                        bool* finished, qplug_status* st) {
   uint64_t begun = 0;
   {
     std::lock_guard lock(mu_);
@@ -130,6 +131,7 @@ int32_t Publisher::send(const std::shared_ptr<Batch>& b, size_t index, const std
       in_flight_[mid] = p;
   }
   if (early_acks_.end()) sends_done_cv_.notify_all();
+  *finished = b->finished;
   return rc;
 }
 
@@ -142,7 +144,8 @@ int32_t Publisher::publish_retained(const std::string& topic, const std::string&
   b->needs_subscriber = false;  // the retained message is kept without one
   b->deadline = sdk::deadline_after(settings_.publish_timeout_ms);
   Completions completions;
-  if (int32_t rc = send(b, 0, topic, payload.data(), payload.size(), 1, true, nullptr, &completions, st);
+  bool finished = false;
+  if (int32_t rc = send(b, 0, topic, payload.data(), payload.size(), 1, true, nullptr, &completions, &finished, st);
       rc != QPLUG_OK)
     return rc;
   run(completions);

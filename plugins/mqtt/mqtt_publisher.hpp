@@ -79,8 +79,10 @@ class Publisher {
   // Hands message `index` of b to libmosquitto without holding mu_, then
   // records its mid, applying a PUBACK that came first (mqtt_early_acks.hpp).
   // The first message that goes out registers b with the expirer.
+  // *finished: b completed meanwhile (here or on another thread), read under mu_.
   int32_t send(const std::shared_ptr<Batch>& b, size_t index, const std::string& topic, const void* body, size_t len,
-               int qos, bool retain, const mosquitto_property* props, Completions* out, qplug_status* st);
+               int qos, bool retain, const mosquitto_property* props, Completions* out, bool* finished,
+               qplug_status* st);
   void on_ack(int mid, int reason);
   // Applies the PUBACK `reason` of message p.index of p.batch (mu_ held).
   void acked_locked(const Pending& p, int reason, Completions* out);
