@@ -110,14 +110,28 @@ int32_t Publisher::send(const std::shared_ptr<Batch>& b, size_t index, const std
                         size_t len, int qos, bool retain, const mosquitto_property* props, Completions* out,
                         bool* finished, qplug_status* st) {
   uint64_t begun = 0;
-  {
-    std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  if (closing_) return sdk::fail(st, QPLUG_CANCELED, false, "mqtt: driver is closing");
+  if (held_ >= kMaxHeld) {
+    ++room_waiters_;
+    const bool room = room_cv_.wait_until(lock, b->deadline, [&] { return closing_ || held_ < kMaxHeld; });
+    --room_waiters_;
     if (closing_) return sdk::fail(st, QPLUG_CANCELED, false, "mqtt: driver is closing");
-    begun = early_acks_.begin();
+    if (!room) {
+      const bool up = conn_->connected();
+      return sdk::fail(st, up ? QPLUG_TIMEOUT : QPLUG_UNAVAILABLE, true,
+                       "mqtt: %s: %zu messages are waiting for their PUBACK, the most one connection can tell apart; "
+                       "publish not sent within publish_timeout",
+                       settings_.address().c_str(), held_);
+    }
   }
+  ++held_;
+  begun = early_acks_.begin();
+  lock.unlock();
   int mid = 0;
   const int32_t rc = conn_->publish(topic, body, len, qos, retain, props, &mid, st);
-  std::lock_guard lock(mu_);
+  lock.lock();
+  if (rc != QPLUG_OK) released_locked();  // not queued: no PUBACK will come for it
   if (rc == QPLUG_OK && !b->finished) {
     if (index == 0) {  // from now on the expirer and close() complete it
       batches_.push_back(b);
@@ -125,10 +139,20 @@ int32_t Publisher::send(const std::shared_ptr<Batch>& b, size_t index, const std
     }
     b->mids.push_back(mid);
     const Pending p{b, index};
-    if (std::optional<int> reason = early_acks_.take(mid, begun))
+    if (std::optional<int> reason = early_acks_.take(mid, begun)) {
       acked_locked(p, *reason, out);
-    else
-      in_flight_[mid] = p;
+    } else if (auto [it, added] = in_flight_.try_emplace(mid, p); !added) {
+      // Cannot happen while held_ < kMaxHeld and PUBACKs come in order; if
+      // it does, neither PUBACK can be told apart: both batches fail
+      // (retryable), so a retry may duplicate but nothing counts as stored
+      // that was not.
+      log_.error("publisher: message ID %d reused while still unconfirmed; failing both publishes", mid);
+      qplug_status cst = sdk::make_status();
+      sdk::fail(&cst, QPLUG_UNAVAILABLE, true, "mqtt: message ID %d was reused before its PUBACK came", mid);
+      const std::shared_ptr<Batch> older = it->second.batch;
+      if (!older->finished) finish_locked(older, cst, out);
+      if (!b->finished) finish_locked(b, cst, out);
+    }
   }
   if (early_acks_.end()) sends_done_cv_.notify_all();
   *finished = b->finished;
@@ -156,6 +180,7 @@ void Publisher::on_ack(int mid, int reason) {
   Completions completions;
   {
     std::lock_guard lock(mu_);
+    released_locked();  // libmosquitto reports each message it held once
     auto it = in_flight_.find(mid);
     if (it == in_flight_.end()) {
       // Its send() has not recorded the mid yet, or its batch already
@@ -169,6 +194,11 @@ void Publisher::on_ack(int mid, int reason) {
     if (draining_ && in_flight_.empty()) drained_cv_.notify_all();
   }
   run(completions);
+}
+
+void Publisher::released_locked() {
+  if (held_ > 0) --held_;
+  if (room_waiters_ > 0 && held_ < kMaxHeld) room_cv_.notify_all();
 }
 
 void Publisher::acked_locked(const Pending& p, int reason, Completions* out) {
@@ -258,6 +288,7 @@ void Publisher::close() {
                            [&] { return in_flight_.empty(); });
     draining_ = false;
     closing_ = true;
+    room_cv_.notify_all();  // a send() waiting for room gives up
     // A send() under way records its mid (or finds its batch finished) first.
     sends_done_cv_.wait(lock, [&] { return early_acks_.sending() == 0; });
     qplug_status st = sdk::make_status();

@@ -84,6 +84,8 @@ class Publisher {
                int qos, bool retain, const mosquitto_property* props, Completions* out, bool* finished,
                qplug_status* st);
   void on_ack(int mid, int reason);
+  // One message less held by libmosquitto (mu_ held); wakes a send() waiting for room.
+  void released_locked();
   // Applies the PUBACK `reason` of message p.index of p.batch (mu_ held).
   void acked_locked(const Pending& p, int reason, Completions* out);
   // Removes the batch from the in-flight map; returns the completion to run
@@ -105,10 +107,22 @@ class Publisher {
   // 9% of the pipelined bench's cycles plus the context switches).
   std::condition_variable expire_cv_;  // expire_loop: a batch due before expirer_wake_, or closing
   std::chrono::steady_clock::time_point expirer_wake_ = std::chrono::steady_clock::time_point::max();
-  std::condition_variable drained_cv_;     // close(): the in-flight map became empty
-  bool draining_ = false;                  // close() is waiting on drained_cv_
-  std::map<int, Pending> in_flight_;       // by mid
-  EarlyAcks early_acks_;                   // PUBACKs that came before send() recorded the mid
+  std::condition_variable drained_cv_;  // close(): the in-flight map became empty
+  bool draining_ = false;               // close() is waiting on drained_cv_
+  std::map<int, Pending> in_flight_;    // by mid
+  EarlyAcks early_acks_;                // PUBACKs that came before send() recorded the mid
+  // MQTT message IDs are 16 bits and libmosquitto hands them out in turn
+  // without checking which are still unconfirmed: with 65535 messages held
+  // (queued while the broker is slow or away, large batches at once) a mid
+  // came round again and one message's PUBACK was taken for another's
+  // (mqtt.MqttDriver.MoreThan65535MessagesOutstandingAreEachConfirmedOnce).
+  // So at most kMaxHeld messages are held; send() waits for room, up to its
+  // batch's deadline. PUBACKs of one connection come in order, so half the
+  // ID space leaves every held mid unique.
+  static constexpr size_t kMaxHeld = 32768;
+  size_t held_ = 0;  // handed to libmosquitto, its PUBACK (or failure) not reported yet
+  int room_waiters_ = 0;
+  std::condition_variable room_cv_;        // send(): held_ fell below kMaxHeld, or closing
   std::condition_variable sends_done_cv_;  // close(): no send() under way any more
   std::vector<std::shared_ptr<Batch>> batches_;
   bool closing_ = false;

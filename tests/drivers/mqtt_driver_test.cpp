@@ -374,6 +374,39 @@ TEST_F(MqttDriver, FiftyThousandMessagesThroughASlowConsumerLoseNothing) {
   EXPECT_FALSE(drops.any_after_refresh()) << drops.describe();
 }
 
+// MQTT message IDs are 16 bits and libmosquitto hands them out in turn
+// without checking which are still unconfirmed, so a publisher that has more
+// than 65535 messages outstanding (queued in libmosquitto while the broker is
+// slow or away, or many large batches at once) reuses the mid of one that is
+// still waiting. The driver must not then take one message's PUBACK for the
+// other's (a batch confirmed before the broker had all of it, another one
+// never confirmed).
+TEST_F(MqttDriver, MoreThan65535MessagesOutstandingAreEachConfirmedOnce) {
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  constexpr int kThreads = 8, kBatch = 10000;  // 80000 outstanding at once
+  std::vector<std::string> failures(kThreads);
+  std::vector<std::thread> publishers;
+  for (int t = 0; t < kThreads; ++t)
+    publishers.emplace_back([&, t] {
+      std::vector<sdk::OwnedMessage> msgs;
+      for (int i = 0; i < kBatch; ++i) msgs.push_back(make_message('w' + std::to_string(t * kBatch + i), "x"));
+      size_t accepted = 0;
+      qplug_status st = sdk::make_status();
+      if (q->publish_batch(msgs, &accepted, &st) != QPLUG_OK || accepted != static_cast<size_t>(kBatch))
+        failures[t] = "accepted " + std::to_string(accepted) + ": " + describe(st);
+    });
+  for (auto& p : publishers) p.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], "") << "publisher " << t;
+  Collector got;
+  Consumer c(*q, got, nullptr, 100);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  ASSERT_TRUE(got.wait_for(kThreads * kBatch, std::chrono::minutes(3))) << "got " << got.count();
+  std::set<std::string> ids;
+  for (const auto& r : got.snapshot()) ids.insert(r.message.id);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kBatch)) << "distinct messages received";
+}
+
 // ---------------------------------------------------------------------------
 // A consumer in another process, for the crash test below: this test binary
 // started again with QPLUG_MQTT_CHILD_QUEUE set runs only this (before gtest's
