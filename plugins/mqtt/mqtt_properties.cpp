@@ -82,14 +82,15 @@ sdk::OwnedHeader decode_value(std::string key, std::string_view v) {
   sdk::OwnedHeader h;
   h.key = std::move(key);
   h.type = QPLUG_VALUE_STRING;
+  if (v.size() >= 2 && v[0] == 's' && v[1] == ':') {  // the common case, without the copies below
+    h.data.assign(v.substr(2));
+    return h;
+  }
   h.data.assign(v);
   if (v.size() < 2 || v[1] != ':') return h;
   std::string rest(v.substr(2));
   char* end = nullptr;
   switch (v[0]) {
-    case 's':
-      h.data = rest;
-      return h;
     case 'n':
       if (rest.empty()) h = {h.key, QPLUG_VALUE_NULL, 0, 0, {}};
       return h;
@@ -216,7 +217,7 @@ void decode_message(const mosquitto_message& msg, const mosquitto_property* prop
     std::free(value);
     name = value = nullptr;
     if (k == kIdKey) {
-      out->id = v;
+      out->id = std::move(v);
     } else if (k == kAttemptsKey) {
       // From the wire: saturate rather than wrap (attempts = prior + 1 >= 1).
       const unsigned long long n = std::strtoull(v.c_str(), nullptr, 10);
