@@ -112,7 +112,11 @@ int32_t Publisher::send(const std::shared_ptr<Batch>& b, size_t index, const std
   uint64_t begun = 0;
   std::unique_lock lock(mu_);
   if (closing_) return sdk::fail(st, QPLUG_CANCELED, false, "mqtt: driver is closing");
-  if (held_ >= kMaxHeld) {
+  // At most once (qos 0): libmosquitto reports a QoS 0 message when it is
+  // written and drops the unwritten ones at a disconnect without a word, so
+  // counting them would leak room; nothing is counted in that mode.
+  const bool counted = settings_.qos > 0;
+  if (counted && held_ >= kMaxHeld) {
     ++room_waiters_;
     const bool room = room_cv_.wait_until(lock, b->deadline, [&] { return closing_ || held_ < kMaxHeld; });
     --room_waiters_;
@@ -125,7 +129,7 @@ int32_t Publisher::send(const std::shared_ptr<Batch>& b, size_t index, const std
                        settings_.address().c_str(), held_);
     }
   }
-  ++held_;
+  if (counted) ++held_;
   begun = early_acks_.begin();
   lock.unlock();
   int mid = 0;

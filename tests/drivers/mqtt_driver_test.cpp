@@ -374,6 +374,28 @@ TEST_F(MqttDriver, FiftyThousandMessagesThroughASlowConsumerLoseNothing) {
   EXPECT_FALSE(drops.any_after_refresh()) << drops.describe();
 }
 
+// At most once (qos 0, opted in): a publish completes once written, with no
+// PUBACK to wait for; the publisher's bound on unconfirmed messages does not
+// count such messages (libmosquitto drops unwritten QoS 0 packets at a
+// disconnect without reporting them), so publishing keeps going.
+TEST_F(MqttDriver, AtMostOncePublishesCompleteAndArrive) {
+  Driver d;
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(d.open({{"client_id", "qos0-" + unique_name()}, {"qos", "0"}, {"at_most_once", "true"}}, &st), QPLUG_OK)
+      << describe(st);
+  auto q = d.declare(unique_name());
+  ASSERT_TRUE(q);
+  Collector got;
+  Consumer c(*q, got, nullptr, 100);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  constexpr int kCount = 200;
+  for (int i = 0; i < kCount; ++i) ASSERT_EQ(q->publish(make_message('z' + std::to_string(i), "x")), QPLUG_OK) << i;
+  // Over loopback to a live consumer nothing is dropped in practice.
+  EXPECT_TRUE(got.wait_for(kCount, std::chrono::seconds(30))) << "got " << got.count() << " of " << kCount;
+  c.free();
+  d.close();
+}
+
 // MQTT message IDs are 16 bits and libmosquitto hands them out in turn
 // without checking which are still unconfirmed, so a publisher that has more
 // than 65535 messages outstanding (queued in libmosquitto while the broker is
