@@ -2,7 +2,8 @@
 //
 // Every publish() of every thread goes through it: the messages are handed to
 // libmosquitto at once (it keeps up to send_maximum in flight and queues the
-// rest, also while disconnected), and a batch completes when the PUBACK (QoS
+// rest, also while disconnected; at most kMaxHeld unconfirmed messages per
+// connection, see below), and a batch completes when the PUBACK (QoS
 // 1) or PUBCOMP (QoS 2) of each of its messages came back. A synchronous
 // publish is an asynchronous one plus an sdk::Waiter, so concurrent callers
 // share the pipeline. A batch not confirmed within its timeout completes with
