@@ -374,6 +374,51 @@ TEST_F(MqttDriver, FiftyThousandMessagesThroughASlowConsumerLoseNothing) {
   EXPECT_FALSE(drops.any_after_refresh()) << drops.describe();
 }
 
+// The other side of that bound: while the broker is away libmosquitto keeps
+// every publish in memory; once 32768 are held, a further publish waits for
+// room up to publish_timeout and then fails retryable without being sent,
+// and publishing goes on once the broker has confirmed the held ones.
+TEST_F(MqttDriver, APublishBeyondTheHeldBoundWaitsForRoomAndFailsRetryableUnsent) {
+  driver_.close();
+  qplug_status st = sdk::make_status();
+  ASSERT_EQ(driver_.open({{"publish_timeout", "3s"}}, &st), QPLUG_OK) << describe(st);
+  auto q = declare_unique();
+  ASSERT_TRUE(q);
+  constexpr int kHeld = 32768;
+  std::vector<sdk::OwnedMessage> msgs;
+  for (int i = 0; i < kHeld; ++i) msgs.push_back(make_message('h' + std::to_string(i), "x"));
+  std::vector<const qplug_message*> views;
+  for (auto& m : msgs) views.push_back(&m.view());
+  std::atomic<int> completions{0};
+  {
+    BrokerOutage outage;
+    ASSERT_TRUE(outage.stopped());
+    st = sdk::make_status();
+    ASSERT_EQ(vt_->publish(
+                  q->handle, views.data(), views.size(), nullptr,
+                  [](void* ud, const qplug_status*, size_t) { static_cast<std::atomic<int>*>(ud)->fetch_add(1); },
+                  &completions, nullptr, &st),
+              QPLUG_OK)
+        << describe(st);
+    st = sdk::make_status();
+    const int32_t rc = q->publish(make_message("over-the-bound", "x"), &st);
+    EXPECT_TRUE(rc == QPLUG_TIMEOUT || rc == QPLUG_UNAVAILABLE) << describe(st);
+    EXPECT_TRUE(st.flags & QPLUG_STATUS_RETRYABLE) << describe(st);
+    EXPECT_NE(std::string(st.message).find("waiting for their PUBACK"), std::string::npos) << st.message;
+  }  // the broker is back: libmosquitto sends what it held
+  EXPECT_EQ(q->publish_retrying(make_message("after", "x")), QPLUG_OK);
+  Collector got;
+  Consumer c(*q, got, nullptr, 100);
+  ASSERT_TRUE(c.ok()) << describe(c.status());
+  ASSERT_TRUE(got.wait_for(kHeld + 1, std::chrono::minutes(2))) << "got " << got.count();
+  quiet_period();
+  std::set<std::string> ids;
+  for (const auto& r : got.snapshot()) ids.insert(r.message.id);
+  EXPECT_EQ(ids.count("over-the-bound"), 0u) << "a publish that failed for want of room was sent";
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kHeld + 1)) << "distinct";
+  EXPECT_EQ(completions.load(), 1);
+}
+
 // At most once (qos 0, opted in): a publish completes once written, with no
 // PUBACK to wait for; the publisher's bound on unconfirmed messages does not
 // count such messages (libmosquitto drops unwritten QoS 0 packets at a
