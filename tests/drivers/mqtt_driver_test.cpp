@@ -34,6 +34,16 @@ using qplug::testing::kMosquitto;
 class MqttDriver : public ConformanceTest {
  protected:
   void expect_sigkilled_consumer_resumes(const std::string& child_name, const std::string& resumed_name);
+  // Reopens the driver with this publish_timeout; a fresh queue on it (null on failure, reported).
+  std::unique_ptr<Queue> reopen_with_publish_timeout(const std::string& timeout) {
+    driver_.close();
+    qplug_status st = sdk::make_status();
+    if (driver_.open({{"publish_timeout", timeout}}, &st) != QPLUG_OK) {
+      ADD_FAILURE() << describe(st);
+      return nullptr;
+    }
+    return declare_unique();
+  }
 };
 
 // "-h HOST -p PORT" of the test broker, for the command-line clients.
@@ -142,11 +152,9 @@ class BrokerOutage {
 };
 
 TEST_F(MqttDriver, PublishDuringAnOutageFailsRetryableAndCloseCompletesPendingOnes) {
-  driver_.close();
-  qplug_status st = sdk::make_status();
-  ASSERT_EQ(driver_.open({{"publish_timeout", "1s"}}, &st), QPLUG_OK) << describe(st);
-  auto q = declare_unique();
+  auto q = reopen_with_publish_timeout("1s");
   ASSERT_TRUE(q);
+  qplug_status st = sdk::make_status();
   BrokerOutage outage;
   ASSERT_TRUE(outage.stopped());
   st = sdk::make_status();
@@ -379,11 +387,9 @@ TEST_F(MqttDriver, FiftyThousandMessagesThroughASlowConsumerLoseNothing) {
 // room up to publish_timeout and then fails retryable without being sent,
 // and publishing goes on once the broker has confirmed the held ones.
 TEST_F(MqttDriver, APublishBeyondTheHeldBoundWaitsForRoomAndFailsRetryableUnsent) {
-  driver_.close();
-  qplug_status st = sdk::make_status();
-  ASSERT_EQ(driver_.open({{"publish_timeout", "3s"}}, &st), QPLUG_OK) << describe(st);
-  auto q = declare_unique();
+  auto q = reopen_with_publish_timeout("3s");
   ASSERT_TRUE(q);
+  qplug_status st = sdk::make_status();
   constexpr int kHeld = 32768;
   std::vector<sdk::OwnedMessage> msgs;
   for (int i = 0; i < kHeld; ++i) msgs.push_back(make_message('h' + std::to_string(i), "x"));
